@@ -1,0 +1,34 @@
+# Thin wrapper over CMake and the test runners; see README.md.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+PYTEST     ?= /usr/bin/python3 -m pytest
+JOBS       ?= $(shell nproc)
+TARGET     ?=
+CONTROL    ?=
+
+.PHONY: all deps test test-unit test-integration test-asan conformance clean
+
+all: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@scripts/install-deps
+
+test: all
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration
+	$(MAKE) test-asan
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DHC_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration
+
+conformance: all
+	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,42 @@
+/*
+ * control: the hook through which streaming cases change statuses on the
+ * server under test. Either the mock's control API (`--control URL`, HTTP
+ * JSON through libcurl) or any command (`--control-cmd 'CMD {service}
+ * {status}'`, run through /bin/sh with {service} and {status} substituted,
+ * shell-quoted).
+ *
+ * Every call is bounded by the timeout given at creation and returns 0 or
+ * a negative error with a one-line reason in `err` (caller's buffer).
+ * Thread safety: one control may be used from several threads at once.
+ */
+#ifndef HC_CONTROL_H
+#define HC_CONTROL_H
+
+#include <stddef.h>
+
+typedef struct control control;
+
+#define CONTROL_ERR_MAX 256
+
+/* Exactly one of url / cmd is non-NULL. The strings are copied. */
+int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
+                char err[CONTROL_ERR_MAX]);
+void control_free(control *c);
+
+/* Sets `service` to `status` (0-3) on the target. */
+int control_set(control *c, const char *service, int status, char err[CONTROL_ERR_MAX]);
+
+/* Removes `service` (Check then NOT_FOUND). With --control-cmd the command
+ * gets status "REMOVE"; -ENOTSUP if the hook cannot do it. */
+int control_remove(control *c, const char *service, char err[CONTROL_ERR_MAX]);
+
+/* Starts the target's graceful shutdown (all NOT_SERVING, H-WATCH-9), and
+ * undoes it (resume). With --control-cmd: status "SHUTDOWN" / "RESUME". */
+int control_shutdown(control *c, char err[CONTROL_ERR_MAX]);
+int control_resume(control *c, char err[CONTROL_ERR_MAX]);
+
+/* 1 if the hook can remove, shut down and resume (the mock's API can;
+ * a command is assumed to). */
+int control_can_shutdown(const control *c);
+
+#endif
