@@ -1,0 +1,60 @@
+/*
+ * timeline: scheduled status changes per service, fed into the registry
+ * through registry_set() like any other writer, so Watch streams see every
+ * step (issue 3: slow start, flapping, drain).
+ *
+ * Spec syntax: comma-separated STATUS:DURATION steps, e.g.
+ *   "NOT_SERVING:2s,SERVING:10s,NOT_SERVING:1s"
+ * Each step holds its status for its duration. Without repeat the last
+ * status stays once the timeline ends (the last duration may then be
+ * left out: "NOT_SERVING:3s,SERVING"); with repeat it starts over and
+ * every step needs a duration > 0.
+ *
+ * One scheduler thread serves every timeline. Thread safety: all
+ * timelines_* calls may come from any thread. A timeline stops by itself
+ * when the registry refuses a set (shut down, H-WATCH-9).
+ */
+#ifndef HC_TIMELINE_H
+#define HC_TIMELINE_H
+
+#include <stddef.h>
+
+#include "registry.h"
+
+typedef struct timeline_step {
+  int status;       /* 0-3 */
+  long duration_ms; /* -1: hold forever (last step without repeat) */
+} timeline_step;
+
+typedef struct timeline_spec {
+  timeline_step *steps; /* owned; free with timeline_spec_free */
+  size_t count;
+  int repeat;
+} timeline_spec;
+
+#define TIMELINE_ERR_MAX 160
+
+/* Parses `text`; on error returns -EINVAL and writes a reason naming the
+ * bad step into err, leaving *out zeroed. */
+int timeline_parse(const char *text, int repeat, timeline_spec *out, char err[TIMELINE_ERR_MAX]);
+void timeline_spec_free(timeline_spec *spec);
+
+typedef struct timelines timelines;
+
+/* Starts the scheduler over `reg` (borrowed; must outlive it). */
+int timelines_new(registry *reg, timelines **out);
+/* Stops the scheduler thread and frees every timeline. Safe with NULL. */
+void timelines_free(timelines *t);
+
+/* Runs `spec` (copied) for `service` from now, replacing any timeline it
+ * had; the first step is applied before this returns. */
+int timelines_set(timelines *t, const char *service, const timeline_spec *spec);
+
+/* Stops the timeline of `service`, leaving its current status. -ENOENT if
+ * it had none. */
+int timelines_stop(timelines *t, const char *service);
+
+/* Number of running timelines. */
+size_t timelines_count(timelines *t);
+
+#endif

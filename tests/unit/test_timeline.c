@@ -1,0 +1,179 @@
+/* cmocka tests for mock_executor/timeline.c: the spec parser (each error
+ * path) and the scheduler, observed through a registry watch. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "registry.h"
+#include "timeline.h"
+#include "wire.h"
+
+static void parse__steps_and_held_last(void **state) {
+  timeline_spec s;
+  char err[TIMELINE_ERR_MAX];
+  (void)state;
+  assert_int_equal(timeline_parse("NOT_SERVING:2s,serving:10s,2:1s", 0, &s, err), 0);
+  assert_int_equal(s.count, 3);
+  assert_int_equal(s.steps[0].status, WIRE_NOT_SERVING);
+  assert_int_equal(s.steps[0].duration_ms, 2000);
+  assert_int_equal(s.steps[1].status, WIRE_SERVING);
+  assert_int_equal(s.steps[2].duration_ms, 1000);
+  timeline_spec_free(&s);
+  assert_int_equal(timeline_parse("NOT_SERVING:3s,SERVING", 0, &s, err), 0);
+  assert_int_equal(s.steps[1].duration_ms, -1);
+  timeline_spec_free(&s);
+}
+
+static void parse__errors_name_the_step(void **state) {
+  static const struct {
+    const char *spec;
+    int repeat;
+    const char *needle;
+  } cases[] = {
+      {"", 0, "empty"},
+      {",", 0, "empty"},
+      {"BOGUS:1s", 0, "step 1: unknown status 'BOGUS'"},
+      {"SERVING:1s,NOT_SERVING:xs", 0, "step 2: bad duration 'xs'"},
+      {"SERVING:0s", 0, "step 1: bad duration"},
+      {"SERVING:-1s", 0, "step 1: bad duration"},
+      {"SERVING,NOT_SERVING:1s", 0, "step 1: needs a duration"},
+      {"SERVING:1s,NOT_SERVING", 1, "step 2: needs a duration (STATUS:DURATION) when repeating"},
+      {"4:1s", 0, "step 1: unknown status '4'"},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    timeline_spec s;
+    char err[TIMELINE_ERR_MAX] = "";
+    assert_int_equal(timeline_parse(cases[i].spec, cases[i].repeat, &s, err), -EINVAL);
+    assert_non_null(strstr(err, cases[i].needle));
+    assert_null(s.steps);
+  }
+}
+
+/* Records the statuses a watch is handed; the test thread waits on it. */
+typedef struct observed {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int seen[64];
+  int n;
+} observed;
+
+static void observe(void *ctx, int status) {
+  observed *o = ctx;
+  pthread_mutex_lock(&o->lock);
+  if (o->n < 64)
+    o->seen[o->n++] = status;
+  pthread_cond_broadcast(&o->cond);
+  pthread_mutex_unlock(&o->lock);
+}
+
+/* Waits (bounded by 5 s) until `count` statuses were handed out, acking
+ * each so the watch stays live. Returns how many arrived. */
+static int wait_for(observed *o, registry_watch *w, int count) {
+  struct timespec deadline;
+  int next, acked = 0;
+
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 5;
+  pthread_mutex_lock(&o->lock);
+  while (o->n < count) {
+    while (acked < o->n) {
+      acked++;
+      pthread_mutex_unlock(&o->lock);
+      if (registry_watch_sent(w, &next))
+        observe(o, next);
+      pthread_mutex_lock(&o->lock);
+    }
+    if (o->n >= count)
+      break;
+    if (pthread_cond_timedwait(&o->cond, &o->lock, &deadline) == ETIMEDOUT)
+      break;
+  }
+  pthread_mutex_unlock(&o->lock);
+  return o->n;
+}
+
+static void scheduler__watch_sees_every_step_then_last_holds(void **state) {
+  registry *r;
+  timelines *t;
+  timeline_spec s;
+  char err[TIMELINE_ERR_MAX];
+  observed o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+  registry_watch *w;
+  int first, st;
+  (void)state;
+
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(timelines_new(r, &t), 0);
+  assert_int_equal(registry_watch_start(r, "svc", observe, &o, &w, &first), 0);
+  assert_int_equal(first, WIRE_SERVICE_UNKNOWN);
+  assert_int_equal(
+      timeline_parse("NOT_SERVING:30ms,SERVING:30ms,NOT_SERVING:30ms,SERVING", 0, &s, err), 0);
+  assert_int_equal(timelines_set(t, "svc", &s), 0);
+  /* The first step applies before timelines_set returns. */
+  assert_int_equal(registry_get(r, "svc", &st), 0);
+  assert_int_equal(st, WIRE_NOT_SERVING);
+  o.seen[o.n++] = first; /* the first send, handed out by watch_start */
+  assert_int_equal(wait_for(&o, w, 5), 5);
+  assert_int_equal(o.seen[1], WIRE_NOT_SERVING);
+  assert_int_equal(o.seen[2], WIRE_SERVING);
+  assert_int_equal(o.seen[3], WIRE_NOT_SERVING);
+  assert_int_equal(o.seen[4], WIRE_SERVING);
+  /* Held forever: the timeline is over. */
+  assert_int_equal(timelines_stop(t, "svc"), -ENOENT);
+  timeline_spec_free(&s);
+  registry_watch_stop(w);
+  timelines_free(t);
+  registry_free(r);
+}
+
+static void scheduler__repeat_then_stop_and_shutdown_ends_it(void **state) {
+  registry *r;
+  timelines *t;
+  timeline_spec s;
+  char err[TIMELINE_ERR_MAX];
+  observed o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+  registry_watch *w;
+  int first;
+  (void)state;
+
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(timelines_new(r, &t), 0);
+  assert_int_equal(timeline_parse("SERVING:10ms,NOT_SERVING:10ms", 1, &s, err), 0);
+  assert_int_equal(timelines_set(t, "", &s), 0);
+  assert_int_equal(registry_watch_start(r, "", observe, &o, &w, &first), 0);
+  o.seen[o.n++] = first;
+  /* Repeating: at least 6 flips arrive. */
+  assert_true(wait_for(&o, w, 6) >= 6);
+  assert_int_equal(timelines_count(t), 1);
+  assert_int_equal(timelines_stop(t, ""), 0);
+  assert_int_equal(timelines_count(t), 0);
+  /* A new timeline, then shutdown: the next step is refused and it ends. */
+  assert_int_equal(timelines_set(t, "", &s), 0);
+  registry_shutdown(r);
+  for (int i = 0; i < 500 && timelines_count(t); i++)
+    nanosleep(&(struct timespec){0, 2000000}, NULL); /* bounded poll: 1 s */
+  assert_int_equal(timelines_count(t), 0);
+  timeline_spec_free(&s);
+  registry_watch_stop(w);
+  timelines_free(t);
+  registry_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(parse__steps_and_held_last),
+      cmocka_unit_test(parse__errors_name_the_step),
+      cmocka_unit_test(scheduler__watch_sees_every_step_then_last_holds),
+      cmocka_unit_test(scheduler__repeat_then_stop_and_shutdown_ends_it),
+  };
+  return cmocka_run_group_tests_name("timeline", tests, NULL, NULL);
+}
