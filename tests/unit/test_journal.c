@@ -1,0 +1,108 @@
+/* cmocka tests for mock_executor/journal.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "journal.h"
+
+static void add(journal *j, const char *service, long deadline) {
+  journal_record r = {.protocol = "grpc", .method = "/grpc.health.v1.Health/Check",
+                      .service = service, .deadline_ms = deadline,
+                      .user_agent = "grpc_health_probe", .peer = "ipv4:127.0.0.1:5555",
+                      .result = "OK SERVING"};
+  journal_add(j, &r);
+}
+
+static void records__in_order_with_fields(void **state) {
+  journal *j;
+  json_t *root, *recs, *first;
+  (void)state;
+  assert_int_equal(journal_new(8, &j), 0);
+  add(j, "", 1000);
+  add(j, "foo", -1);
+  root = journal_to_json(j);
+  assert_non_null(root);
+  recs = json_object_get(root, "records");
+  assert_int_equal(json_array_size(recs), 2);
+  first = json_array_get(recs, 0);
+  assert_string_equal(json_string_value(json_object_get(first, "service")), "");
+  assert_int_equal(json_integer_value(json_object_get(first, "deadline_ms")), 1000);
+  assert_string_equal(json_string_value(json_object_get(first, "user_agent")),
+                      "grpc_health_probe");
+  assert_string_equal(json_string_value(json_object_get(first, "result")), "OK SERVING");
+  assert_non_null(strchr(json_string_value(json_object_get(first, "time")), 'Z'));
+  assert_true(json_is_null(json_object_get(json_array_get(recs, 1), "deadline_ms")));
+  json_decref(root);
+  journal_free(j);
+}
+
+static void ring__drops_oldest_and_counts(void **state) {
+  journal *j;
+  json_t *root, *recs;
+  char name[16];
+  (void)state;
+  assert_int_equal(journal_new(3, &j), 0);
+  for (int i = 0; i < 5; i++) {
+    snprintf(name, sizeof(name), "s%d", i);
+    add(j, name, -1);
+  }
+  root = journal_to_json(j);
+  recs = json_object_get(root, "records");
+  assert_int_equal(json_array_size(recs), 3);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "service")), "s2");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 2), "service")), "s4");
+  assert_int_equal(json_integer_value(json_object_get(root, "dropped")), 2);
+  json_decref(root);
+  journal_clear(j);
+  root = journal_to_json(j);
+  assert_int_equal(json_array_size(json_object_get(root, "records")), 0);
+  assert_int_equal(json_integer_value(json_object_get(root, "dropped")), 0);
+  json_decref(root);
+  journal_free(j);
+}
+
+static void long_strings__truncated_not_overflowing(void **state) {
+  journal *j;
+  json_t *root;
+  char big[1000];
+  (void)state;
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  assert_int_equal(journal_new(1, &j), 0);
+  add(j, big, -1);
+  root = journal_to_json(j);
+  assert_int_equal(
+      strlen(json_string_value(json_object_get(json_array_get(json_object_get(root, "records"), 0),
+                                               "service"))),
+      127);
+  json_decref(root);
+  journal_free(j);
+}
+
+static void capacity_zero__records_nothing(void **state) {
+  journal *j;
+  json_t *root;
+  (void)state;
+  assert_int_equal(journal_new(0, &j), 0);
+  add(j, "x", -1);
+  root = journal_to_json(j);
+  assert_int_equal(json_array_size(json_object_get(root, "records")), 0);
+  json_decref(root);
+  journal_free(j);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(records__in_order_with_fields),
+      cmocka_unit_test(ring__drops_oldest_and_counts),
+      cmocka_unit_test(long_strings__truncated_not_overflowing),
+      cmocka_unit_test(capacity_zero__records_nothing),
+  };
+  return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
+}
