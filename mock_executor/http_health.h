@@ -1,0 +1,51 @@
+/*
+ * http_health: the plain-HTTP health endpoint some servers offer beside
+ * gRPC (Jina's executors answer `GET /` this way), over libmicrohttpd,
+ * bound to 127.0.0.1 by default.
+ *
+ *   GET|HEAD /               service "" SERVING -> codes[SERVING] (200) {}
+ *                            other status       -> codes[status] (503)
+ *                                                  {"status": "NOT_SERVING"}
+ *                            "" unknown         -> as SERVICE_UNKNOWN
+ *   GET|HEAD /health/{name}  the same for {name} (percent-decoded);
+ *                            404 {"error": "unknown service"} when unknown
+ *
+ * Other paths 404, other methods 405 (Allow: GET, HEAD); every body is
+ * JSON (Content-Type application/json). HTTP/1.1 keep-alive works.
+ *
+ * Statuses are read per request with registry_get (a read lock), and the
+ * status responses are built once at start, so a request allocates
+ * nothing beyond libmicrohttpd's own per-connection state.
+ *
+ * Thread safety: http_health_start/http_health_stop from one thread;
+ * requests are served on libmicrohttpd's thread and only read the registry.
+ */
+#ifndef HC_HTTP_HEALTH_H
+#define HC_HTTP_HEALTH_H
+
+#include <stddef.h>
+
+#include "registry.h"
+#include "wire.h"
+
+typedef struct http_health http_health;
+
+typedef struct http_health_options {
+  const char *host; /* address to bind, e.g. "127.0.0.1"; NULL = 127.0.0.1 (copied) */
+  int port;         /* 0 = a free port */
+  registry *reg;    /* borrowed; must outlive the listener */
+  /* HTTP code per ServingStatus (index WIRE_UNKNOWN..WIRE_SERVICE_UNKNOWN),
+   * 100-599; 0 = the default: 200 for SERVING, 503 for the others. */
+  int codes[WIRE_STATUS_MAX + 1];
+} http_health_options;
+
+/* Starts serving. On success *bound_port is the port bound. On failure
+ * returns a negative errno and writes a one-line reason into err (-EINVAL
+ * for a code outside 100-599). */
+int http_health_start(const http_health_options *opts, http_health **out, int *bound_port,
+                      char *err, size_t errlen);
+
+/* Stops serving and frees. Safe with NULL. */
+void http_health_stop(http_health *h);
+
+#endif

@@ -1,0 +1,355 @@
+/* httpd: libmicrohttpd listener shared by admin and http_health. See httpd.h. */
+#define _POSIX_C_SOURCE 200809L /* getaddrinfo */
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HTTPD_IDLE_TIMEOUT_S 60 /* closes keep-alive connections left idle */
+
+struct httpd {
+  struct MHD_Daemon *daemon;
+  const httpd_route *routes;
+  size_t nroutes;
+  size_t max_body;
+  void *ctx;
+  char name[32];
+  atomic_int started;   /* after start, libmicrohttpd's messages go to stderr */
+  char start_error[256]; /* before: the first one is kept for err */
+};
+
+/* The body of a request being received; lives in MHD's per-request slot. */
+typedef struct upload {
+  char *body;
+  size_t len;
+  int too_large;
+} upload;
+
+static void on_log(void *cls, const char *fmt, va_list ap) {
+  httpd *h = cls;
+
+  if (atomic_load(&h->started)) {
+    fprintf(stderr, "%s: ", h->name);
+    vfprintf(stderr, fmt, ap);
+    return;
+  }
+  if (!h->start_error[0])
+    vsnprintf(h->start_error, sizeof(h->start_error), fmt, ap);
+}
+
+struct MHD_Response *httpd_static_json(const char *body) {
+  struct MHD_Response *r;
+
+  r = MHD_create_response_from_buffer(body ? strlen(body) : 0, (void *)body,
+                                      MHD_RESPMEM_PERSISTENT);
+  if (r && body &&
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+    MHD_destroy_response(r);
+    return NULL;
+  }
+  return r;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned code,
+                             struct MHD_Response *r) {
+  enum MHD_Result rv;
+
+  if (!r)
+    return MHD_NO;
+  rv = MHD_queue_response(conn, code, r);
+  MHD_destroy_response(r); /* MHD keeps its own reference until sent */
+  return rv;
+}
+
+enum MHD_Result httpd_respond_static(struct MHD_Connection *conn, unsigned code,
+                                     const char *body) {
+  return queue(conn, code, httpd_static_json(body));
+}
+
+/* The serialisation of `body` (reference stolen) as a JSON response. */
+static struct MHD_Response *json_response(json_t *body) {
+  struct MHD_Response *r;
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+  json_decref(body);
+  if (!text)
+    return NULL;
+  r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(text);
+    return NULL;
+  }
+  if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+    MHD_destroy_response(r);
+    return NULL;
+  }
+  return r;
+}
+
+enum MHD_Result httpd_respond_json(struct MHD_Connection *conn, unsigned code, json_t *body) {
+  struct MHD_Response *r = json_response(body);
+
+  if (!r)
+    return httpd_respond_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                "{\"error\":\"cannot build the response\"}");
+  return queue(conn, code, r);
+}
+
+/* {"error": message}; NULL if out of memory. */
+static json_t *error_vjson(const char *fmt, va_list ap) {
+  json_t *msg = json_vsprintf(fmt, ap);
+
+  if (!msg) /* a name in it is not UTF-8 */
+    msg = json_string("(the message names text that is not UTF-8)");
+  return json_pack("{s:o}", "error", msg);
+}
+
+static json_t *error_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *error_json(const char *fmt, ...) {
+  va_list ap;
+  json_t *body;
+
+  va_start(ap, fmt);
+  body = error_vjson(fmt, ap);
+  va_end(ap);
+  return body;
+}
+
+enum MHD_Result httpd_respond_error(struct MHD_Connection *conn, unsigned code,
+                                    const char *fmt, ...) {
+  va_list ap;
+  json_t *body;
+
+  va_start(ap, fmt);
+  body = error_vjson(fmt, ap);
+  va_end(ap);
+  return httpd_respond_json(conn, code, body);
+}
+
+static int route_matches(const httpd_route *rt, const char *path) {
+  if (rt->prefix)
+    return strncmp(path, rt->path, strlen(rt->path)) == 0;
+  return strcmp(path, rt->path) == 0;
+}
+
+/* 405: the Allow header lists every method the path takes. */
+static enum MHD_Result not_allowed(httpd *h, struct MHD_Connection *conn,
+                                   const httpd_request *rq) {
+  char allow[128] = "";
+  struct MHD_Response *r;
+
+  for (size_t i = 0; i < h->nroutes; i++) {
+    if (!route_matches(&h->routes[i], rq->path))
+      continue;
+    if (allow[0])
+      strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+    strncat(allow, h->routes[i].method, sizeof(allow) - strlen(allow) - 1);
+  }
+  r = json_response(error_json("method %s not allowed on %s; allowed: %s", rq->method,
+                                rq->path, allow));
+  if (!r)
+    return MHD_NO;
+  if (MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
+    MHD_destroy_response(r);
+    return MHD_NO;
+  }
+  return queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+}
+
+static enum MHD_Result dispatch(httpd *h, struct MHD_Connection *conn, httpd_request *rq) {
+  int path_known = 0;
+
+  for (size_t i = 0; i < h->nroutes; i++) {
+    const httpd_route *rt = &h->routes[i];
+    if (!route_matches(rt, rq->path))
+      continue;
+    path_known = 1;
+    if (strcmp(rt->method, rq->method) != 0)
+      continue;
+    rq->rest = rt->prefix ? rq->path + strlen(rt->path) : "";
+    return rt->fn(h->ctx, conn, rq);
+  }
+  if (path_known)
+    return not_allowed(h, conn, rq);
+  return httpd_respond_error(conn, MHD_HTTP_NOT_FOUND, "no such path: %s", rq->path);
+}
+
+static enum MHD_Result too_large(httpd *h, struct MHD_Connection *conn) {
+  return httpd_respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+                             "request body larger than %zu bytes", h->max_body);
+}
+
+/* The Content-Length the request declares; 0 without one (chunked bodies
+ * show their length only as they arrive). MHD has validated the value. */
+static unsigned long long declared_length(struct MHD_Connection *conn) {
+  const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+  return len ? strtoull(len, NULL, 10) : 0;
+}
+
+static void upload_append(httpd *h, upload *up, const char *data, size_t size) {
+  char *grown;
+
+  if (up->too_large)
+    return; /* read and drop the rest: MHD can answer only a whole request */
+  if (size > h->max_body - up->len) {
+    up->too_large = 1;
+    free(up->body);
+    up->body = NULL;
+    return;
+  }
+  grown = realloc(up->body, up->len + size + 1);
+  if (!grown) {
+    up->too_large = 1; /* answered 413 too: no memory for it either way */
+    free(up->body);
+    up->body = NULL;
+    return;
+  }
+  memcpy(grown + up->len, data, size);
+  up->len += size;
+  grown[up->len] = '\0';
+  up->body = grown;
+}
+
+/* Marks a request whose headers were seen and that has no body (yet):
+ * bodyless requests, the common case, need no per-request allocation. */
+static char headers_seen;
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  httpd *h = cls;
+  httpd_request rq = {.method = method, .path = url};
+  upload *up;
+
+  (void)version;
+  if (!*con_cls) { /* first call: headers only */
+    if (declared_length(conn) > h->max_body)
+      return too_large(h, conn); /* before reading a byte of it */
+    /* Answer from the next call: a reply queued now, before MHD has seen
+     * the end of the request, makes it close the connection (no keep-alive). */
+    *con_cls = &headers_seen;
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    if (*con_cls == &headers_seen) {
+      up = calloc(1, sizeof(*up));
+      if (!up)
+        return MHD_NO;
+      *con_cls = up;
+    }
+    upload_append(h, *con_cls, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (*con_cls != &headers_seen) {
+    up = *con_cls;
+    if (up->too_large)
+      return too_large(h, conn);
+    rq.body = up->body;
+    rq.body_len = up->len;
+  }
+  return dispatch(h, conn, &rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  upload *up = *con_cls;
+
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  if (up && *con_cls != &headers_seen) {
+    free(up->body);
+    free(up);
+  }
+  *con_cls = NULL;
+}
+
+/* Resolves host (numeric or a name) into *addr with the port set. */
+static int resolve(const char *host, int port, struct sockaddr_storage *addr, char *err,
+                   size_t errlen, const char *name) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE};
+  struct addrinfo *res;
+  int rc = getaddrinfo(host, NULL, &hints, &res);
+
+  if (rc != 0) {
+    snprintf(err, errlen, "%s: cannot use host %s: %s", name, host, gai_strerror(rc));
+    return -EINVAL;
+  }
+  memcpy(addr, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (addr->ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
+  else
+    ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+  return 0;
+}
+
+int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err,
+                size_t errlen) {
+  const char *host = opts->host ? opts->host : "127.0.0.1";
+  struct sockaddr_storage addr;
+  const union MHD_DaemonInfo *info;
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  httpd *h;
+  int rv;
+
+  if (opts->port < 0 || opts->port > 65535) {
+    snprintf(err, errlen, "%s: port %d out of range 0-65535", opts->name, opts->port);
+    return -EINVAL;
+  }
+  rv = resolve(host, opts->port, &addr, err, errlen, opts->name);
+  if (rv < 0)
+    return rv;
+  h = calloc(1, sizeof(*h));
+  if (!h) {
+    snprintf(err, errlen, "%s: out of memory", opts->name);
+    return -ENOMEM;
+  }
+  snprintf(h->name, sizeof(h->name), "%s", opts->name);
+  h->routes = opts->routes;
+  h->nroutes = opts->nroutes;
+  h->max_body = opts->max_body ? opts->max_body : HTTPD_MAX_BODY_DEFAULT;
+  h->ctx = opts->ctx;
+  if (addr.ss_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  errno = 0;
+  h->daemon = MHD_start_daemon(
+      flags, (uint16_t)opts->port, NULL, NULL, on_request, h, /* port: for messages */
+      MHD_OPTION_EXTERNAL_LOGGER, on_log, h, /* first, or MHD logs before it is set */
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_END);
+  if (!h->daemon) {
+    rv = errno ? -errno : -EIO;
+    h->start_error[strcspn(h->start_error, "\n")] = '\0';
+    snprintf(err, errlen, "%s: cannot listen on %s:%d: %s", opts->name, host, opts->port,
+             h->start_error[0] ? h->start_error : strerror(-rv));
+    free(h);
+    return rv;
+  }
+  atomic_store(&h->started, 1);
+  info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  *bound_port = info ? info->port : opts->port;
+  *out = h;
+  return 0;
+}
+
+void httpd_stop(httpd *h) {
+  if (!h)
+    return;
+  MHD_stop_daemon(h->daemon);
+  free(h);
+}

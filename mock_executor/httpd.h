@@ -1,0 +1,92 @@
+/*
+ * httpd: what the mock's two HTTP listeners (admin, http_health) share on
+ * top of libmicrohttpd: binding to a host and port, reading the request
+ * body up to a cap, routing by method and path, and JSON responses.
+ *
+ * A listener hands httpd_start() a table of routes. Each request is routed
+ * once it is complete: a path no route knows gets 404, a known path with a
+ * method no route takes gets 405 with an Allow header listing the methods
+ * that path takes, a body over the cap gets 413. Paths are percent-decoded
+ * by libmicrohttpd before routing. A route's function must queue exactly
+ * one response, normally through the httpd_respond_* calls.
+ *
+ * Threading: libmicrohttpd's internal polling thread (epoll on Linux) runs
+ * every route; routes must not block. One event thread serves any number
+ * of keep-alive connections, where thread-per-connection would hold a
+ * thread per idle client (benchmark peers keep many open); the routes
+ * only take the registry's short locks, so more threads would gain nothing.
+ *
+ * httpd_start/httpd_stop from one thread. The respond calls are for use
+ * inside a route.
+ */
+#ifndef HC_HTTPD_H
+#define HC_HTTPD_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+typedef struct httpd httpd;
+
+/* One complete request, valid during the route call. */
+typedef struct httpd_request {
+  const char *method;
+  const char *path; /* percent-decoded */
+  const char *rest; /* for a prefix route: the path after the prefix */
+  const char *body; /* NUL-terminated; NULL when the request had none */
+  size_t body_len;
+} httpd_request;
+
+/* Returns what the queue call returned (MHD_NO closes the connection). */
+typedef enum MHD_Result (*httpd_route_fn)(void *ctx, struct MHD_Connection *conn,
+                                          const httpd_request *rq);
+
+typedef struct httpd_route {
+  const char *method; /* "GET", ... */
+  const char *path;   /* exact path, or the prefix when prefix is set */
+  int prefix;         /* match every path that starts with `path` */
+  httpd_route_fn fn;
+} httpd_route;
+
+#define HTTPD_MAX_BODY_DEFAULT (64 * 1024)
+
+typedef struct httpd_options {
+  const char *name;           /* for messages, e.g. "admin" (copied, truncated to 31) */
+  const char *host;           /* IPv4/IPv6 address or host name; NULL = 127.0.0.1 */
+  int port;                   /* 0 = a free port */
+  size_t max_body;            /* 0 = HTTPD_MAX_BODY_DEFAULT */
+  const httpd_route *routes;  /* borrowed; must outlive the httpd. First match wins */
+  size_t nroutes;
+  void *ctx;                  /* passed to every route */
+} httpd_options;
+
+/* Starts serving. On success *bound_port is the port bound. On failure
+ * returns a negative errno and writes a one-line reason into err, e.g.
+ * "admin: cannot listen on 127.0.0.1:8080: ... Address already in use". */
+int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err,
+                size_t errlen);
+
+/* Stops serving (waits for running routes) and frees. Safe with NULL. */
+void httpd_stop(httpd *h);
+
+/* A response over a static JSON text (never copied or freed) with
+ * Content-Type application/json, or with no body and no Content-Type when
+ * body is NULL. NULL if out of memory. For responses built once and queued
+ * many times, and by the calls below; the caller destroys it. */
+struct MHD_Response *httpd_static_json(const char *body);
+
+/* Queues a static JSON text (or no body when NULL) with `code`. */
+enum MHD_Result httpd_respond_static(struct MHD_Connection *conn, unsigned code,
+                                     const char *body);
+
+/* Queues the serialisation of `body` with `code`. Steals the reference
+ * (NULL is allowed and answered 500, so a failed json_pack needs no check). */
+enum MHD_Result httpd_respond_json(struct MHD_Connection *conn, unsigned code, json_t *body);
+
+/* Queues {"error": "<formatted message>"} with `code`. */
+enum MHD_Result httpd_respond_error(struct MHD_Connection *conn, unsigned code,
+                                    const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
