@@ -70,14 +70,22 @@ static void request(fixture *f, const char *method, const char *path, http_reply
   assert_string_equal(r->content_type, "application/json");
 }
 
-static void root__serving_is_200_empty_object(void **state) {
-  fixture *f = *state;
+/* One request; checks its code and, when body is not NULL, its body. */
+static void expect(fixture *f, const char *method, const char *path, long code,
+                   const char *body) {
   http_reply r;
 
+  request(f, method, path, &r);
+  assert_int_equal(r.code, code);
+  if (body)
+    assert_string_equal(r.body, body);
+}
+
+static void root__serving_is_200_empty_object(void **state) {
+  fixture *f = *state;
+
   assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
-  request(f, "GET", "/", &r);
-  assert_int_equal(r.code, 200);
-  assert_string_equal(r.body, "{}");
+  expect(f, "GET", "/", 200, "{}");
 }
 
 static void root__other_statuses_are_503_naming_it(void **state) {
@@ -90,81 +98,56 @@ static void root__other_statuses_are_503_naming_it(void **state) {
       {WIRE_SERVICE_UNKNOWN, "{\"status\":\"SERVICE_UNKNOWN\"}"},
   };
   fixture *f = *state;
-  http_reply r;
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     assert_int_equal(registry_set(f->reg, "", cases[i].status), 0);
-    request(f, "GET", "/", &r);
-    assert_int_equal(r.code, 503);
-    assert_string_equal(r.body, cases[i].body);
+    expect(f, "GET", "/", 503, cases[i].body);
   }
 }
 
 static void root__unset_overall_health_is_503(void **state) {
   fixture *f = *state;
-  http_reply r;
 
-  request(f, "GET", "/", &r);
-  assert_int_equal(r.code, 503);
-  assert_string_equal(r.body, "{\"status\":\"SERVICE_UNKNOWN\"}");
+  expect(f, "GET", "/", 503, "{\"status\":\"SERVICE_UNKNOWN\"}");
 }
 
 static void root__follows_changes(void **state) {
   fixture *f = *state;
-  http_reply r;
 
   assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
-  request(f, "GET", "/", &r);
-  assert_int_equal(r.code, 200);
+  expect(f, "GET", "/", 200, NULL);
   assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
-  request(f, "GET", "/", &r);
-  assert_int_equal(r.code, 503);
+  expect(f, "GET", "/", 503, NULL);
   registry_shutdown(f->reg);
   registry_resume(f->reg);
-  request(f, "GET", "/", &r);
-  assert_int_equal(r.code, 200);
+  expect(f, "GET", "/", 200, NULL);
 }
 
 static void head__same_code_no_body(void **state) {
   fixture *f = *state;
-  http_reply r;
 
   assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
   assert_int_equal(registry_set(f->reg, "down", WIRE_NOT_SERVING), 0);
-  request(f, "HEAD", "/", &r);
-  assert_int_equal(r.code, 200);
-  assert_int_equal(r.len, 0);
-  request(f, "HEAD", "/health/down", &r);
-  assert_int_equal(r.code, 503);
-  assert_int_equal(r.len, 0);
-  request(f, "HEAD", "/health/nope", &r);
-  assert_int_equal(r.code, 404);
-  assert_int_equal(r.len, 0);
+  expect(f, "HEAD", "/", 200, "");
+  expect(f, "HEAD", "/health/down", 503, "");
+  expect(f, "HEAD", "/health/nope", 404, "");
 }
 
 static void named__reports_the_percent_decoded_service(void **state) {
   fixture *f = *state;
-  http_reply r;
 
   assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
   assert_int_equal(registry_set(f->reg, "grpc.health.v1.Health", WIRE_SERVING), 0);
   assert_int_equal(registry_set(f->reg, "a b/c", WIRE_NOT_SERVING), 0);
-  request(f, "GET", "/health/grpc.health.v1.Health", &r);
-  assert_int_equal(r.code, 200);
-  assert_string_equal(r.body, "{}");
-  request(f, "GET", "/health/a%20b%2Fc", &r);
-  assert_int_equal(r.code, 503);
-  assert_string_equal(r.body, "{\"status\":\"NOT_SERVING\"}");
+  expect(f, "GET", "/health/grpc.health.v1.Health", 200, "{}");
+  expect(f, "GET", "/health/a%20b%2Fc", 503, "{\"status\":\"NOT_SERVING\"}");
 }
 
 static void named__unknown_is_404(void **state) {
   fixture *f = *state;
-  http_reply r;
 
   assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
-  request(f, "GET", "/health/nope", &r);
-  assert_int_equal(r.code, 404);
-  assert_string_equal(r.body, "{\"error\":\"unknown service\"}");
+  expect(f, "GET", "/health/nope", 404, "{\"error\":\"unknown service\"}");
 }
 
 static void other_paths__are_404(void **state) {
