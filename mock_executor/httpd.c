@@ -198,19 +198,14 @@ static unsigned long long declared_length(struct MHD_Connection *conn) {
 }
 
 static void upload_append(httpd *h, upload *up, const char *data, size_t size) {
-  char *grown;
+  char *grown = NULL;
 
   if (up->too_large)
     return; /* read and drop the rest: MHD can answer only a whole request */
-  if (size > h->max_body - up->len) {
+  if (size <= h->max_body - up->len)
+    grown = realloc(up->body, up->len + size + 1);
+  if (!grown) { /* over the cap, or no memory for it: 413 either way */
     up->too_large = 1;
-    free(up->body);
-    up->body = NULL;
-    return;
-  }
-  grown = realloc(up->body, up->len + size + 1);
-  if (!grown) {
-    up->too_large = 1; /* answered 413 too: no memory for it either way */
     free(up->body);
     up->body = NULL;
     return;

@@ -1,0 +1,264 @@
+/* cmocka tests for mock_executor/http_health.c: GET/HEAD / and
+ * /health/{name}, per-status codes, 404/405, keep-alive, over real HTTP
+ * (libcurl) to 127.0.0.1 on a free port, with a real registry. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "http_health.h"
+#include "registry.h"
+#include "wire.h"
+
+typedef struct fixture {
+  registry *reg;
+  http_health *hh;
+  int port;
+  CURL *curl;
+} fixture;
+
+static fixture *fixture_new(const int *codes) {
+  fixture *f = calloc(1, sizeof(*f));
+  http_health_options opts = {.host = "127.0.0.1", .port = 0};
+  char err[256];
+
+  assert_non_null(f);
+  assert_int_equal(registry_new(&f->reg), 0);
+  opts.reg = f->reg;
+  if (codes)
+    memcpy(opts.codes, codes, sizeof(opts.codes));
+  assert_int_equal(http_health_start(&opts, &f->hh, &f->port, err, sizeof(err)), 0);
+  assert_true(f->port > 0);
+  f->curl = curl_easy_init();
+  assert_non_null(f->curl);
+  return f;
+}
+
+static int setup(void **state) {
+  *state = fixture_new(NULL);
+  return 0;
+}
+
+/* Every status on its own code, none the default. */
+static const int custom_codes[WIRE_STATUS_MAX + 1] = {
+    [WIRE_UNKNOWN] = 500, [WIRE_SERVING] = 202, [WIRE_NOT_SERVING] = 429,
+    [WIRE_SERVICE_UNKNOWN] = 410};
+
+static int setup_custom(void **state) {
+  *state = fixture_new(custom_codes);
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+
+  curl_easy_cleanup(f->curl);
+  http_health_stop(f->hh);
+  registry_free(f->reg);
+  free(f);
+  return 0;
+}
+
+static void request(fixture *f, const char *method, const char *path, http_reply *r) {
+  assert_int_equal(http_do(f->curl, f->port, method, path, NULL, r), CURLE_OK);
+  assert_string_equal(r->content_type, "application/json");
+}
+
+/* One request; checks its code and, when body is not NULL, its body. */
+static void expect(fixture *f, const char *method, const char *path, long code,
+                   const char *body) {
+  http_reply r;
+
+  request(f, method, path, &r);
+  assert_int_equal(r.code, code);
+  if (body)
+    assert_string_equal(r.body, body);
+}
+
+static void root__serving_is_200_empty_object(void **state) {
+  fixture *f = *state;
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  expect(f, "GET", "/", 200, "{}");
+}
+
+static void root__other_statuses_are_503_naming_it(void **state) {
+  static const struct {
+    int status;
+    const char *body;
+  } cases[] = {
+      {WIRE_NOT_SERVING, "{\"status\":\"NOT_SERVING\"}"},
+      {WIRE_UNKNOWN, "{\"status\":\"UNKNOWN\"}"},
+      {WIRE_SERVICE_UNKNOWN, "{\"status\":\"SERVICE_UNKNOWN\"}"},
+  };
+  fixture *f = *state;
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(registry_set(f->reg, "", cases[i].status), 0);
+    expect(f, "GET", "/", 503, cases[i].body);
+  }
+}
+
+static void root__unset_overall_health_is_503(void **state) {
+  fixture *f = *state;
+
+  expect(f, "GET", "/", 503, "{\"status\":\"SERVICE_UNKNOWN\"}");
+}
+
+static void root__follows_changes(void **state) {
+  fixture *f = *state;
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  expect(f, "GET", "/", 200, NULL);
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  expect(f, "GET", "/", 503, NULL);
+  registry_shutdown(f->reg);
+  registry_resume(f->reg);
+  expect(f, "GET", "/", 200, NULL);
+}
+
+static void head__same_code_no_body(void **state) {
+  fixture *f = *state;
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  assert_int_equal(registry_set(f->reg, "down", WIRE_NOT_SERVING), 0);
+  expect(f, "HEAD", "/", 200, "");
+  expect(f, "HEAD", "/health/down", 503, "");
+  expect(f, "HEAD", "/health/nope", 404, "");
+}
+
+static void named__reports_the_percent_decoded_service(void **state) {
+  fixture *f = *state;
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  assert_int_equal(registry_set(f->reg, "grpc.health.v1.Health", WIRE_SERVING), 0);
+  assert_int_equal(registry_set(f->reg, "a b/c", WIRE_NOT_SERVING), 0);
+  expect(f, "GET", "/health/grpc.health.v1.Health", 200, "{}");
+  expect(f, "GET", "/health/a%20b%2Fc", 503, "{\"status\":\"NOT_SERVING\"}");
+}
+
+static void named__unknown_is_404(void **state) {
+  fixture *f = *state;
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  expect(f, "GET", "/health/nope", 404, "{\"error\":\"unknown service\"}");
+}
+
+static void other_paths__are_404(void **state) {
+  static const char *const paths[] = {"/health", "/healthz", "/v1/statuses", "//"};
+  fixture *f = *state;
+  http_reply r;
+
+  for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    request(f, "GET", paths[i], &r);
+    assert_int_equal(r.code, 404);
+    assert_non_null(strstr(r.body, "\"error\""));
+  }
+}
+
+static void other_methods__are_405_with_allow(void **state) {
+  static const struct {
+    const char *method, *path;
+  } cases[] = {{"POST", "/"}, {"PUT", "/"}, {"DELETE", "/health/x"}, {"OPTIONS", "/"}};
+  fixture *f = *state;
+  http_reply r;
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    request(f, cases[i].method, cases[i].path, &r);
+    assert_int_equal(r.code, 405);
+    assert_string_equal(r.allow, "GET, HEAD");
+    assert_non_null(strstr(r.body, cases[i].method));
+  }
+}
+
+static void keep_alive__reuses_the_connection(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  request(f, "GET", "/", &r);
+  assert_int_equal(r.num_connects, 1);
+  request(f, "GET", "/", &r);
+  assert_int_equal(r.code, 200);
+  assert_int_equal(r.num_connects, 0);
+  request(f, "HEAD", "/", &r);
+  assert_int_equal(r.num_connects, 0);
+  /* Error answers keep the connection too. */
+  request(f, "GET", "/health/nope", &r);
+  request(f, "GET", "/", &r);
+  assert_int_equal(r.num_connects, 0);
+}
+
+static void codes__are_configurable_per_status(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  for (int s = 0; s <= WIRE_STATUS_MAX; s++) {
+    assert_int_equal(registry_set(f->reg, "svc", s), 0);
+    request(f, "GET", "/health/svc", &r);
+    assert_int_equal(r.code, custom_codes[s]);
+  }
+  request(f, "GET", "/", &r); /* "" unset: reported as SERVICE_UNKNOWN */
+  assert_int_equal(r.code, custom_codes[WIRE_SERVICE_UNKNOWN]);
+  request(f, "GET", "/health/nope", &r); /* unknown name stays 404 */
+  assert_int_equal(r.code, 404);
+}
+
+static void start__refuses_a_bad_code(void **state) {
+  fixture *f = *state;
+  http_health_options opts = {.host = "127.0.0.1", .reg = f->reg};
+  http_health *hh = NULL;
+  char err[256] = "";
+  int port = 0;
+
+  opts.codes[WIRE_NOT_SERVING] = 42;
+  assert_int_equal(http_health_start(&opts, &hh, &port, err, sizeof(err)), -EINVAL);
+  assert_null(hh);
+  assert_non_null(strstr(err, "42"));
+  assert_non_null(strstr(err, "NOT_SERVING"));
+}
+
+static void start__port_in_use_is_a_clear_error(void **state) {
+  fixture *f = *state;
+  http_health_options opts = {.host = "127.0.0.1", .port = f->port, .reg = f->reg};
+  http_health *hh = NULL;
+  char err[256] = "";
+  int port = 0;
+
+  assert_true(http_health_start(&opts, &hh, &port, err, sizeof(err)) < 0);
+  assert_null(hh);
+  if (!strstr(err, "in use"))
+    fail_msg("unclear error: %s", err);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(root__serving_is_200_empty_object, setup, teardown),
+      cmocka_unit_test_setup_teardown(root__other_statuses_are_503_naming_it, setup, teardown),
+      cmocka_unit_test_setup_teardown(root__unset_overall_health_is_503, setup, teardown),
+      cmocka_unit_test_setup_teardown(root__follows_changes, setup, teardown),
+      cmocka_unit_test_setup_teardown(head__same_code_no_body, setup, teardown),
+      cmocka_unit_test_setup_teardown(named__reports_the_percent_decoded_service, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(named__unknown_is_404, setup, teardown),
+      cmocka_unit_test_setup_teardown(other_paths__are_404, setup, teardown),
+      cmocka_unit_test_setup_teardown(other_methods__are_405_with_allow, setup, teardown),
+      cmocka_unit_test_setup_teardown(keep_alive__reuses_the_connection, setup, teardown),
+      cmocka_unit_test_setup_teardown(codes__are_configurable_per_status, setup_custom,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(start__refuses_a_bad_code, setup, teardown),
+      cmocka_unit_test_setup_teardown(start__port_in_use_is_a_clear_error, setup, teardown),
+  };
+  int failed;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  failed = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return failed;
+}
