@@ -1,0 +1,847 @@
+/* health_server: Health + reflection on the gRPC C core. See health_server.h.
+ *
+ * Every accepted call is an hs_call whose tags point back at it. A call
+ * holds one reference per batch in flight (plus one while a handler runs);
+ * the grpc_call is released when the last tag is back (api notes §2.4). */
+#define _GNU_SOURCE
+#include "health_server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "reflection.h"
+#include "wire.h"
+
+/* Requests kept armed per method: the core never rejects a call nobody
+ * asked for, it queues it until the client's deadline (§2.2). */
+#define ARMED_PER_METHOD 16
+/* How long an unknown method may take to deliver its request before we
+ * answer UNIMPLEMENTED anyway (a bidi client may send nothing). */
+#define UNIMPLEMENTED_WAIT_MS 100
+#define MAX_CQ_THREADS 8
+
+enum method {
+  M_CHECK,
+  M_WATCH,
+  M_LIST,
+  M_REFLECTION_V1,
+  M_REFLECTION_V1ALPHA,
+  M_REGISTERED, /* the methods above are registered with the core */
+  M_GENERIC = M_REGISTERED,
+  M_COUNT
+};
+
+static const struct method_def {
+  const char *path;
+  grpc_server_register_method_payload_handling payload;
+} method_defs[M_REGISTERED] = {
+    [M_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_LIST] = {"/grpc.health.v1.Health/List", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_REFLECTION_V1] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                         GRPC_SRM_PAYLOAD_NONE},
+    [M_REFLECTION_V1ALPHA] = {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                              GRPC_SRM_PAYLOAD_NONE},
+};
+
+/* What goes through the completion queue. */
+typedef struct tag {
+  void (*fn)(void *arg, int ok);
+  void *arg;
+} tag;
+
+typedef struct hs_call hs_call;
+
+struct health_server {
+  grpc_server *server;
+  grpc_completion_queue *cq;
+  void *methods[M_REGISTERED];
+  registry *reg;
+  size_t list_limit;
+  grpc_slice responses[WIRE_STATUS_MAX + 1]; /* pre-encoded HealthCheckResponses */
+  pthread_t threads[MAX_CQ_THREADS];
+  int n_threads;
+  tag shutdown_tag;
+
+  pthread_mutex_t mu; /* guards the fields below */
+  pthread_cond_t drained;
+  size_t watch_sends; /* Watch messages in flight */
+  hs_call *pending;   /* UNIMPLEMENTED calls waiting for their request */
+};
+
+struct hs_call {
+  health_server *hs;
+  int method;
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  grpc_call_details details; /* M_GENERIC only */
+  grpc_byte_buffer *payload; /* the request message, for payload methods */
+  grpc_byte_buffer *recv_bb; /* RECV_MESSAGE target */
+  grpc_byte_buffer *send_bb; /* the one SEND_MESSAGE in flight */
+  atomic_int refs;
+  int cancelled;
+  int md_sent; /* initial metadata went out */
+
+  pthread_mutex_t mu; /* Watch: `watch`; UNIMPLEMENTED: `answered` */
+  registry_watch *watch;
+  int answered;
+  gpr_timespec answer_by;
+  hs_call *pending_next;
+
+  tag request_tag, close_tag, send_tag, recv_tag, finish_tag;
+};
+
+/* ---- calls ----------------------------------------------------------- */
+
+static void on_request(void *arg, int ok);
+
+static hs_call *call_new(health_server *hs, int method) {
+  hs_call *c = calloc(1, sizeof(*c));
+
+  if (!c)
+    return NULL;
+  c->hs = hs;
+  c->method = method;
+  grpc_metadata_array_init(&c->md);
+  grpc_call_details_init(&c->details);
+  pthread_mutex_init(&c->mu, NULL);
+  c->request_tag = (tag){on_request, c};
+  return c;
+}
+
+static void call_free(hs_call *c) {
+  if (c->call)
+    grpc_call_unref(c->call);
+  grpc_metadata_array_destroy(&c->md);
+  grpc_call_details_destroy(&c->details);
+  if (c->payload)
+    grpc_byte_buffer_destroy(c->payload);
+  if (c->recv_bb)
+    grpc_byte_buffer_destroy(c->recv_bb);
+  if (c->send_bb)
+    grpc_byte_buffer_destroy(c->send_bb);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+static void call_ref(hs_call *c) {
+  atomic_fetch_add(&c->refs, 1);
+}
+
+static void call_unref(hs_call *c) {
+  if (atomic_fetch_sub(&c->refs, 1) == 1)
+    call_free(c);
+}
+
+/* Starts a batch that holds a reference until its tag is back. */
+static int start_batch(hs_call *c, const grpc_op *ops, size_t n, tag *t) {
+  grpc_call_error e;
+
+  call_ref(c);
+  e = grpc_call_start_batch(c->call, ops, n, t, NULL);
+  if (e != GRPC_CALL_OK) {
+    fprintf(stderr, "mock-executor: grpc_call_start_batch: error %d\n", (int)e);
+    call_unref(c);
+    return -EIO;
+  }
+  return 0;
+}
+
+static void on_released(void *arg, int ok) {
+  (void)ok;
+  call_unref(arg);
+}
+
+static void on_finished(void *arg, int ok) {
+  hs_call *c = arg;
+
+  (void)ok;
+  if (c->send_bb) {
+    grpc_byte_buffer_destroy(c->send_bb);
+    c->send_bb = NULL;
+  }
+  call_unref(c);
+}
+
+/* Ends the call with `code` (and `msg`, owned by the call from here, if
+ * not NULL). with_close also asks for RECV_CLOSE_ON_SERVER, for calls that
+ * did not start one. A non-OK status with no message goes out
+ * trailers-only (§2.3). */
+static void finish(hs_call *c, int code, const char *details, grpc_byte_buffer *msg,
+                   int with_close) {
+  grpc_op ops[4];
+  grpc_slice status_details = grpc_slice_from_copied_string(details ? details : "");
+  size_t n = 0;
+
+  memset(ops, 0, sizeof(ops));
+  if (!c->md_sent) {
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->md_sent = 1;
+  }
+  if (msg) {
+    c->send_bb = msg;
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = msg;
+  }
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.status = (grpc_status_code)code;
+  ops[n++].data.send_status_from_server.status_details = details ? &status_details : NULL;
+  if (with_close) {
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+  }
+  c->finish_tag = (tag){on_finished, c};
+  if (start_batch(c, ops, n, &c->finish_tag) < 0 && msg) {
+    grpc_byte_buffer_destroy(msg);
+    c->send_bb = NULL;
+  }
+  grpc_slice_unref(status_details);
+}
+
+/* The whole message in one slice the caller unrefs. -EBADMSG for no
+ * message (the client half-closed without one) or one that cannot be read
+ * (e.g. bad compression). */
+static int read_message(grpc_byte_buffer *bb, grpc_slice *out) {
+  grpc_byte_buffer_reader r;
+
+  if (!bb || !grpc_byte_buffer_reader_init(&r, bb))
+    return -EBADMSG;
+  *out = grpc_byte_buffer_reader_readall(&r);
+  grpc_byte_buffer_reader_destroy(&r);
+  return 0;
+}
+
+/* Answers a request that could not be read or decoded. */
+static void finish_bad_request(hs_call *c, int rc, int with_close) {
+  if (rc == -EBADMSG)
+    finish(c, WIRE_INVALID_ARGUMENT, "could not parse request", NULL, with_close);
+  else
+    finish(c, WIRE_INTERNAL, "out of memory", NULL, with_close);
+}
+
+static grpc_byte_buffer *buffer_from_slice(grpc_slice s) {
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+
+  grpc_slice_unref(s);
+  return bb;
+}
+
+static grpc_byte_buffer *response_buffer(health_server *hs, int status) {
+  return grpc_raw_byte_buffer_create(&hs->responses[status], 1);
+}
+
+/* ---- Check (H-CHECK-*) ------------------------------------------------ */
+
+/* The service named by a HealthCheckRequest payload: 0 bytes is ""
+ * (H-CHECK-8), unknown fields are skipped (H-CHECK-9). */
+static int request_service(grpc_byte_buffer *payload, char **name) {
+  grpc_slice s;
+  int rc = read_message(payload, &s);
+
+  if (rc < 0)
+    return rc;
+  rc = wire_check_request_decode(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), name);
+  grpc_slice_unref(s);
+  return rc;
+}
+
+static void handle_check(hs_call *c) {
+  char *name = NULL;
+  int status;
+  int rc = request_service(c->payload, &name);
+
+  if (rc < 0)
+    finish_bad_request(c, rc, 1);
+  else if (registry_get(c->hs->reg, name, &status) < 0)
+    finish(c, WIRE_NOT_FOUND, "unknown service", NULL, 1); /* H-CHECK-2 */
+  else
+    finish(c, WIRE_OK, NULL, response_buffer(c->hs, status), 1); /* H-CHECK-1 */
+  free(name);
+}
+
+/* ---- List (H-LIST-*) -------------------------------------------------- */
+
+static int encode_list(const registry_entry *entries, size_t n, grpc_byte_buffer **out) {
+  Grpc__Health__V1__HealthListResponse res = GRPC__HEALTH__V1__HEALTH_LIST_RESPONSE__INIT;
+  Grpc__Health__V1__HealthListResponse__StatusesEntry *items = calloc(n ? n : 1, sizeof(*items));
+  Grpc__Health__V1__HealthListResponse__StatusesEntry **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+  Grpc__Health__V1__HealthCheckResponse *values = calloc(n ? n : 1, sizeof(*values));
+  grpc_slice s;
+  int rc = -ENOMEM;
+
+  if (!items || !ptrs || !values)
+    goto out;
+  for (size_t i = 0; i < n; i++) {
+    grpc__health__v1__health_list_response__statuses_entry__init(&items[i]);
+    grpc__health__v1__health_check_response__init(&values[i]);
+    values[i].status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)entries[i].status;
+    items[i].key = entries[i].name;
+    items[i].value = &values[i];
+    ptrs[i] = &items[i];
+  }
+  res.n_statuses = n;
+  res.statuses = ptrs;
+  s = grpc_slice_malloc(grpc__health__v1__health_list_response__get_packed_size(&res));
+  grpc__health__v1__health_list_response__pack(&res, GRPC_SLICE_START_PTR(s));
+  *out = buffer_from_slice(s);
+  rc = 0;
+out:
+  free(items);
+  free(ptrs);
+  free(values);
+  return rc;
+}
+
+static int check_list_request(grpc_byte_buffer *payload) {
+  Grpc__Health__V1__HealthListRequest *req;
+  grpc_slice s;
+  int rc = read_message(payload, &s);
+
+  if (rc < 0)
+    return rc;
+  req = grpc__health__v1__health_list_request__unpack(NULL, GRPC_SLICE_LENGTH(s),
+                                                       GRPC_SLICE_START_PTR(s));
+  grpc_slice_unref(s);
+  if (!req)
+    return -EBADMSG;
+  grpc__health__v1__health_list_request__free_unpacked(req, NULL);
+  return 0;
+}
+
+static void handle_list(hs_call *c) {
+  health_server *hs = c->hs;
+  registry_entry *entries;
+  grpc_byte_buffer *bb;
+  char msg[96];
+  size_t n;
+  int rc = check_list_request(c->payload);
+
+  if (rc < 0) {
+    finish_bad_request(c, rc, 1);
+    return;
+  }
+  if (registry_snapshot(hs->reg, &entries, &n) < 0) {
+    finish(c, WIRE_INTERNAL, "out of memory", NULL, 1);
+    return;
+  }
+  if (n > hs->list_limit) { /* H-LIST-3: limit N passes, N+1 fails (grpc-go) */
+    snprintf(msg, sizeof(msg), "server health list exceeds maximum capacity: %zu",
+             hs->list_limit);
+    finish(c, WIRE_RESOURCE_EXHAUSTED, msg, NULL, 1);
+  } else if (encode_list(entries, n, &bb) < 0) {
+    finish(c, WIRE_INTERNAL, "out of memory", NULL, 1);
+  } else {
+    finish(c, WIRE_OK, NULL, bb, 1); /* H-LIST-2 */
+  }
+  registry_snapshot_free(entries, n);
+}
+
+/* ---- Watch (H-WATCH-*) ------------------------------------------------ */
+
+static void watch_send_done(health_server *hs) {
+  pthread_mutex_lock(&hs->mu);
+  if (--hs->watch_sends == 0)
+    pthread_cond_broadcast(&hs->drained);
+  pthread_mutex_unlock(&hs->mu);
+}
+
+/* Sends one status. The registry hands out one status at a time and the
+ * next only after registry_watch_sent(), so exactly one SEND_MESSAGE is in
+ * flight per call (§2.5 batch slots). Runs on a CQ thread, or on a
+ * registry writer's thread with the registry locked. */
+static void watch_send(hs_call *c, int status) {
+  health_server *hs = c->hs;
+  grpc_op ops[2];
+  size_t n = 0;
+
+  memset(ops, 0, sizeof(ops));
+  if (!c->md_sent) {
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->md_sent = 1;
+  }
+  c->send_bb = response_buffer(hs, status);
+  ops[n].op = GRPC_OP_SEND_MESSAGE;
+  ops[n++].data.send_message.send_message = c->send_bb;
+  pthread_mutex_lock(&hs->mu);
+  hs->watch_sends++;
+  pthread_mutex_unlock(&hs->mu);
+  if (start_batch(c, ops, n, &c->send_tag) < 0) {
+    grpc_byte_buffer_destroy(c->send_bb);
+    c->send_bb = NULL;
+    watch_send_done(hs);
+  }
+}
+
+/* registry_notify_fn: H-WATCH-2/4, deduplicated and coalesced by the
+ * registry (H-WATCH-5/6). */
+static void watch_notify(void *ctx, int status) {
+  watch_send(ctx, status);
+}
+
+static void on_watch_sent(void *arg, int ok) {
+  hs_call *c = arg;
+  int next;
+
+  grpc_byte_buffer_destroy(c->send_bb);
+  c->send_bb = NULL;
+  if (ok) {
+    pthread_mutex_lock(&c->mu);
+    if (c->watch && registry_watch_sent(c->watch, &next))
+      watch_send(c, next); /* what changed while this one was in flight */
+    pthread_mutex_unlock(&c->mu);
+  }
+  watch_send_done(c->hs);
+  call_unref(c);
+}
+
+/* The client went away (cancel, deadline, disconnect) or the server is
+ * shutting down: stop watching. */
+static void on_watch_closed(void *arg, int ok) {
+  hs_call *c = arg;
+
+  (void)ok;
+  pthread_mutex_lock(&c->mu);
+  registry_watch_stop(c->watch);
+  c->watch = NULL;
+  pthread_mutex_unlock(&c->mu);
+  call_unref(c);
+}
+
+static void handle_watch(hs_call *c) {
+  grpc_op op;
+  char *name = NULL;
+  int first;
+  int rc = request_service(c->payload, &name);
+
+  if (rc < 0) {
+    finish_bad_request(c, rc, 1);
+    return;
+  }
+  memset(&op, 0, sizeof(op));
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &c->cancelled;
+  c->close_tag = (tag){on_watch_closed, c};
+  c->send_tag = (tag){on_watch_sent, c};
+  if (start_batch(c, &op, 1, &c->close_tag) < 0)
+    goto out;
+  pthread_mutex_lock(&c->mu);
+  rc = registry_watch_start(c->hs->reg, name, watch_notify, c, &c->watch, &first);
+  if (rc == 0)
+    watch_send(c, first); /* H-WATCH-1, H-WATCH-3: kept open even if unknown */
+  pthread_mutex_unlock(&c->mu);
+  if (rc < 0)
+    finish(c, WIRE_INTERNAL, "out of memory", NULL, 0);
+out:
+  free(name);
+}
+
+/* ---- Reflection (H-REFL-*) -------------------------------------------- */
+
+static void reflection_recv(hs_call *c);
+
+static void on_reflection_sent(void *arg, int ok) {
+  hs_call *c = arg;
+
+  grpc_byte_buffer_destroy(c->send_bb);
+  c->send_bb = NULL;
+  if (ok)
+    reflection_recv(c); /* one response per request, in order */
+  call_unref(c);
+}
+
+static void reflection_reply(hs_call *c, grpc_byte_buffer *request) {
+  grpc_op ops[2];
+  grpc_slice req;
+  uint8_t *out;
+  size_t len, n = 0;
+  int rc = read_message(request, &req);
+
+  if (rc == 0) {
+    rc = reflection_answer(GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &out, &len);
+    grpc_slice_unref(req);
+  }
+  if (rc < 0) {
+    finish_bad_request(c, rc, 0);
+    return;
+  }
+  memset(ops, 0, sizeof(ops));
+  if (!c->md_sent) {
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->md_sent = 1;
+  }
+  c->send_bb = buffer_from_slice(grpc_slice_new(out, len, free));
+  ops[n].op = GRPC_OP_SEND_MESSAGE;
+  ops[n++].data.send_message.send_message = c->send_bb;
+  c->send_tag = (tag){on_reflection_sent, c};
+  if (start_batch(c, ops, n, &c->send_tag) < 0) {
+    grpc_byte_buffer_destroy(c->send_bb);
+    c->send_bb = NULL;
+  }
+}
+
+static void on_reflection_recv(void *arg, int ok) {
+  hs_call *c = arg;
+  grpc_byte_buffer *request = c->recv_bb;
+
+  c->recv_bb = NULL;
+  if (ok && request)
+    reflection_reply(c, request);
+  else if (ok)
+    finish(c, WIRE_OK, NULL, NULL, 0); /* the client half-closed */
+  if (request)
+    grpc_byte_buffer_destroy(request);
+  call_unref(c);
+}
+
+static void reflection_recv(hs_call *c) {
+  grpc_op op;
+
+  memset(&op, 0, sizeof(op));
+  op.op = GRPC_OP_RECV_MESSAGE;
+  op.data.recv_message.recv_message = &c->recv_bb;
+  c->recv_tag = (tag){on_reflection_recv, c};
+  start_batch(c, &op, 1, &c->recv_tag);
+}
+
+static void handle_reflection(hs_call *c) {
+  grpc_op op;
+
+  memset(&op, 0, sizeof(op));
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &c->cancelled;
+  c->close_tag = (tag){on_released, c};
+  if (start_batch(c, &op, 1, &c->close_tag) == 0)
+    reflection_recv(c);
+}
+
+/* ---- Unknown methods (H-WIRE-4) --------------------------------------- */
+
+static void answer_unimplemented(hs_call *c) {
+  char msg[160];
+  char *method;
+  int answered;
+
+  pthread_mutex_lock(&c->mu);
+  answered = c->answered;
+  c->answered = 1;
+  pthread_mutex_unlock(&c->mu);
+  if (answered)
+    return;
+  method = grpc_slice_to_c_string(c->details.method);
+  snprintf(msg, sizeof(msg), "unknown method %s", method);
+  gpr_free(method);
+  finish(c, WIRE_UNIMPLEMENTED, msg, NULL, 1);
+}
+
+static void on_unimplemented_recv(void *arg, int ok) {
+  hs_call *c = arg;
+
+  if (c->recv_bb) {
+    grpc_byte_buffer_destroy(c->recv_bb);
+    c->recv_bb = NULL;
+  }
+  if (ok)
+    answer_unimplemented(c);
+  call_unref(c);
+}
+
+/* Reads the request before answering: a reply sent before the request's
+ * END_STREAM is followed by RST_STREAM, which curl 7.88 reports as error
+ * 92 (§5). The wait is bounded by the sweep in the CQ loop. */
+static void handle_unimplemented(hs_call *c) {
+  health_server *hs = c->hs;
+  grpc_op op;
+
+  c->answer_by = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                              gpr_time_from_millis(UNIMPLEMENTED_WAIT_MS, GPR_TIMESPAN));
+  call_ref(c); /* held by the pending list */
+  pthread_mutex_lock(&hs->mu);
+  c->pending_next = hs->pending;
+  hs->pending = c;
+  pthread_mutex_unlock(&hs->mu);
+  memset(&op, 0, sizeof(op));
+  op.op = GRPC_OP_RECV_MESSAGE;
+  op.data.recv_message.recv_message = &c->recv_bb;
+  c->recv_tag = (tag){on_unimplemented_recv, c};
+  start_batch(c, &op, 1, &c->recv_tag);
+}
+
+/* Answers the pending calls whose wait is over; returns when the next one
+ * is due (infinite when none is pending). */
+static gpr_timespec sweep_pending(health_server *hs) {
+  gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+  gpr_timespec next = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  hs_call *due = NULL, **link, *c;
+
+  pthread_mutex_lock(&hs->mu);
+  link = &hs->pending;
+  while ((c = *link)) {
+    if (gpr_time_cmp(c->answer_by, now) <= 0) {
+      *link = c->pending_next;
+      c->pending_next = due;
+      due = c;
+    } else {
+      next = gpr_time_min(next, c->answer_by);
+      link = &c->pending_next;
+    }
+  }
+  pthread_mutex_unlock(&hs->mu);
+  while ((c = due)) {
+    due = c->pending_next;
+    answer_unimplemented(c);
+    call_unref(c);
+  }
+  return next;
+}
+
+/* ---- requests and the CQ loop ----------------------------------------- */
+
+static void (*const handlers[M_COUNT])(hs_call *) = {
+    [M_CHECK] = handle_check,
+    [M_WATCH] = handle_watch,
+    [M_LIST] = handle_list,
+    [M_REFLECTION_V1] = handle_reflection,
+    [M_REFLECTION_V1ALPHA] = handle_reflection,
+    [M_GENERIC] = handle_unimplemented,
+};
+
+static int arm(health_server *hs, int method) {
+  hs_call *c = call_new(hs, method);
+  grpc_call_error e;
+
+  if (!c)
+    return -ENOMEM;
+  if (method == M_GENERIC)
+    e = grpc_server_request_call(hs->server, &c->call, &c->details, &c->md, hs->cq, hs->cq,
+                                 &c->request_tag);
+  else
+    e = grpc_server_request_registered_call(
+        hs->server, hs->methods[method], &c->call, &c->deadline, &c->md,
+        method_defs[method].payload == GRPC_SRM_PAYLOAD_NONE ? NULL : &c->payload, hs->cq,
+        hs->cq, &c->request_tag);
+  if (e != GRPC_CALL_OK) {
+    call_free(c);
+    return -EIO;
+  }
+  return 0;
+}
+
+static void on_request(void *arg, int ok) {
+  hs_call *c = arg;
+
+  if (!ok) { /* the server is shutting down */
+    call_free(c);
+    return;
+  }
+  if (arm(c->hs, c->method) < 0)
+    fprintf(stderr, "mock-executor: could not re-arm a request\n");
+  atomic_store(&c->refs, 1); /* the handler's own, dropped below */
+  handlers[c->method](c);
+  call_unref(c);
+}
+
+static void on_shutdown(void *arg, int ok) {
+  health_server *hs = arg;
+
+  (void)ok;
+  /* Every call is gone once the server reports shutdown (§2.7). */
+  grpc_completion_queue_shutdown(hs->cq);
+}
+
+static void *cq_loop(void *arg) {
+  health_server *hs = arg;
+
+  for (;;) {
+    gpr_timespec deadline = sweep_pending(hs);
+    grpc_event ev = grpc_completion_queue_next(hs->cq, deadline, NULL);
+    tag *t;
+
+    if (ev.type == GRPC_QUEUE_SHUTDOWN)
+      break;
+    if (ev.type != GRPC_OP_COMPLETE)
+      continue;
+    t = ev.tag;
+    t->fn(t->arg, ev.success);
+  }
+  return NULL;
+}
+
+/* ---- start / stop ----------------------------------------------------- */
+
+static void destroy(health_server *hs) {
+  if (hs->server) {
+    grpc_server_shutdown_and_notify(hs->server, hs->cq, &hs->shutdown_tag);
+    grpc_server_cancel_all_calls(hs->server); /* else open Watches block shutdown */
+  } else {
+    grpc_completion_queue_shutdown(hs->cq);
+  }
+  if (hs->n_threads == 0)
+    cq_loop(hs); /* never started: drain here */
+  for (int i = 0; i < hs->n_threads; i++)
+    pthread_join(hs->threads[i], NULL);
+  if (hs->server)
+    grpc_server_destroy(hs->server);
+  grpc_completion_queue_destroy(hs->cq);
+  for (int s = 0; s <= WIRE_STATUS_MAX; s++)
+    grpc_slice_unref(hs->responses[s]);
+  pthread_cond_destroy(&hs->drained);
+  pthread_mutex_destroy(&hs->mu);
+  free(hs);
+  grpc_shutdown();
+}
+
+static void preencode_responses(health_server *hs) {
+  uint8_t buf[WIRE_RESPONSE_MAX];
+
+  for (int s = 0; s <= WIRE_STATUS_MAX; s++) {
+    int len = wire_check_response_encode(s, buf);
+    hs->responses[s] = grpc_slice_from_copied_buffer((const char *)buf, (size_t)len);
+  }
+}
+
+static grpc_server *create_server(void) {
+  grpc_arg args[] = {
+      /* Two mocks on one port must fail, not silently share it. */
+      {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
+      /* A quiet Watch must survive client keepalive pings (§7). */
+      {.type = GRPC_ARG_INTEGER,
+       .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+       .value.integer = 1000},
+      {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MAX_PING_STRIKES, .value.integer = 0},
+      {.type = GRPC_ARG_INTEGER,
+       .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+       .value.integer = 1},
+  };
+  grpc_channel_args ca = {sizeof(args) / sizeof(args[0]), args};
+
+  return grpc_server_create(&ca, NULL);
+}
+
+static void format_address(char *out, size_t len, const char *host, int port) {
+  if (strchr(host, ':') && host[0] != '[')
+    snprintf(out, len, "[%s]:%d", host, port);
+  else
+    snprintf(out, len, "%s:%d", host, port);
+}
+
+static int bind_ports(health_server *hs, const health_server_options *opts, int *bound,
+                      char *err, size_t errlen) {
+  grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
+  char addr[300];
+  int rc = 0;
+
+  for (size_t i = 0; i < opts->n_ports; i++) {
+    format_address(addr, sizeof(addr), opts->host, opts->ports[i]);
+    bound[i] = grpc_server_add_http2_port(hs->server, addr, cr);
+    if (bound[i] == 0) {
+      snprintf(err, errlen, "cannot listen on %s (address in use or not local)", addr);
+      rc = -EADDRINUSE;
+      break;
+    }
+  }
+  grpc_server_credentials_release(cr);
+  return rc;
+}
+
+static int register_methods(health_server *hs, char *err, size_t errlen) {
+  for (int m = 0; m < M_REGISTERED; m++) {
+    hs->methods[m] = grpc_server_register_method(hs->server, method_defs[m].path, NULL,
+                                                 method_defs[m].payload, 0);
+    if (!hs->methods[m]) {
+      snprintf(err, errlen, "cannot register %s", method_defs[m].path);
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+static int start_serving(health_server *hs, int cq_threads, char *err, size_t errlen) {
+  grpc_server_start(hs->server);
+  for (int m = 0; m < M_COUNT; m++) {
+    for (int i = 0; i < ARMED_PER_METHOD; i++) {
+      if (arm(hs, m) < 0) {
+        snprintf(err, errlen, "cannot request calls");
+        return -EIO;
+      }
+    }
+  }
+  for (int i = 0; i < cq_threads && i < MAX_CQ_THREADS; i++) {
+    if (pthread_create(&hs->threads[i], NULL, cq_loop, hs) != 0) {
+      snprintf(err, errlen, "cannot start a completion-queue thread");
+      return -EAGAIN;
+    }
+    hs->n_threads++;
+  }
+  return 0;
+}
+
+int health_server_start(const health_server_options *opts, health_server **out,
+                        int *bound_ports, char *err, size_t errlen) {
+  health_server *hs = calloc(1, sizeof(*hs));
+  int rc;
+
+  if (!hs) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  grpc_init();
+  hs->reg = opts->reg;
+  hs->list_limit = opts->list_limit;
+  hs->shutdown_tag = (tag){on_shutdown, hs};
+  pthread_mutex_init(&hs->mu, NULL);
+  pthread_cond_init(&hs->drained, NULL);
+  preencode_responses(hs);
+  hs->cq = grpc_completion_queue_create_for_next(NULL);
+  hs->server = create_server();
+  grpc_server_register_completion_queue(hs->server, hs->cq, NULL);
+  rc = register_methods(hs, err, errlen);
+  if (rc == 0)
+    rc = bind_ports(hs, opts, bound_ports, err, errlen);
+  if (rc == 0)
+    rc = start_serving(hs, opts->cq_threads, err, errlen);
+  if (rc < 0) {
+    destroy(hs);
+    return rc;
+  }
+  *out = hs;
+  return 0;
+}
+
+int health_server_drain(health_server *hs, int timeout_ms) {
+  struct timespec until;
+  int rc = 0;
+
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&hs->mu);
+  while (hs->watch_sends > 0 && rc == 0)
+    rc = pthread_cond_timedwait(&hs->drained, &hs->mu, &until);
+  rc = hs->watch_sends > 0 ? -ETIMEDOUT : 0;
+  pthread_mutex_unlock(&hs->mu);
+  return rc;
+}
+
+void health_server_stop(health_server *hs) {
+  if (hs)
+    destroy(hs);
+}

@@ -1,0 +1,48 @@
+/*
+ * health_server: grpc.health.v1.Health (Check, Watch, List) and server
+ * reflection (v1, v1alpha) on the gRPC C core, backed by a registry.
+ * Every other path gets UNIMPLEMENTED (H-WIRE-4).
+ *
+ * Threads: one completion queue served by `cq_threads` threads; every call
+ * is a small state machine driven by its tags, so an open Watch costs memory,
+ * not a thread. Status changes reach Watch calls through the registry's
+ * notify callback, which starts the send on the writer's thread.
+ *
+ * Thread safety: start, drain and stop from one thread (main).
+ * Memory: the options are copied or borrowed; the registry must outlive the
+ * server.
+ */
+#ifndef HC_HEALTH_SERVER_H
+#define HC_HEALTH_SERVER_H
+
+#include <stddef.h>
+
+#include "registry.h"
+
+typedef struct health_server health_server;
+
+typedef struct health_server_options {
+  const char *host;  /* bind address, e.g. "0.0.0.0" or "::" */
+  const int *ports;  /* n_ports ports, 0 = a free port */
+  size_t n_ports;
+  registry *reg;     /* borrowed */
+  size_t list_limit; /* List fails RESOURCE_EXHAUSTED above it (H-LIST-3) */
+  int cq_threads;    /* >= 1 */
+} health_server_options;
+
+/* Binds every port and starts serving. bound_ports (n_ports entries)
+ * receives the ports bound. On failure returns a negative errno (-EADDRINUSE
+ * when a port cannot be bound), writes a one-line reason into err and leaves
+ * nothing running. */
+int health_server_start(const health_server_options *opts, health_server **out,
+                        int *bound_ports, char *err, size_t errlen);
+
+/* Waits up to timeout_ms until no Watch message is in flight, e.g. after
+ * registry_shutdown() so watchers get NOT_SERVING before the end (H-WATCH-9).
+ * Returns 0 when drained, -ETIMEDOUT otherwise. */
+int health_server_drain(health_server *hs, int timeout_ms);
+
+/* Cancels every call, stops the server and frees it. Safe with NULL. */
+void health_server_stop(health_server *hs);
+
+#endif

@@ -1,0 +1,149 @@
+/* reflection: ServerReflectionInfo answers. See reflection.h. */
+#include "reflection.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "grpc/reflection/v1/reflection.pb-c.h"
+#include "wire.h"
+
+typedef Grpc__Reflection__V1__ServerReflectionRequest request;
+typedef Grpc__Reflection__V1__ServerReflectionResponse response;
+
+const char *const reflection_services[] = {
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+    NULL,
+};
+
+#define N_SERVICES (sizeof(reflection_services) / sizeof(reflection_services[0]) - 1)
+
+/* The parts a response may point to; they live on the caller's stack. */
+typedef struct answer_parts {
+  Grpc__Reflection__V1__ListServiceResponse list;
+  Grpc__Reflection__V1__ServiceResponse services[N_SERVICES];
+  Grpc__Reflection__V1__ServiceResponse *service_ptrs[N_SERVICES];
+  Grpc__Reflection__V1__FileDescriptorResponse files;
+  ProtobufCBinaryData file;
+  Grpc__Reflection__V1__ExtensionNumberResponse extensions;
+  Grpc__Reflection__V1__ErrorResponse error;
+  char message[256];
+} answer_parts;
+
+static void answer_list(response *res, answer_parts *p) {
+  grpc__reflection__v1__list_service_response__init(&p->list);
+  for (size_t i = 0; i < N_SERVICES; i++) {
+    grpc__reflection__v1__service_response__init(&p->services[i]);
+    p->services[i].name = (char *)reflection_services[i];
+    p->service_ptrs[i] = &p->services[i];
+  }
+  p->list.n_service = N_SERVICES;
+  p->list.service = p->service_ptrs;
+  res->message_response_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE;
+  res->list_services_response = &p->list;
+}
+
+/* H-REFL-5: failures are answered in-stream and the stream stays open. */
+static void answer_error(response *res, answer_parts *p, int code, const char *what,
+                         const char *name) {
+  grpc__reflection__v1__error_response__init(&p->error);
+  p->error.error_code = code;
+  snprintf(p->message, sizeof(p->message), "%s not found: %s", what, name);
+  p->error.error_message = p->message;
+  res->message_response_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
+  res->error_response = &p->error;
+}
+
+/* H-REFL-4: the file as one serialized FileDescriptorProto. Our files
+ * import nothing, so there are no dependencies to send along. */
+static void answer_file(response *res, answer_parts *p, const wire_file *f, const char *what,
+                        const char *name) {
+  if (!f) {
+    answer_error(res, p, WIRE_NOT_FOUND, what, name);
+    return;
+  }
+  grpc__reflection__v1__file_descriptor_response__init(&p->files);
+  p->file.data = (uint8_t *)f->data;
+  p->file.len = f->len;
+  p->files.n_file_descriptor_proto = 1;
+  p->files.file_descriptor_proto = &p->file;
+  res->message_response_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE;
+  res->file_descriptor_response = &p->files;
+}
+
+/* Our messages declare no extension ranges: a known type has none. */
+static void answer_extension_numbers(response *res, answer_parts *p, const char *type) {
+  if (!wire_file_containing_symbol(type)) {
+    answer_error(res, p, WIRE_NOT_FOUND, "type", type);
+    return;
+  }
+  grpc__reflection__v1__extension_number_response__init(&p->extensions);
+  p->extensions.base_type_name = (char *)type;
+  res->message_response_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE;
+  res->all_extension_numbers_response = &p->extensions;
+}
+
+static void answer_request(const request *req, response *res, answer_parts *p) {
+  switch (req->message_request_case) {
+  case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
+    answer_list(res, p);
+    break;
+  case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
+    answer_file(res, p, wire_file_containing_symbol(req->file_containing_symbol), "symbol",
+                req->file_containing_symbol);
+    break;
+  case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
+    answer_file(res, p, wire_file_by_name(req->file_by_filename), "file",
+                req->file_by_filename);
+    break;
+  case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
+    answer_error(res, p, WIRE_NOT_FOUND, "extension of",
+                 req->file_containing_extension->containing_type);
+    break;
+  case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE:
+    answer_extension_numbers(res, p, req->all_extension_numbers_of_type);
+    break;
+  default:
+    grpc__reflection__v1__error_response__init(&p->error);
+    p->error.error_code = WIRE_INVALID_ARGUMENT;
+    p->error.error_message = "no message_request set";
+    res->message_response_case =
+        GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
+    res->error_response = &p->error;
+    break;
+  }
+}
+
+int reflection_answer(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len) {
+  response res = GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__INIT;
+  answer_parts parts;
+  request *req;
+  uint8_t *packed;
+  size_t size;
+  int rc = 0;
+
+  req = grpc__reflection__v1__server_reflection_request__unpack(NULL, len, buf);
+  if (!req)
+    return -EBADMSG;
+  res.valid_host = req->host;
+  res.original_request = req;
+  answer_request(req, &res, &parts);
+  size = grpc__reflection__v1__server_reflection_response__get_packed_size(&res);
+  packed = malloc(size ? size : 1);
+  if (!packed) {
+    rc = -ENOMEM;
+    goto out;
+  }
+  grpc__reflection__v1__server_reflection_response__pack(&res, packed);
+  *out = packed;
+  *out_len = size;
+out:
+  grpc__reflection__v1__server_reflection_request__free_unpacked(req, NULL);
+  return rc;
+}
