@@ -19,8 +19,6 @@ import queue
 import re
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import http.client
