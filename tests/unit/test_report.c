@@ -108,7 +108,7 @@ static void write_report(const char *path, report_format fmt, int nasty, int str
   case_pass(&res[0], "ok");
   if (nasty)
     case_fail(&res[1], "<NOT_FOUND> & \"x\"", "bad\x01\xff\xfe bytes # not a directive",
-              "message with ]]> and \n newline and # hash and \xc3\xa9");
+              "message with ]]> and \n newline \x02 and # hash and \xc3\xa9");
   else
     case_fail(&res[1], "NOT_FOUND", "OK + SERVICE_UNKNOWN", "unknown name answered OK");
   case_warn(&res[2], "one message", "two messages", "duplicate sent");
