@@ -105,9 +105,7 @@ void control_free(control *c) {
   free(c);
 }
 
-int control_can_shutdown(const control *c) {
-  return c != NULL;
-}
+int control_can_shutdown(const control *c) { return c != NULL; }
 
 /* ---- URL hook ---------------------------------------------------------- */
 
@@ -256,7 +254,7 @@ static int append_quoted(char *out, size_t cap, size_t *len, const char *word) {
 
 /* The template with {service} and {status} replaced by quoted words. */
 static int format_command(const char *tmpl, const char *service, const char *status, char *out,
-                           size_t cap) {
+                          size_t cap) {
   size_t len = 0;
 
   if (cap == 0)
@@ -310,8 +308,8 @@ static pid_t spawn_shell(const char *line, int *out_fd) {
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   posix_spawnattr_setpgroup(&attr, 0);
   {
     sigset_t all, none;
@@ -411,15 +409,16 @@ static int cmd_run(const control *c, const char *service, const char *status,
   close(fd);
   last_line(output, outlen, tail, sizeof(tail));
   if (ret == -ETIMEDOUT)
-    return fail(err, ret, "control command (%s %s) timed out after %d ms, killed", status,
-             service, c->timeout_ms);
+    return fail(err, ret, "control command (%s %s) timed out after %d ms, killed", status, service,
+                c->timeout_ms);
   if (WIFSIGNALED(wstatus))
     return fail(err, -EIO, "control command (%s %s) killed by signal %d", status, service,
-             WTERMSIG(wstatus));
+                WTERMSIG(wstatus));
   if (WEXITSTATUS(wstatus) == 0)
     return 0;
-  return fail(err, WEXITSTATUS(wstatus) == CONTROL_EX_UNSUPPORTED ? -ENOTSUP : -EIO, "control command (%s %s) exited %d%s%s", status, service,
-           WEXITSTATUS(wstatus), tail[0] ? ": " : "", tail);
+  return fail(err, WEXITSTATUS(wstatus) == CONTROL_EX_UNSUPPORTED ? -ENOTSUP : -EIO,
+              "control command (%s %s) exited %d%s%s", status, service, WEXITSTATUS(wstatus),
+              tail[0] ? ": " : "", tail);
 }
 
 /* ---- the contract ------------------------------------------------------ */

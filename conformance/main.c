@@ -7,6 +7,7 @@
 #include <grpc/grpc.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,37 +41,42 @@ typedef struct cli {
 } cli;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: " PROG " [run] --target HOST:PORT [options]\n"
-          "       " PROG " --list | --help | --version\n"
-          "\n"
-          "Checks a grpc.health.v1.Health server against the health protocol.\n"
-          "\n"
-          "  --target HOST:PORT     server under test (also [IPV6]:PORT)\n"
-          "  --control URL          the mock's control API (http://HOST:PORT)\n"
-          "  --control-cmd CMD      a command changing statuses; {service} and {status}\n"
-          "                         are replaced by shell-quoted words. status is SERVING,\n"
-          "                         NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, REMOVE, SHUTDOWN\n"
-          "                         or RESUME; exit 0 on success, 64 if not supported\n"
-          "  --timeout DUR          bound on every wait of a case (default 2s)\n"
-          "  --latency-budget DUR   Check latency budget for T10 (default 500ms)\n"
-          "  --strict               SHOULD failures and warnings fail the run\n"
-          "  --format FMT           text, tap, junit or json (NDJSON); repeatable\n"
-          "  --output FILE          where the preceding --format goes (default stdout)\n"
-          "  --list                 print the catalogue and exit, without connecting\n"
-          "  --help, --version\n"
-          "\n"
-          "DUR is a number with a unit: 250ms, 2s, 1.5s.\n"
-          "The text report goes to stdout unless another format does.\n"
-          "\n"
-          "Exit: 0 no MUST failed; 1 a MUST failed (with --strict: any failure or\n"
-          "warning), or a report could not be written; 2 usage error; 3 target\n"
-          "unreachable.\n");
+  fprintf(f, "Usage: " PROG " [run] --target HOST:PORT [options]\n"
+             "       " PROG " --list | --help | --version\n"
+             "\n"
+             "Checks a grpc.health.v1.Health server against the health protocol.\n"
+             "\n"
+             "  --target HOST:PORT     server under test (also [IPV6]:PORT)\n"
+             "  --control URL          the mock's control API (http://HOST:PORT)\n"
+             "  --control-cmd CMD      a command changing statuses; {service} and {status}\n"
+             "                         are replaced by shell-quoted words. status is SERVING,\n"
+             "                         NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, REMOVE, SHUTDOWN\n"
+             "                         or RESUME; exit 0 on success, 64 if not supported\n"
+             "  --timeout DUR          bound on every wait of a case (default 2s)\n"
+             "  --latency-budget DUR   Check latency budget for T10 (default 500ms)\n"
+             "  --strict               SHOULD failures and warnings fail the run\n"
+             "  --format FMT           text, tap, junit or json (NDJSON); repeatable\n"
+             "  --output FILE          where the preceding --format goes (default stdout)\n"
+             "  --list                 print the catalogue and exit, without connecting\n"
+             "  --help, --version\n"
+             "\n"
+             "DUR is a number with a unit: 250ms, 2s, 1.5s.\n"
+             "The text report goes to stdout unless another format does.\n"
+             "\n"
+             "Exit: 0 no MUST failed; 1 a MUST failed (with --strict: any failure or\n"
+             "warning), or a report could not be written; 2 usage error; 3 target\n"
+             "unreachable.\n");
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b) {
+/* Prints "health-conformance: <what>" naming the flag, returns exit 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+
   fprintf(stderr, PROG ": ");
-  fprintf(stderr, fmt, a, b);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\nTry '" PROG " --help'.\n");
   return RUNNER_EXIT_USAGE;
 }
@@ -96,8 +102,19 @@ static int parse_duration(const char *text, int *ms) {
   return 0;
 }
 
-enum { OPT_TARGET = 256, OPT_CONTROL, OPT_CONTROL_CMD, OPT_TIMEOUT, OPT_BUDGET, OPT_STRICT,
-       OPT_FORMAT, OPT_OUTPUT, OPT_LIST, OPT_HELP, OPT_VERSION };
+enum {
+  OPT_TARGET = 256,
+  OPT_CONTROL,
+  OPT_CONTROL_CMD,
+  OPT_TIMEOUT,
+  OPT_BUDGET,
+  OPT_STRICT,
+  OPT_FORMAT,
+  OPT_OUTPUT,
+  OPT_LIST,
+  OPT_HELP,
+  OPT_VERSION
+};
 
 static const struct option long_options[] = {
     {"target", required_argument, NULL, OPT_TARGET},
@@ -129,26 +146,27 @@ static int parse_option(cli *o, int opt, const char *arg) {
     return 0;
   case OPT_TIMEOUT:
     if (parse_duration(arg, &o->timeout_ms) < 0)
-      return usage_error("--timeout: '%s' is not a duration (e.g. 2s, 500ms)%s", arg, "");
+      return usage_error("--timeout: '%s' is not a duration from 1ms to 3600s (e.g. 2s)", arg);
     return 0;
   case OPT_BUDGET:
     if (parse_duration(arg, &o->latency_budget_ms) < 0)
-      return usage_error("--latency-budget: '%s' is not a duration (e.g. 500ms)%s", arg, "");
+      return usage_error("--latency-budget: '%s' is not a duration from 1ms to 3600s (e.g. 500ms)",
+                         arg);
     return 0;
   case OPT_STRICT:
     o->strict = 1;
     return 0;
   case OPT_FORMAT:
     if (report_format_parse(arg, &fmt) < 0)
-      return usage_error("--format: unknown format '%s' (text, tap, junit, json)%s", arg, "");
+      return usage_error("--format: unknown format '%s' (text, tap, junit, json)", arg);
     if (o->noutputs == MAX_OUTPUTS)
-      return usage_error("--format: at most %s formats%s", "8", "");
+      return usage_error("--format: at most %d formats", MAX_OUTPUTS);
     o->outputs[o->noutputs++] = (output){.fmt = fmt, .path = NULL};
     o->last_has_output = 0;
     return 0;
   case OPT_OUTPUT:
     if (o->noutputs == 0)
-      return usage_error("--output '%s' must follow a --format%s", arg, "");
+      return usage_error("--output '%s' must follow a --format", arg);
     if (o->last_has_output)
       return usage_error("--output '%s': --format %s already has an --output", arg,
                          report_format_name(o->outputs[o->noutputs - 1].fmt));
@@ -188,21 +206,20 @@ static int parse_cli(int argc, char **argv, cli *o) {
       o->list = 1;
       continue;
     }
-    return usage_error("unexpected argument '%s' (subcommands: run, list)%s", argv[i], "");
+    return usage_error("unexpected argument '%s' (subcommands: run, list)", argv[i]);
   }
   if (o->help || o->version || o->list)
     return 0;
   if (!o->target)
-    return usage_error("--target HOST:PORT is required%s%s", "", "");
+    return usage_error("--target HOST:PORT is required");
   if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
-    return usage_error("--target: %s%s", err, "");
+    return usage_error("--target: %s", err);
   if (o->control_url && o->control_cmd)
-    return usage_error("--control and --control-cmd exclude each other%s%s", "", "");
+    return usage_error("--control and --control-cmd exclude each other");
   for (size_t i = 0; i < o->noutputs; i++)
     on_stdout += o->outputs[i].path == NULL;
   if (on_stdout > 1)
-    return usage_error("several --format write to stdout; give all but one an --output%s%s", "",
-                       "");
+    return usage_error("several --format write to stdout; give all but one an --output");
   return 0;
 }
 
@@ -229,16 +246,16 @@ static int setup_reports(const cli *o, report *rep) {
     if (out->path) {
       rc = report_add_path(rep, out->fmt, out->path, err, sizeof(err));
       if (rc < 0)
-        return usage_error("--output: %s%s", err, "");
+        return usage_error("--output: %s", err);
     } else {
       rc = report_add_stream(rep, out->fmt, stdout, colour);
       stdout_taken = 1;
       if (rc < 0)
-        return usage_error("out of memory%s%s", "", "");
+        return usage_error("out of memory");
     }
   }
   if (!stdout_taken && report_add_stream(rep, REPORT_TEXT, stdout, colour) < 0)
-    return usage_error("out of memory%s%s", "", "");
+    return usage_error("out of memory");
   return 0;
 }
 
@@ -308,8 +325,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (o.version) {
-    printf(PROG " %s (gRPC core %s, %s)\n", HC_VERSION, grpc_version_string(),
-           curl_version());
+    printf(PROG " %s (gRPC core %s, libcurl %s)\n", HC_VERSION, grpc_version_string(),
+           curl_version_info(CURLVERSION_NOW)->version);
     return 0;
   }
   if (o.list) {

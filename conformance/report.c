@@ -105,14 +105,14 @@ static void text_add(writer *w, const entry *e, size_t index) {
   for (char *p = label; *p; p++)
     *p = (char)(*p - 'a' + 'A');
   fprintf(w->f, "%4zu  %s%-4s%s  %-44s %-4s %-6s %5ld ms", index, w->colour ? text_colour(e) : "",
-          label, w->colour ? ANSI_RESET : "", e->c->id, e->c->test, catalogue_level_name(e->c->level),
-          e->duration_ms);
+          label, w->colour ? ANSI_RESET : "", e->c->id, e->c->test,
+          catalogue_level_name(e->c->level), e->duration_ms);
   if (r->outcome == OUTCOME_SKIP || (r->outcome == OUTCOME_PASS && r->message[0]))
     fprintf(w->f, "  %s", r->message);
   fputc('\n', w->f);
   if (r->outcome == OUTCOME_FAIL || r->outcome == OUTCOME_WARN) {
     fprintf(w->f, "      %s%s\n", r->message,
-                  e->counts ? "" : "  (does not fail the run; --strict makes it)");
+            e->counts ? "" : "  (does not fail the run; --strict makes it)");
     fprintf(w->f, "      clauses:  %s\n", e->c->clauses);
     if (e->c->clause_text && e->c->clause_text[0])
       fprintf(w->f, "      clause:   %s\n", e->c->clause_text);
@@ -264,10 +264,10 @@ static int junit_testcase(xmlTextWriterPtr x, const entry *e) {
   if (junit_is_failure(e)) {
     rc |= xmlTextWriterStartElement(x, BAD_CAST "failure") < 0;
     rc |= xmlTextWriterWriteAttribute(x, BAD_CAST "message", BAD_CAST r->message) < 0;
-    rc |= xmlTextWriterWriteAttribute(
-              x, BAD_CAST "type",
-              BAD_CAST(r->outcome == OUTCOME_WARN ? "WARN" : catalogue_level_name(e->c->level))) <
-          0;
+    rc |=
+        xmlTextWriterWriteAttribute(
+            x, BAD_CAST "type",
+            BAD_CAST(r->outcome == OUTCOME_WARN ? "WARN" : catalogue_level_name(e->c->level))) < 0;
     rc |= xmlTextWriterWriteFormatString(x, "clauses: %s\nclause: %s\nexpected: %s\nseen: %s\n",
                                          e->c->clauses, e->c->clause_text ? e->c->clause_text : "",
                                          r->expected, r->seen) < 0;
@@ -279,8 +279,8 @@ static int junit_testcase(xmlTextWriterPtr x, const entry *e) {
   }
   rc |= xmlTextWriterStartElement(x, BAD_CAST "system-out") < 0;
   rc |= xmlTextWriterWriteFormatString(x, "%s %s %s %s: %s", catalogue_outcome_name(r->outcome),
-                                       e->c->test, catalogue_level_name(e->c->level),
-                                       e->c->clauses, r->message) < 0;
+                                       e->c->test, catalogue_level_name(e->c->level), e->c->clauses,
+                                       r->message) < 0;
   if (r->outcome == OUTCOME_WARN && !e->counts)
     rc |= xmlTextWriterWriteFormatString(x, " (expected: %s; seen: %s)", r->expected, r->seen) < 0;
   rc |= xmlTextWriterEndElement(x) < 0;
@@ -338,11 +338,10 @@ static void json_line(writer *w, json_t *doc) {
 }
 
 static void json_add(writer *w, const entry *e, size_t index) {
-  json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id", e->c->id, "test",
-                          e->c->test, "clauses", e->c->clauses, "level",
-                          catalogue_level_name(e->c->level), "result",
-                          catalogue_outcome_name(e->res.outcome), "message", e->res.message,
-                          "duration_ms", (json_int_t)e->duration_ms);
+  json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id", e->c->id, "test", e->c->test,
+                          "clauses", e->c->clauses, "level", catalogue_level_name(e->c->level),
+                          "result", catalogue_outcome_name(e->res.outcome), "message",
+                          e->res.message, "duration_ms", (json_int_t)e->duration_ms);
 
   (void)index;
   if (doc && (e->res.outcome == OUTCOME_FAIL || e->res.outcome == OUTCOME_WARN)) {
@@ -354,10 +353,10 @@ static void json_add(writer *w, const entry *e, size_t index) {
 
 static void json_end(writer *w, const report_run_info *info, const report_summary *s) {
   json_line(w, json_pack("{s:{s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s, s:s, s:i}}", "summary",
-                         "passed", (json_int_t)s->passed, "failed", (json_int_t)s->failed,
-                         "warned", (json_int_t)s->warned, "skipped", (json_int_t)s->skipped,
-                         "run", "version", info->version, "target", info->target, "options",
-                         info->options, "started", info->started, "exit_code", s->exit_code));
+                         "passed", (json_int_t)s->passed, "failed", (json_int_t)s->failed, "warned",
+                         (json_int_t)s->warned, "skipped", (json_int_t)s->skipped, "run", "version",
+                         info->version, "target", info->target, "options", info->options, "started",
+                         info->started, "exit_code", s->exit_code));
 }
 
 /* ---- the interface ----------------------------------------------------- */

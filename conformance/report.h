@@ -65,8 +65,7 @@ int report_add_path(report *r, report_format fmt, const char *path, char *err, s
 void report_begin(report *r, const report_run_info *info);
 
 /* `counts` says whether this result fails the run (runner_counts_as_failure). */
-void report_case(report *r, const hc_case *c, const case_result *res, long duration_ms,
-                 int counts);
+void report_case(report *r, const hc_case *c, const case_result *res, long duration_ms, int counts);
 
 /* Writes summaries, flushes and closes the files it opened. Returns 0, or
  * -EIO if a write failed (err names the file). */

@@ -19,8 +19,8 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int runner_split_target(const char *target, char *host, size_t hostlen, char *port,
-                        size_t portlen, char err[RUNNER_ERR_MAX]) {
+int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
+                        char err[RUNNER_ERR_MAX]) {
   const char *colon, *h = target;
   size_t hlen;
   char *end;
@@ -50,8 +50,7 @@ int runner_split_target(const char *target, char *host, size_t hostlen, char *po
   errno = 0;
   p = strtol(colon + 1, &end, 10);
   if (hlen == 0 || colon[1] == '\0' || *end || errno || p < 1 || p > 65535) {
-    snprintf(err, RUNNER_ERR_MAX, "target '%s': expected HOST:PORT with a port in 1-65535",
-             target);
+    snprintf(err, RUNNER_ERR_MAX, "target '%s': expected HOST:PORT with a port in 1-65535", target);
     return -EINVAL;
   }
   if (hlen >= hostlen || strlen(colon + 1) >= portlen) {
@@ -106,8 +105,8 @@ out:
 }
 
 int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   char host[256], port[16];
   long long deadline = now_ms() + timeout_ms;

@@ -40,8 +40,8 @@ typedef struct runner_options {
 } runner_options;
 
 /* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */
-int runner_split_target(const char *target, char *host, size_t hostlen, char *port,
-                        size_t portlen, char err[RUNNER_ERR_MAX]);
+int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
+                        char err[RUNNER_ERR_MAX]);
 
 /* A bounded TCP connect (getaddrinfo + non-blocking connect) to target.
  * 0 if it connected; otherwise negative with the reason in err. */

@@ -119,7 +119,7 @@ static void write_report(const char *path, report_format fmt, int nasty, int str
   assert_int_equal(report_add_path(r, fmt, path, err, sizeof(err)), 0);
   report_begin(r, &info);
   for (size_t i = 0; i < NCASES; i++) {
-    int counts = res[i].outcome == OUTCOME_FAIL ? (cases[i].level == LEVEL_MUST || strict)
+    int counts = res[i].outcome == OUTCOME_FAIL   ? (cases[i].level == LEVEL_MUST || strict)
                  : res[i].outcome == OUTCOME_WARN ? strict
                                                   : 0;
     report_case(r, &cases[i], &res[i], (long)(i * 7), counts);
@@ -201,8 +201,8 @@ static void tap__prove_passes_without_counting_failures(void **state) {
   fixture *f = *state;
   report *r;
   char err[256];
-  report_run_info info = {.version = "1", .target = "t:1", .options = "o", .started = "s",
-                          .total = 3};
+  report_run_info info = {
+      .version = "1", .target = "t:1", .options = "o", .started = "s", .total = 3};
   report_summary sum = {0};
   case_result warn, skip, soft;
 
@@ -224,8 +224,8 @@ static void json__every_line_parses_with_fields(void **state) {
   fixture *f = *state;
   char *text, *line, *save = NULL;
   size_t lines = 0;
-  static const char *const fields[] = {"id", "clauses", "level", "result", "message",
-                                       "duration_ms"};
+  static const char *const fields[] = {"id",     "clauses", "level",
+                                       "result", "message", "duration_ms"};
 
   write_report(f->path, REPORT_JSON, 1, 0);
   text = slurp(f->path);
@@ -282,8 +282,8 @@ static void text__colour_when_asked(void **state) {
   FILE *out = fopen(f->path, "w");
   report *r;
   char err[64], *text;
-  report_run_info info = {.version = "1", .target = "t:1", .options = "o", .started = "s",
-                          .total = 1};
+  report_run_info info = {
+      .version = "1", .target = "t:1", .options = "o", .started = "s", .total = 1};
   report_summary sum = {.passed = 1};
   case_result res;
 
@@ -334,8 +334,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(junit__strict_warn_is_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(junit__survives_hostile_text, setup, teardown),
       cmocka_unit_test_setup_teardown(tap__prove_fails_on_must_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(tap__prove_passes_without_counting_failures, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(tap__prove_passes_without_counting_failures, setup, teardown),
       cmocka_unit_test_setup_teardown(json__every_line_parses_with_fields, setup, teardown),
       cmocka_unit_test_setup_teardown(text__failure_details_and_no_colour_in_files, setup,
                                       teardown),

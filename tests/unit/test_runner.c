@@ -44,8 +44,8 @@ static void do_nothing(const case_ctx *ctx, case_result *res) {
 }
 static void do_check_ctx(const case_ctx *ctx, case_result *res) {
   calls++;
-  if (ctx->timeout_ms == 1234 && ctx->latency_budget_ms == 77 && ctx->strict == 1 &&
-      ctx->control && strncmp(ctx->service, "hc-conformance-", 15) == 0)
+  if (ctx->timeout_ms == 1234 && ctx->latency_budget_ms == 77 && ctx->strict == 1 && ctx->control &&
+      strncmp(ctx->service, "hc-conformance-", 15) == 0)
     case_pass(res, "context as given");
   else
     case_fail(res, "the runner's options", "something else", "bad context");
@@ -198,9 +198,8 @@ static void counts_as_failure__table(void **state) {
 static void split_target__forms(void **state) {
   char host[64], port[8], err[RUNNER_ERR_MAX];
   (void)state;
-  assert_int_equal(runner_split_target("127.0.0.1:50051", host, sizeof(host), port, sizeof(port),
-                                       err),
-                   0);
+  assert_int_equal(
+      runner_split_target("127.0.0.1:50051", host, sizeof(host), port, sizeof(port), err), 0);
   assert_string_equal(host, "127.0.0.1");
   assert_string_equal(port, "50051");
   assert_int_equal(runner_split_target("[::1]:8080", host, sizeof(host), port, sizeof(port), err),
@@ -209,8 +208,8 @@ static void split_target__forms(void **state) {
   assert_string_equal(port, "8080");
   assert_int_equal(runner_split_target("localhost:1", host, sizeof(host), port, sizeof(port), err),
                    0);
-  static const char *const bad[] = {"", "host", "host:", ":80", "host:0", "host:65536",
-                                    "host:80x", "::1:80", "[::1]80", "[::1]"};
+  static const char *const bad[] = {"",           "host",     "host:",  ":80",     "host:0",
+                                    "host:65536", "host:80x", "::1:80", "[::1]80", "[::1]"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_true(runner_split_target(bad[i], host, sizeof(host), port, sizeof(port), err) < 0);
 }
