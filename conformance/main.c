@@ -223,14 +223,21 @@ static int parse_cli(int argc, char **argv, cli *o) {
   return 0;
 }
 
+/* --list: one row per case, columns as wide as their longest entry. */
 static void list_cases(void) {
   size_t count;
   const hc_case *cases = catalogue_cases(&count);
+  int wid = 2, wclauses = 7;
 
-  printf("%-44s %-4s %-6s %-24s %s\n", "ID", "TEST", "LEVEL", "CLAUSES", "SUMMARY");
+  for (size_t i = 0; i < count; i++) {
+    int n = (int)strlen(cases[i].id), m = (int)strlen(cases[i].clauses);
+    wid = n > wid ? n : wid;
+    wclauses = m > wclauses ? m : wclauses;
+  }
+  printf("%-*s %-4s %-6s %-*s %s\n", wid, "ID", "TEST", "LEVEL", wclauses, "CLAUSES", "SUMMARY");
   for (size_t i = 0; i < count; i++)
-    printf("%-44s %-4s %-6s %-24s %s%s\n", cases[i].id, cases[i].test,
-           catalogue_level_name(cases[i].level), cases[i].clauses, cases[i].summary,
+    printf("%-*s %-4s %-6s %-*s %s%s\n", wid, cases[i].id, cases[i].test,
+           catalogue_level_name(cases[i].level), wclauses, cases[i].clauses, cases[i].summary,
            cases[i].needs & (NEED_CONTROL | NEED_SHUTDOWN) ? " [control]" : "");
 }
 
