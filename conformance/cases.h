@@ -31,6 +31,11 @@ void cases_name(const case_ctx *ctx, const char *suffix, char *buf, size_t size)
  * hook is not the server under test) and returns < 0. */
 int cases_set(const case_ctx *ctx, case_result *res, const char *service, int status);
 
+/* 0 when ctx has a control hook (that can shut down, with `shutdown`);
+ * otherwise res is filled (SKIP) and it returns -ENOTSUP. Ctl cases call
+ * it first, so without a hook they touch nothing. */
+int cases_need_control(const case_ctx *ctx, case_result *res, int shutdown);
+
 /* Removes a name the case created; errors are ignored (best effort). */
 void cases_remove(const case_ctx *ctx, const char *service);
 

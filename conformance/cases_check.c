@@ -79,7 +79,10 @@ void case_check_explicit_empty_field(const case_ctx *ctx, case_result *res) {
   char a[CASE_TEXT_MAX / 2], b[CASE_TEXT_MAX / 2];
   gclient_reply_describe(&zero, a, sizeof(a));
   gclient_reply_describe(&expl, b, sizeof(b));
-  if (replies_match(&zero, &expl))
+  if (!cases_reply_healthy(&expl, NULL))
+    case_fail(res, "OK with status SERVING or NOT_SERVING", b,
+              "request '0a 00' (service '') must give the overall health");
+  else if (replies_match(&zero, &expl))
     case_pass(res, "'0a 00' and the 0-byte request both give %s", b);
   else
     case_fail(res, a, b, "request '0a 00' must be answered like the 0-byte request");
@@ -139,10 +142,16 @@ static int judge_registered(const case_ctx *ctx, case_result *res, gclient *gc, 
   char seen[CASE_TEXT_MAX];
   gclient_check(gc, name, ctx->timeout_ms, &r);
   gclient_reply_describe(&r, seen, sizeof(seen));
-  int ok = r.code == WIRE_OK && gclient_reply_status(&r, &status) == 0;
+  int code = r.code;
+  int decoded = code == WIRE_OK && gclient_reply_status(&r, &status) == 0;
   gclient_reply_free(&r);
-  if (!ok)
-    return 0; /* not registered (or broken, which other cases report) */
+  if (code == WIRE_NOT_FOUND)
+    return 0; /* not registered */
+  if (!decoded) {
+    case_fail(res, "OK with status SERVING or NOT_SERVING, or NOT_FOUND", seen,
+              "Check of '%s' gave no usable answer", name);
+    return -1;
+  }
   if (status == WIRE_SERVICE_UNKNOWN) {
     case_fail(res, "SERVING or NOT_SERVING", seen,
               "Check of registered '%s' answered SERVICE_UNKNOWN, which is for Watch only", name);
@@ -241,8 +250,14 @@ void case_check_unknown_field_ignored(const case_ctx *ctx, case_result *res) {
     gclient_reply_describe(&a, exp, sizeof(exp));
     gclient_reply_describe(&b, seen, sizeof(seen));
     int same = replies_match(&a, &b);
+    int baseline = a.code == WIRE_OK || a.code == WIRE_NOT_FOUND;
     gclient_reply_free(&a);
     gclient_reply_free(&b);
+    if (!baseline) {
+      case_fail(res, "OK or NOT_FOUND for the plain request", exp,
+                "no usable answer to compare with (%s)", pairs[i].label);
+      break;
+    }
     if (!same) {
       cases_should(ctx, res, exp, seen, "unknown field changed the answer: %s", pairs[i].label);
       break;
@@ -262,11 +277,13 @@ void case_check_latency_budget(const case_ctx *ctx, case_result *res) {
   gclient_check(gc, "", deadline, &r);
   gclient_reply_free(&r);
   int worst = 0, code = WIRE_OK;
-  for (int i = 0; i < 3 && code != WIRE_DEADLINE_EXCEEDED; i++) {
+  char answer[CASE_TEXT_MAX] = "";
+  for (int i = 0; i < 3 && (code == WIRE_OK || code == WIRE_NOT_FOUND); i++) {
     gclient_check(gc, "", deadline, &r);
     if (r.elapsed_ms > worst)
       worst = r.elapsed_ms;
     code = r.code;
+    gclient_reply_describe(&r, answer, sizeof(answer));
     gclient_reply_free(&r);
   }
   int budget = ctx->latency_budget_ms > 0 ? ctx->latency_budget_ms : 500;
@@ -276,7 +293,9 @@ void case_check_latency_budget(const case_ctx *ctx, case_result *res) {
     snprintf(seen, sizeof(seen), "no reply within the 1 s deadline");
   else
     snprintf(seen, sizeof(seen), "a reply after %d ms", worst);
-  if (code != WIRE_DEADLINE_EXCEEDED && worst < budget)
+  if (code != WIRE_OK && code != WIRE_NOT_FOUND && code != WIRE_DEADLINE_EXCEEDED)
+    case_fail(res, exp, answer, "Check '' gave no answer to time");
+  else if (code != WIRE_DEADLINE_EXCEEDED && worst < budget)
     case_pass(res, "Check answered in %d ms at worst (budget %d ms)", worst, budget);
   else
     case_fail(res, exp, seen, "Check is too slow for probes (1 s default timeouts)");
@@ -293,7 +312,9 @@ void case_check_idempotent(const case_ctx *ctx, case_result *res) {
   char exp[CASE_TEXT_MAX / 2], seen[CASE_TEXT_MAX / 2];
   gclient_reply_describe(&first, exp, sizeof(exp));
   case_pass(res, "%d Checks of '' all gave %s", REPEATED_CHECKS, exp);
-  for (int i = 1; i < REPEATED_CHECKS; i++) {
+  if (!cases_reply_healthy(&first, NULL))
+    case_fail(res, "OK with status SERVING or NOT_SERVING", exp, "Check '' failed");
+  for (int i = 1; i < REPEATED_CHECKS && res->outcome == OUTCOME_PASS; i++) {
     gclient_check(gc, "", ctx->timeout_ms, &r);
     int same = replies_match(&first, &r);
     gclient_reply_describe(&r, seen, sizeof(seen));

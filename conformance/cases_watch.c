@@ -172,6 +172,8 @@ void case_watch_pushes_changes(const case_ctx *ctx, case_result *res) {
 /* T18 (Ctl) */
 void case_watch_unknown_then_registered(const case_ctx *ctx, case_result *res) {
   char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
+  if (cases_need_control(ctx, res, 0) < 0)
+    return;
   cases_name(ctx, "t18", name, sizeof(name));
   cases_remove(ctx, name);
   gclient *gc = NULL;
@@ -209,7 +211,7 @@ void case_watch_no_duplicates(const case_ctx *ctx, case_result *res) {
       cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
     int rc = cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen));
     if (rc != 0)
-      case_fail(res, "a NOT_SERVING message", seen, "Watch did not push the status change");
+      case_skip(res, "no change was pushed (%s); reported by watch/pushes-changes", seen);
     else if (others > 0)
       cases_should(ctx, res, "no message for an unchanged status", "duplicate SERVING message(s)",
                    "%d duplicate message(s) before the change (C++/Node/Python-sync do this)",
@@ -381,10 +383,6 @@ static void resume(const case_ctx *ctx) {
 
 static int start_shutdown(const case_ctx *ctx, case_result *res) {
   char err[CONTROL_ERR_MAX] = "";
-  if (!ctx->control || !control_can_shutdown(ctx->control)) {
-    case_skip(res, "needs a control hook that can shut down and resume");
-    return -ENOTSUP;
-  }
   int rc = control_shutdown(ctx->control, err);
   if (rc < 0)
     case_skip(res, "control hook could not start a shutdown: %s", err);
@@ -395,7 +393,7 @@ static int start_shutdown(const case_ctx *ctx, case_result *res) {
  * and Check says NOT_SERVING while draining (H-WATCH-9). */
 void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
   gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
+  if (cases_need_control(ctx, res, 1) < 0 || cases_connect(ctx, res, &gc) < 0)
     return;
   gclient_stream *s = NULL;
   int status = 0, others = 0;
@@ -429,7 +427,7 @@ void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
 void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
   char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX], err[CONTROL_ERR_MAX];
   cases_name(ctx, "t25", name, sizeof(name));
-  if (cases_set(ctx, res, name, WIRE_SERVING) < 0)
+  if (cases_need_control(ctx, res, 1) < 0 || cases_set(ctx, res, name, WIRE_SERVING) < 0)
     return;
   gclient *gc = NULL;
   if (cases_connect(ctx, res, &gc) == 0 && start_shutdown(ctx, res) == 0) {
