@@ -358,7 +358,7 @@ void case_check_concurrent(const case_ctx *ctx, case_result *res) {
   int budget = ctx->latency_budget_ms > 0 ? ctx->latency_budget_ms : 500;
   char exp[64], count[CASE_TEXT_MAX];
   snprintf(exp, sizeof(exp), "%d successful Checks", CONCURRENT_CHECKS);
-  snprintf(count, sizeof(count), "%d of %d succeeded; first failure: %s", good, CONCURRENT_CHECKS,
+  snprintf(count, sizeof(count), "%d of %d succeeded; first failure: %.400s", good, CONCURRENT_CHECKS,
            seen);
   if (good < CONCURRENT_CHECKS)
     case_fail(res, exp, count, "concurrent Checks on one connection failed");
