@@ -242,7 +242,8 @@ def test_reflection_health_descriptor_T30(mock, reflection, version):
     assert resp.WhichOneof("message_response") == "file_descriptor_response", resp
     files = [descriptor_pb2.FileDescriptorProto.FromString(b)
              for b in resp.file_descriptor_response.file_descriptor_proto]
-    health_file = next(f for f in files if any(sv.name == "Health" for sv in f.service))
+    health_file = next((f for f in files if any(sv.name == "Health" for sv in f.service)), None)
+    assert health_file is not None, [f.name for f in files]
     assert health_file.package == "grpc.health.v1"
     assert health_file.syntax == "proto3"
     service = next(sv for sv in health_file.service if sv.name == "Health")
@@ -313,7 +314,7 @@ def test_watch_burst_ends_on_latest_T20(mock, health, watches):
 def test_concurrent_checks_one_connection_T12(mock, health):
     m = mock("--status", "svc=NOT_SERVING")
     h = health(m)
-    futures = [h._check.future(h.pb.HealthCheckRequest(service="svc"), timeout=RPC_TIMEOUT)
+    futures = [h.check_rpc.future(h.pb.HealthCheckRequest(service="svc"), timeout=RPC_TIMEOUT)
                for _ in range(50)]
     assert [f.result().status for f in futures] == [STATUS["NOT_SERVING"]] * 50
 
