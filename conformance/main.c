@@ -608,9 +608,7 @@ static int start_target(cli *o, spawned **sp, char *control_url, size_t urlsize)
     return RUNNER_EXIT_UNREACHABLE;
   }
   if (spawner_wait_ready(*sp, ports, nports, o->spawn_timeout_ms, err, sizeof(err)) < 0) {
-    fprintf(stderr, PROG ": --spawn '%s': %s\n--- target output (tail) ---\n", cmd, err);
-    spawner_stop(*sp, SPAWN_GRACE_MS);
-    spawner_print_tail(*sp, stderr, SPAWN_TAIL_BYTES);
+    fprintf(stderr, PROG ": --spawn '%s': %s\n", cmd, err); /* stop_target shows its output */
     return RUNNER_EXIT_UNREACHABLE;
   }
   return 0;
