@@ -8,6 +8,7 @@ line for NDJSON, xmllint against tests/data/junit.xsd for JUnit, prove for
 TAP. Every run is bounded by RUN_TIMEOUT.
 """
 
+import functools
 import json
 import os
 import socket
@@ -53,12 +54,13 @@ def closed_port():
         return s.getsockname()[1]
 
 
+@functools.lru_cache(maxsize=None)
 def catalogue_ids():
     res = run_runner("--list", timeout=QUICK_TIMEOUT)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines and lines[0].startswith("ID"), res.stdout
-    return [ln.split()[0] for ln in lines[1:] if ln.strip()]
+    return tuple(ln.split()[0] for ln in lines[1:] if ln.strip())
 
 
 def parse_ndjson(text):

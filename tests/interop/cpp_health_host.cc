@@ -57,7 +57,7 @@ void WriteControlScript(const std::string& dir) {
   std::ofstream f(path);
   f << "#!/bin/sh\n"
        "# ctl STATUS [SERVICE]: one request to cpp-health-host, waits for its answer.\n"
-       "d=$(dirname \"$0\")\n"
+       "d=${0%/*}\n"
        "printf '%s %s\\n' \"$1\" \"$2\" > \"$d/in\"\n"
        "read -r answer < \"$d/out\"\n"
        "[ \"$answer\" = ok ] && exit 0\n"
