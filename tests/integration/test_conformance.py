@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import BUILD, REPO, SLOW, _Processes, _require_binary
+from conftest import BUILD, REPO, SLOW, _Processes, _require_binary, sanitizer_report
 
 RUNNER = os.path.join(BUILD, "conformance", "health-conformance")
 RUN_CONFORMANCE = os.path.join(REPO, "scripts", "run-conformance")
@@ -41,10 +41,18 @@ def _require_runner():
                     returncode=1)
 
 
+def run(argv, timeout):
+    """Runs a program to completion (bounded); fails on a sanitizer report."""
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                         stdin=subprocess.DEVNULL)
+    report = sanitizer_report(res.stderr)
+    assert report is None, f"{argv[0]}: sanitizer report ({report})\n{res.stderr[-4000:]}"
+    return res
+
+
 def run_runner(*args, timeout=RUN_TIMEOUT):
     _require_runner()
-    return subprocess.run([RUNNER, *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return run([RUNNER, *args], timeout)
 
 
 def closed_port():
@@ -235,16 +243,13 @@ def test_run_conformance_propagates_unreachable_exit_3():
     """What `make conformance TARGET=127.0.0.1:<closed port>` runs."""
     port = closed_port()
     t0 = time.monotonic()
-    res = subprocess.run([RUN_CONFORMANCE, BUILD, f"127.0.0.1:{port}"], capture_output=True,
-                         text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+    res = run([RUN_CONFORMANCE, BUILD, f"127.0.0.1:{port}"], RUN_TIMEOUT)
     assert res.returncode == 3, res.stdout + res.stderr
     assert time.monotonic() - t0 < DEAD_TARGET_BOUND + 1.0
 
 
 def test_run_conformance_propagates_usage_exit_2():
-    res = subprocess.run([RUN_CONFORMANCE, BUILD, "127.0.0.1:1", "", "--format", "xml"],
-                         capture_output=True, text=True, timeout=QUICK_TIMEOUT,
-                         stdin=subprocess.DEVNULL)
+    res = run([RUN_CONFORMANCE, BUILD, "127.0.0.1:1", "", "--format", "xml"], QUICK_TIMEOUT)
     assert res.returncode == 2, res.stdout + res.stderr
     assert "--format" in res.stderr, res.stderr
 
@@ -252,9 +257,7 @@ def test_run_conformance_propagates_usage_exit_2():
 def test_strict_turns_the_t34_warning_into_exit_1():
     """Through scripts/run-conformance without TARGET: the script starts the
     mock itself, passes the runner args on and exits with the runner's 1."""
-    res = subprocess.run([RUN_CONFORMANCE, BUILD, "", "", "--strict", "--format", "json"],
-                         capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                         stdin=subprocess.DEVNULL)
+    res = run([RUN_CONFORMANCE, BUILD, "", "", "--strict", "--format", "json"], RUN_TIMEOUT)
     assert res.returncode == 1, res.stdout + res.stderr
     cases, summary = parse_ndjson(res.stdout)
     assert set(by_result(cases, "fail")) == {KNOWN_WARN}, by_result(cases, "fail")

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, SLOW, STOP_TIMEOUT, MockExecutor
+from conftest import BUILD, SLOW, STOP_TIMEOUT, MockExecutor, sanitizer_report
 
 RUNNER = os.path.join(BUILD, "conformance", "health-conformance")
 CPP_HOST = os.path.join(BUILD, "tests", "cpp-health-host")
@@ -96,6 +96,7 @@ def verdicts(cpp_host):
                           "--format", "json"],
                          capture_output=True, text=True, timeout=RUN_TIMEOUT,
                          stdin=subprocess.DEVNULL)
+    assert sanitizer_report(res.stderr) is None, res.stderr[-4000:]
     lines = [json.loads(ln) for ln in res.stdout.splitlines()]
     assert lines and "summary" in lines[-1], res.stdout + res.stderr
     records = {rec["id"]: rec for rec in lines[:-1]}
