@@ -240,7 +240,9 @@ def test_usage_errors_exit_2_naming_the_flag(args, flag):
 
 
 def test_run_conformance_propagates_unreachable_exit_3():
-    """What `make conformance TARGET=127.0.0.1:<closed port>` runs."""
+    """What `make conformance TARGET=127.0.0.1:<closed port>` runs. make
+    itself prints "Error 3" and exits 2 (GNU make's code for any failed
+    recipe), so only the script carries the runner's code."""
     port = closed_port()
     t0 = time.monotonic()
     res = run([RUN_CONFORMANCE, BUILD, f"127.0.0.1:{port}"], RUN_TIMEOUT)
