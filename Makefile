@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-unit test-integration test-asan conformance clean
+.PHONY: all deps test test-unit test-integration test-asan conformance fuzz clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -30,5 +30,10 @@ test-asan: deps
 conformance: all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
 
+# libFuzzer under clang (docs/fuzzing.md); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

@@ -60,6 +60,11 @@ int cases_reply_healthy(const gclient_reply *r, int *status);
 int cases_watch_first(const case_ctx *ctx, case_result *res, gclient *gc, const char *service,
                       int wait_ms, gclient_stream **s, int *status);
 
+/* cases_watch_first with the Watch's deadline given: for a case whose
+ * stream must outlive many hook calls (T20). */
+int cases_watch_open(case_result *res, gclient *gc, const char *service, int deadline_ms,
+                     int wait_ms, gclient_stream **s, int *status);
+
 /* Reads until a message with `want` arrives within wait_ms in total.
  * 0 when it came; otherwise -ETIMEDOUT / 1 (ended) / -EBADMSG, and `seen`
  * describes what came instead. *others counts messages before it. */

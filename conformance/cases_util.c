@@ -101,9 +101,14 @@ void cases_stream_end(const gclient_stream *s, char *buf, size_t size) {
 
 int cases_watch_first(const case_ctx *ctx, case_result *res, gclient *gc, const char *service,
                       int wait_ms, gclient_stream **s, int *status) {
+  return cases_watch_open(res, gc, service, ctx->timeout_ms, wait_ms, s, status);
+}
+
+int cases_watch_open(case_result *res, gclient *gc, const char *service, int deadline_ms,
+                     int wait_ms, gclient_stream **s, int *status) {
   char seen[CASE_TEXT_MAX];
   *s = NULL;
-  int rc = gclient_watch(gc, service, ctx->timeout_ms, s);
+  int rc = gclient_watch(gc, service, deadline_ms, s);
   if (rc < 0) {
     case_fail(res, "a Watch call", strerror(-rc), "could not start Watch");
     return rc;

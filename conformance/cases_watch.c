@@ -129,14 +129,15 @@ void case_watch_unknown_stays_open(const case_ctx *ctx, case_result *res) {
   gclient_close(gc);
 }
 
-/* Opens Watch on a name set to `initial` through the hook; the first
- * message must be `initial`. 0 and *s on success, res filled otherwise. */
+/* Opens Watch (with deadline_ms) on a name set to `initial` through the
+ * hook; the first message must be `initial`. 0 and *s on success, res
+ * filled otherwise. */
 static int watch_controlled(const case_ctx *ctx, case_result *res, gclient *gc, const char *name,
-                            int initial, gclient_stream **s) {
+                            int initial, int deadline_ms, gclient_stream **s) {
   int status = 0;
   if (cases_set(ctx, res, name, initial) < 0)
     return -1;
-  if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, s, &status) < 0)
+  if (cases_watch_open(res, gc, name, deadline_ms, ctx->timeout_ms, s, &status) < 0)
     return -1;
   if (status != initial) {
     case_fail(res, wire_status_name(initial), wire_status_name(status),
@@ -157,7 +158,7 @@ void case_watch_pushes_changes(const case_ctx *ctx, case_result *res) {
     return;
   gclient_stream *s = NULL;
   int others = 0;
-  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, &s) == 0 &&
+  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, ctx->timeout_ms, &s) == 0 &&
       cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
     if (cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
       case_pass(res, "the change to NOT_SERVING was pushed");
@@ -205,7 +206,7 @@ void case_watch_no_duplicates(const case_ctx *ctx, case_result *res) {
     return;
   gclient_stream *s = NULL;
   int others = 0;
-  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, &s) == 0 &&
+  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, ctx->timeout_ms, &s) == 0 &&
       cases_set(ctx, res, name, WIRE_SERVING) == 0 &&
       cases_set(ctx, res, name, WIRE_SERVING) == 0 &&
       cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
@@ -233,7 +234,10 @@ void case_watch_slow_reader(const case_ctx *ctx, case_result *res) {
   if (cases_connect(ctx, res, &gc) < 0)
     return;
   gclient_stream *s = NULL;
-  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, &s) == 0) {
+  /* The stream outlives FLIPS hook calls, each bounded by the timeout: a
+   * command hook takes tens of ms a call, more than one timeout in all. */
+  int deadline = ctx->timeout_ms * (FLIPS + 2);
+  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, deadline, &s) == 0) {
     int i = 0;
     for (; i < FLIPS; i++) /* odd flips NOT_SERVING, so the last (99) is */
       if (cases_set(ctx, res, name, i % 2 ? WIRE_NOT_SERVING : WIRE_SERVING) < 0)

@@ -1,7 +1,9 @@
 /* admin: the control API over HTTP/JSON. See admin.h for the contract. */
 #include "admin.h"
+#include "admin_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,51 +45,91 @@ static enum MHD_Result get_statuses(void *ctx, struct MHD_Connection *conn,
   return httpd_respond_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "statuses", statuses));
 }
 
-/* The string value of root[key]; NULL after queueing a 400 into *rv when
- * it is missing or not a string. */
-static const char *string_field(struct MHD_Connection *conn, json_t *root, const char *key,
-                                enum MHD_Result *rv) {
-  json_t *v = json_object_get(root, key);
+/* A malloc'd printf-formatted message; NULL if out of memory. */
+static char *message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *message(const char *fmt, ...) {
+  va_list ap;
+  char *text;
+  int n;
 
-  if (!v) {
-    *rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "missing field \"%s\" in " PUT_SHAPE,
-                              key);
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0)
     return NULL;
-  }
-  if (!json_is_string(v)) {
-    *rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "field \"%s\" must be a string", key);
+  text = malloc((size_t)n + 1);
+  if (!text)
     return NULL;
-  }
-  return json_string_value(v);
+  va_start(ap, fmt);
+  vsnprintf(text, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return text;
 }
 
-/* Reads a PUT body. On bad input queues a 400 naming what is wrong into
- * *rv and returns -EINVAL; the registry is not touched. */
-static int read_put(struct MHD_Connection *conn, json_t *root, const char **service,
-                    int *status, enum MHD_Result *rv) {
+/* -EINVAL with *error set, or -ENOMEM when the message cannot be built. */
+#define REFUSE(error, ...) ((*(error) = message(__VA_ARGS__)) ? -EINVAL : -ENOMEM)
+
+/* The string value of root[key] into *value; -EINVAL (400) when it is
+ * missing or not a string. */
+static int string_field(json_t *root, const char *key, const char **value, char **error) {
+  json_t *v = json_object_get(root, key);
+
+  if (!v)
+    return REFUSE(error, "missing field \"%s\" in " PUT_SHAPE, key);
+  if (!json_is_string(v))
+    return REFUSE(error, "field \"%s\" must be a string", key);
+  *value = json_string_value(v);
+  return 0;
+}
+
+/* Reads a parsed PUT body; the registry is not touched. */
+static int read_put(json_t *root, const char **service, int *status, char **error) {
   const char *key, *text;
   json_t *v;
+  int rv;
 
-  if (!json_is_object(root)) {
-    *rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "body must be a JSON object " PUT_SHAPE);
-    return -EINVAL;
-  }
+  if (!json_is_object(root))
+    return REFUSE(error, "body must be a JSON object " PUT_SHAPE);
   json_object_foreach(root, key, v) {
-    if (strcmp(key, "service") != 0 && strcmp(key, "status") != 0) {
-      *rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST,
-                                "unknown field \"%s\": expected " PUT_SHAPE, key);
-      return -EINVAL;
-    }
+    if (strcmp(key, "service") != 0 && strcmp(key, "status") != 0)
+      return REFUSE(error, "unknown field \"%s\": expected " PUT_SHAPE, key);
   }
-  *service = string_field(conn, root, "service", rv);
-  if (!*service)
-    return -EINVAL;
-  text = string_field(conn, root, "status", rv);
-  if (!text)
-    return -EINVAL;
-  if (wire_status_parse(text, status) < 0) {
-    *rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST,
-                              "unknown status \"%s\": use " STATUS_NAMES, text);
+  rv = string_field(root, "service", service, error);
+  if (rv < 0)
+    return rv;
+  rv = string_field(root, "status", &text, error);
+  if (rv < 0)
+    return rv;
+  if (wire_status_parse(text, status) < 0)
+    return REFUSE(error, "unknown status \"%s\": use " STATUS_NAMES, text);
+  return 0;
+}
+
+int admin_parse_put(const char *body, size_t len, json_t **root, const char **service,
+                    int *status, char **error) {
+  json_error_t jerr;
+  json_t *doc;
+  int rv;
+
+  *root = NULL;
+  *error = NULL;
+  if (!body)
+    return REFUSE(error, "missing body: expected " PUT_SHAPE);
+  doc = json_loadb(body, len, 0, &jerr);
+  if (!doc)
+    return REFUSE(error, "bad JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+  rv = read_put(doc, service, status, error);
+  if (rv < 0) {
+    json_decref(doc);
+    return rv;
+  }
+  *root = doc;
+  return 0;
+}
+
+int admin_check_delete(const char *name, const char **error) {
+  if (!name[0]) {
+    *error = "empty service name: \"\" is the server's overall health and cannot be removed";
     return -EINVAL;
   }
   return 0;
@@ -102,20 +144,20 @@ static enum MHD_Result refuse_shut_down(struct MHD_Connection *conn) {
 static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn,
                                   const httpd_request *rq) {
   admin *a = ctx;
-  json_error_t jerr;
   json_t *root;
   const char *service;
+  char *error;
   int status, rc;
   enum MHD_Result rv;
 
-  if (!rq->body)
-    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "missing body: expected " PUT_SHAPE);
-  root = json_loadb(rq->body, rq->body_len, 0, &jerr);
-  if (!root)
-    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad JSON at line %d column %d: %s",
-                               jerr.line, jerr.column, jerr.text);
-  if (read_put(conn, root, &service, &status, &rv) < 0)
-    goto out;
+  rc = admin_parse_put(rq->body, rq->body_len, &root, &service, &status, &error);
+  if (rc == -EINVAL) {
+    rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
+    free(error);
+    return rv;
+  }
+  if (rc < 0)
+    return httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   rc = registry_set(a->reg, service, status); /* wakes the watchers itself */
   if (rc == REGISTRY_ESHUTDOWN)
     rv = refuse_shut_down(conn);
@@ -125,7 +167,6 @@ static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn,
     rv = httpd_respond_json(conn, MHD_HTTP_OK,
                             json_pack("{s:s,s:s}", "service", service, "status",
                                       wire_status_name(status)));
-out:
   json_decref(root);
   return rv;
 }
@@ -133,12 +174,11 @@ out:
 static enum MHD_Result delete_status(void *ctx, struct MHD_Connection *conn,
                                      const httpd_request *rq) {
   admin *a = ctx;
+  const char *error;
   int rc;
 
-  if (!rq->rest[0])
-    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST,
-                               "empty service name: \"\" is the server's overall health and "
-                               "cannot be removed");
+  if (admin_check_delete(rq->rest, &error) < 0)
+    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
   rc = registry_remove(a->reg, rq->rest);
   if (rc == REGISTRY_ENOENT)
     return httpd_respond_error(conn, MHD_HTTP_NOT_FOUND, "unknown service \"%s\"", rq->rest);

@@ -9,7 +9,8 @@
 // Prints "LISTENING grpc 127.0.0.1:PORT". Control: it creates the FIFOs
 // DIR/in and DIR/out; a client writes one line "STATUS SERVICE" to in
 // (SERVICE may be empty: the rest of the line after the first space) and
-// reads one line from out: "ok" or "err REASON". STATUS is SERVING,
+// reads one line from out: "ok" or "err REASON" (ctl exits 0 or 64, the
+// runner's "cannot do that status" code). STATUS is SERVING,
 // NOT_SERVING or SHUTDOWN; the C++ API can set nothing else (a bool per
 // service, H-SVC-2 values UNKNOWN/SERVICE_UNKNOWN are not settable).
 // DIR/ctl is a shell script doing that, usable as the runner's
@@ -56,12 +57,13 @@ void WriteControlScript(const std::string& dir) {
   std::ofstream f(path);
   f << "#!/bin/sh\n"
        "# ctl STATUS [SERVICE]: one request to cpp-health-host, waits for its answer.\n"
-       "d=$(dirname \"$0\")\n"
+       "d=${0%/*}\n"
        "printf '%s %s\\n' \"$1\" \"$2\" > \"$d/in\"\n"
        "read -r answer < \"$d/out\"\n"
        "[ \"$answer\" = ok ] && exit 0\n"
        "echo \"$answer\" >&2\n"
-       "exit 1\n";
+       "# 64: the runner's \"this hook cannot do that\" (conformance/control.c)\n"
+       "exit 64\n";
   f.close();
   chmod(path.c_str(), 0755);
 }

@@ -1,0 +1,26 @@
+/*
+ * admin_internal: the control API's request parsing, apart from
+ * libmicrohttpd, so the fuzz targets (tests/fuzz) reach it without a
+ * socket. Not part of the admin.h contract; only admin.c and the tests use it.
+ * Thread-safe (no state).
+ */
+#ifndef HC_ADMIN_INTERNAL_H
+#define HC_ADMIN_INTERNAL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Parses the body of PUT /v1/statuses (body NULL: the request had none).
+ * On success returns 0, *root holds the document (the caller json_decref's
+ * it), *service points into it and *status is 0-3. On bad input returns
+ * -EINVAL and *error is a malloc'd message naming what is wrong (the caller
+ * frees it; the answer is 400); -ENOMEM when out of memory. */
+int admin_parse_put(const char *body, size_t len, json_t **root, const char **service,
+                    int *status, char **error);
+
+/* The {name} of DELETE /v1/statuses/{name}: 0 when it may be removed,
+ * -EINVAL with a static message in *error (400) otherwise. */
+int admin_check_delete(const char *name, const char **error);
+
+#endif
