@@ -262,11 +262,15 @@ class MockExecutor:
             os.kill(self.pid, sig)
 
     def wait_exit(self, timeout):
-        """Returns the exit code, or None if still running after timeout."""
+        """Returns the exit code, or None if still running after timeout.
+        Once it has exited, stdout() and stderr() are complete."""
         try:
-            return self.proc.wait(timeout=timeout)
+            rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        self._out.join(STOP_TIMEOUT)
+        self._err.join(STOP_TIMEOUT)
+        return rc
 
     def close_channels(self):
         for ch in self._channels:
@@ -366,9 +370,9 @@ class Health:
         self.check_raw = channel.unary_unary(HEALTH + "Check",
                                              request_serializer=lambda b: b,
                                              response_deserializer=h.HealthCheckResponse.FromString)
-        self._check = channel.unary_unary(HEALTH + "Check",
-                                          request_serializer=h.HealthCheckRequest.SerializeToString,
-                                          response_deserializer=h.HealthCheckResponse.FromString)
+        self.check_rpc = channel.unary_unary(HEALTH + "Check",
+                                             request_serializer=h.HealthCheckRequest.SerializeToString,
+                                             response_deserializer=h.HealthCheckResponse.FromString)
         self._watch = channel.unary_stream(HEALTH + "Watch",
                                            request_serializer=h.HealthCheckRequest.SerializeToString,
                                            response_deserializer=h.HealthCheckResponse.FromString)
@@ -377,7 +381,7 @@ class Health:
                                          response_deserializer=h.HealthListResponse.FromString)
 
     def check(self, service="", timeout=RPC_TIMEOUT):
-        return self._check(self.pb.HealthCheckRequest(service=service), timeout=timeout).status
+        return self.check_rpc(self.pb.HealthCheckRequest(service=service), timeout=timeout).status
 
     def list(self, timeout=RPC_TIMEOUT):
         resp = self._list(self.pb.HealthListRequest(), timeout=timeout)

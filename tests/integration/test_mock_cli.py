@@ -14,8 +14,6 @@ def wait_failed_exit(proc, timeout=STOP_TIMEOUT):
     rc = proc.wait_exit(timeout)
     assert rc is not None, (f"still running {timeout:.0f}s after {proc.args[1:]}; "
                             f"stdout={proc.stdout()!r} stderr={proc.stderr()!r}")
-    proc._out.join(timeout)
-    proc._err.join(timeout)
     return rc
 
 

@@ -242,7 +242,8 @@ def test_reflection_health_descriptor_T30(mock, reflection, version):
     assert resp.WhichOneof("message_response") == "file_descriptor_response", resp
     files = [descriptor_pb2.FileDescriptorProto.FromString(b)
              for b in resp.file_descriptor_response.file_descriptor_proto]
-    health_file = next(f for f in files if any(sv.name == "Health" for sv in f.service))
+    health_file = next((f for f in files if any(sv.name == "Health" for sv in f.service)), None)
+    assert health_file is not None, [f.name for f in files]
     assert health_file.package == "grpc.health.v1"
     assert health_file.syntax == "proto3"
     service = next(sv for sv in health_file.service if sv.name == "Health")
@@ -288,3 +289,58 @@ def test_reflection_does_not_block_health(mock, health, reflection):
         w.cancel()
     s.send(list_services="")
     assert s.recv().WhichOneof("message_response") == "list_services_response"
+
+
+# --- Load and edge cases ----------------------------------------------------------
+
+def test_watch_burst_ends_on_latest_T20(mock, health, watches):
+    """100 flips in a burst: whatever is coalesced, the last message is the
+    last status set, and no status repeats back to back (H-WATCH-5/6)."""
+    m = mock("--status", "svc=SERVING")
+    w = health(m).watch("svc")
+    watches.append(w)
+    assert w.next() == "SERVING"
+    for i in range(100):
+        m.set_status("svc", "NOT_SERVING" if i % 2 == 0 else "SERVING")
+    m.set_status("svc", "UNKNOWN")
+    got = []
+    while not got or got[-1] != "UNKNOWN":
+        got.append(w.next())
+        assert len(got) <= 101, got
+    assert all(a != b for a, b in zip(["SERVING"] + got, got)), got
+    w.expect_quiet()
+
+
+def test_concurrent_checks_one_connection_T12(mock, health):
+    m = mock("--status", "svc=NOT_SERVING")
+    h = health(m)
+    futures = [h.check_rpc.future(h.pb.HealthCheckRequest(service="svc"), timeout=RPC_TIMEOUT)
+               for _ in range(50)]
+    assert [f.result().status for f in futures] == [STATUS["NOT_SERVING"]] * 50
+
+
+def test_check_answers_with_64_open_watches_T36(mock, health, watches):
+    m = mock()
+    h = health(m)
+    readers = [h.watch("") for _ in range(64)]
+    watches.extend(readers)
+    for r in readers:
+        assert r.next() == "SERVING"
+    started = time.monotonic()
+    assert h.check("", timeout=1.0 * SLOW) == STATUS["SERVING"]
+    assert time.monotonic() - started < 0.5 * SLOW
+    m.set_status("", "NOT_SERVING")
+    assert [r.next() for r in readers] == ["NOT_SERVING"] * 64
+
+
+def test_check_long_name_T35(mock, health):
+    m = mock()
+    h = health(m)
+    err = rpc_error(h.check, "n" * 4096)
+    assert err.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+    assert h.check("") == STATUS["SERVING"]
+
+
+def test_grpc_without_admin(mock, health):
+    m = mock("--status", "NOT_SERVING", admin=False)
+    assert health(m).check("") == STATUS["NOT_SERVING"]

@@ -1,0 +1,119 @@
+/*
+ * cases: what the case families share (cases_*.c), and every case
+ * function, for cases_table.c. Not used outside the catalogue.
+ *
+ * A case never hangs: every RPC carries a deadline of ctx->timeout_ms
+ * (H-CHECK-6) and every wait is bounded by it or by a shorter window.
+ * A case that creates names (ctx->service plus a suffix) removes them
+ * before it returns, so the target is left as found.
+ */
+#ifndef HC_CASES_H
+#define HC_CASES_H
+
+#include <stddef.h>
+
+#include "catalogue.h"
+#include "grpc_client.h"
+
+#define HEALTH_CHECK "/grpc.health.v1.Health/Check"
+#define HEALTH_WATCH "/grpc.health.v1.Health/Watch"
+#define HEALTH_LIST "/grpc.health.v1.Health/List"
+
+#define CASES_NAME_MAX 256
+
+/* Opens a client to ctx->target; on failure fills res (FAIL) and returns < 0. */
+int cases_connect(const case_ctx *ctx, case_result *res, gclient **gc);
+
+/* "<ctx->service>-<suffix>" into buf. */
+void cases_name(const case_ctx *ctx, const char *suffix, char *buf, size_t size);
+
+/* Sets a status through the control hook; on failure fills res (SKIP, the
+ * hook is not the server under test) and returns < 0. */
+int cases_set(const case_ctx *ctx, case_result *res, const char *service, int status);
+
+/* 0 when ctx has a control hook (that can shut down, with `shutdown`);
+ * otherwise res is filled (SKIP) and it returns -ENOTSUP. Ctl cases call
+ * it first, so without a hook they touch nothing. */
+int cases_need_control(const case_ctx *ctx, case_result *res, int shutdown);
+
+/* Removes a name the case created; errors are ignored (best effort). */
+void cases_remove(const case_ctx *ctx, const char *service);
+
+/* A SHOULD broken: WARN, or FAIL with --strict. */
+void cases_should(const case_ctx *ctx, case_result *res, const char *expected, const char *seen,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* min(cap, ctx->timeout_ms), at least 1. */
+int cases_wait_ms(const case_ctx *ctx, int cap);
+
+/* A short window in which "nothing arrives" is the expected outcome. */
+int cases_quiet_ms(const case_ctx *ctx);
+
+/* 1 if r is OK with exactly one message carrying SERVING or NOT_SERVING
+ * (H-CHECK-1); *status gets the decoded status when one decoded. */
+int cases_reply_healthy(const gclient_reply *r, int *status);
+
+/* Opens Watch on `service` and reads its first message within wait_ms.
+ * 0 with *s and *status on success; otherwise res is filled (SKIP when
+ * Watch is UNIMPLEMENTED, left to watch/implemented; FAIL otherwise) and
+ * *s is NULL. */
+int cases_watch_first(const case_ctx *ctx, case_result *res, gclient *gc, const char *service,
+                      int wait_ms, gclient_stream **s, int *status);
+
+/* Reads until a message with `want` arrives within wait_ms in total.
+ * 0 when it came; otherwise -ETIMEDOUT / 1 (ended) / -EBADMSG, and `seen`
+ * describes what came instead. *others counts messages before it. */
+int cases_watch_until(gclient_stream *s, int want, int wait_ms, int *others, char *seen,
+                      size_t size);
+
+/* Describes the end of a stream ("ended with OK", "NOT_FOUND (x)"). */
+void cases_stream_end(const gclient_stream *s, char *buf, size_t size);
+
+/* check */
+void case_check_overall_health(const case_ctx *ctx, case_result *res);
+void case_check_empty_request(const case_ctx *ctx, case_result *res);
+void case_check_explicit_empty_field(const case_ctx *ctx, case_result *res);
+void case_check_registered_not_serving(const case_ctx *ctx, case_result *res);
+void case_check_unknown_not_found(const case_ctx *ctx, case_result *res);
+void case_check_no_service_unknown(const case_ctx *ctx, case_result *res);
+void case_check_exact_match(const case_ctx *ctx, case_result *res);
+void case_check_unknown_field_ignored(const case_ctx *ctx, case_result *res);
+void case_check_latency_budget(const case_ctx *ctx, case_result *res);
+void case_check_idempotent(const case_ctx *ctx, case_result *res);
+void case_check_concurrent(const case_ctx *ctx, case_result *res);
+void case_check_unknown_method(const case_ctx *ctx, case_result *res);
+void case_check_long_name(const case_ctx *ctx, case_result *res);
+void case_check_probe_verdict(const case_ctx *ctx, case_result *res);
+
+/* wire */
+void case_wire_unary_framing(const case_ctx *ctx, case_result *res);
+void case_wire_uncompressed(const case_ctx *ctx, case_result *res);
+void case_wire_content_type_415(const case_ctx *ctx, case_result *res);
+
+/* watch */
+void case_watch_implemented(const case_ctx *ctx, case_result *res);
+void case_watch_first_message(const case_ctx *ctx, case_result *res);
+void case_watch_stays_open(const case_ctx *ctx, case_result *res);
+void case_watch_unknown_stays_open(const case_ctx *ctx, case_result *res);
+void case_watch_pushes_changes(const case_ctx *ctx, case_result *res);
+void case_watch_unknown_then_registered(const case_ctx *ctx, case_result *res);
+void case_watch_no_duplicates(const case_ctx *ctx, case_result *res);
+void case_watch_slow_reader(const case_ctx *ctx, case_result *res);
+void case_watch_all_watchers(const case_ctx *ctx, case_result *res);
+void case_watch_cancel_no_leak(const case_ctx *ctx, case_result *res);
+void case_watch_check_not_starved(const case_ctx *ctx, case_result *res);
+void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res);
+void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res);
+
+/* list */
+void case_list_includes_names(const case_ctx *ctx, case_result *res);
+void case_list_limit(const case_ctx *ctx, case_result *res);
+void case_list_map_encoding(const case_ctx *ctx, case_result *res);
+
+/* reflection */
+void case_reflection_lists_health(const case_ctx *ctx, case_result *res);
+void case_reflection_describes_health(const case_ctx *ctx, case_result *res);
+void case_reflection_version_fallback(const case_ctx *ctx, case_result *res);
+void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res);
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * cases_watch: the Watch family (T14-T23, T36) and the shutdown cases
+ * (T24, T25), which run last and resume the target afterwards.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases.h"
+#include "control.h"
+#include "wire.h"
+
+#define FIRST_MESSAGE_MS 1000 /* T14 budget */
+#define STAYS_OPEN_MS 3000    /* T15 default window */
+#define FLIPS 100             /* T20 */
+#define WATCHERS 5            /* T21 */
+#define CANCELLED_WATCHES 200 /* T22 */
+#define WATCH_BATCH 50        /* T22: opened at once, then cancelled */
+#define OPEN_WATCHES 64       /* T36 */
+
+/* T23: a server without Watch says UNIMPLEMENTED (clients then assume
+ * healthy, H-WATCH-8); any other failure blocks client-side checking. */
+void case_watch_implemented(const case_ctx *ctx, case_result *res) {
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  char seen[CASE_TEXT_MAX];
+  int status = 0;
+  int rc = gclient_watch(gc, "", ctx->timeout_ms, &s);
+  if (rc == 0)
+    rc = gclient_stream_next_status(s, ctx->timeout_ms, &status);
+  if (rc == 0) {
+    case_pass(res, "Watch is served (first message %s)", wire_status_name(status));
+  } else if (rc == 1 && gclient_stream_code(s, NULL) == WIRE_UNIMPLEMENTED) {
+    case_warn(res, "Watch served", "UNIMPLEMENTED",
+              "Watch is not implemented: clients will assume the server healthy");
+  } else if (rc == 1) {
+    cases_stream_end(s, seen, sizeof(seen));
+    case_fail(res, "a first message, or UNIMPLEMENTED", seen,
+              "Watch failed with a code clients retry forever");
+  } else {
+    snprintf(seen, sizeof(seen), "%s", rc == -ETIMEDOUT ? "nothing before the timeout"
+                                                        : "an undecodable message");
+    case_fail(res, "a first message, or UNIMPLEMENTED", seen, "Watch neither served nor refused");
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+}
+
+/* T14 */
+void case_watch_first_message(const case_ctx *ctx, case_result *res) {
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int status = 0;
+  int wait = cases_wait_ms(ctx, FIRST_MESSAGE_MS);
+  if (cases_watch_first(ctx, res, gc, "", wait, &s, &status) == 0) {
+    if (status == WIRE_SERVING || status == WIRE_NOT_SERVING)
+      case_pass(res, "first message %s within %d ms", wire_status_name(status), wait);
+    else
+      case_fail(res, "SERVING or NOT_SERVING", wire_status_name(status),
+                "the first Watch message for '' must carry the current status");
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+}
+
+/* Watches for `window` ms after the first message; passes if no status
+ * ends the stream (messages are fine: statuses may change). */
+static void expect_open(const case_ctx *ctx, case_result *res, gclient_stream *s, int window,
+                        const char *what) {
+  char seen[CASE_TEXT_MAX], exp[64];
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int rc;
+  snprintf(exp, sizeof(exp), "the stream open for %d ms", window);
+  (void)ctx;
+  while ((rc = gclient_stream_next(s, window, &buf, &len)) == 0) {
+    free(buf);
+    buf = NULL;
+  }
+  if (rc == -ETIMEDOUT) {
+    case_pass(res, "%s stayed open for %d ms", what, window);
+    return;
+  }
+  cases_stream_end(s, seen, sizeof(seen));
+  case_fail(res, exp, seen, "%s must stay open; an ended Watch makes clients retry", what);
+}
+
+/* T15: the window is 3 s by default, shortened to a quarter of the case
+ * timeout so the suite stays fast; a unary-like Watch ends at once. */
+void case_watch_stays_open(const case_ctx *ctx, case_result *res) {
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int status = 0;
+  int window = ctx->timeout_ms / 4 < STAYS_OPEN_MS ? ctx->timeout_ms / 4 : STAYS_OPEN_MS;
+  if (window < cases_quiet_ms(ctx))
+    window = cases_quiet_ms(ctx);
+  if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s, &status) == 0)
+    expect_open(ctx, res, s, window, "Watch ''");
+  gclient_stream_close(s);
+  gclient_close(gc);
+}
+
+/* T16: an unknown name gets SERVICE_UNKNOWN and the call stays open. */
+void case_watch_unknown_stays_open(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX];
+  cases_name(ctx, "t16-never-registered", name, sizeof(name));
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int status = 0;
+  if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, &s, &status) == 0) {
+    if (status != WIRE_SERVICE_UNKNOWN)
+      case_fail(res, "SERVICE_UNKNOWN", wire_status_name(status),
+                "Watch of an unknown name must first send SERVICE_UNKNOWN");
+    else
+      expect_open(ctx, res, s, cases_wait_ms(ctx, 1000), "Watch of an unknown name");
+  } else if (res->outcome == OUTCOME_FAIL && strstr(res->seen, "NOT_FOUND")) {
+    snprintf(res->expected, sizeof(res->expected), "SERVICE_UNKNOWN and the stream kept open");
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+}
+
+/* Opens Watch on a name set to `initial` through the hook; the first
+ * message must be `initial`. 0 and *s on success, res filled otherwise. */
+static int watch_controlled(const case_ctx *ctx, case_result *res, gclient *gc, const char *name,
+                            int initial, gclient_stream **s) {
+  int status = 0;
+  if (cases_set(ctx, res, name, initial) < 0)
+    return -1;
+  if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, s, &status) < 0)
+    return -1;
+  if (status != initial) {
+    case_fail(res, wire_status_name(initial), wire_status_name(status),
+              "the first Watch message must carry the current status");
+    gclient_stream_close(*s);
+    *s = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* T17 (Ctl) */
+void case_watch_pushes_changes(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
+  cases_name(ctx, "t17", name, sizeof(name));
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int others = 0;
+  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, &s) == 0 &&
+      cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
+    if (cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
+      case_pass(res, "the change to NOT_SERVING was pushed");
+    else
+      case_fail(res, "a NOT_SERVING message", seen, "Watch did not push the status change");
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+  cases_remove(ctx, name);
+}
+
+/* T18 (Ctl) */
+void case_watch_unknown_then_registered(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
+  if (cases_need_control(ctx, res, 0) < 0)
+    return;
+  cases_name(ctx, "t18", name, sizeof(name));
+  cases_remove(ctx, name);
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int status = 0, others = 0;
+  if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, &s, &status) == 0 &&
+      cases_set(ctx, res, name, WIRE_SERVING) == 0) {
+    if (cases_watch_until(s, WIRE_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
+      case_pass(res, "the name's registration (SERVING) reached a watcher that began on %s",
+                wire_status_name(status));
+    else
+      case_fail(res, "a SERVING message", seen,
+                "a name unknown when the Watch began was registered; its watcher heard nothing");
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+  cases_remove(ctx, name);
+}
+
+/* T19 (Ctl): set SERVING twice, then NOT_SERVING: the next message must
+ * be NOT_SERVING; a SERVING before it is a duplicate. */
+void case_watch_no_duplicates(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
+  cases_name(ctx, "t19", name, sizeof(name));
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int others = 0;
+  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, &s) == 0 &&
+      cases_set(ctx, res, name, WIRE_SERVING) == 0 &&
+      cases_set(ctx, res, name, WIRE_SERVING) == 0 &&
+      cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
+    int rc = cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen));
+    if (rc != 0)
+      case_skip(res, "no change was pushed (%s); reported by watch/pushes-changes", seen);
+    else if (others > 0)
+      cases_should(ctx, res, "no message for an unchanged status", "duplicate SERVING message(s)",
+                   "%d duplicate message(s) before the change (C++/Node/Python-sync do this)",
+                   others);
+    else
+      case_pass(res, "setting the same status twice sent nothing");
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+  cases_remove(ctx, name);
+}
+
+/* T20 (Ctl): a reader that stops reading while the status flips 100
+ * times must, once it reads again, end on the last status (H-WATCH-6). */
+void case_watch_slow_reader(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
+  cases_name(ctx, "t20", name, sizeof(name));
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, &s) == 0) {
+    int i = 0;
+    for (; i < FLIPS; i++) /* odd flips NOT_SERVING, so the last (99) is */
+      if (cases_set(ctx, res, name, i % 2 ? WIRE_NOT_SERVING : WIRE_SERVING) < 0)
+        break;
+    if (i == FLIPS) {
+      int count = 0, last = -1, status = 0, rc;
+      while ((rc = gclient_stream_next_status(s, cases_quiet_ms(ctx), &status)) == 0 &&
+             count < 10 * FLIPS) {
+        last = status;
+        count++;
+      }
+      if (last == WIRE_NOT_SERVING) {
+        case_pass(res, "%d message(s) after %d flips, the last NOT_SERVING", count, FLIPS);
+      } else {
+        if (rc == 1)
+          cases_stream_end(s, seen, sizeof(seen));
+        else
+          snprintf(seen, sizeof(seen), "%d message(s), the last %s", count,
+                   last < 0 ? "none" : wire_status_name(last));
+        case_fail(res, "the last message NOT_SERVING", seen,
+                  "the final status was lost for a slow reader");
+      }
+    }
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+  cases_remove(ctx, name);
+}
+
+/* T21 (Ctl) */
+void case_watch_all_watchers(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
+  cases_name(ctx, "t21", name, sizeof(name));
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s[WATCHERS] = {0};
+  int opened = 0, status = 0;
+  if (cases_set(ctx, res, name, WIRE_SERVING) == 0) {
+    for (; opened < WATCHERS; opened++)
+      if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, &s[opened], &status) < 0)
+        break;
+  }
+  if (opened == WATCHERS && cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
+    case_pass(res, "all %d watchers got the change", WATCHERS);
+    for (int i = 0; i < WATCHERS; i++) {
+      int others = 0;
+      if (cases_watch_until(s[i], WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen,
+                            sizeof(seen)) != 0) {
+        char exp[64];
+        snprintf(exp, sizeof(exp), "NOT_SERVING on all %d watchers", WATCHERS);
+        case_fail(res, exp, seen, "watcher #%d (of %d, oldest first) missed the change", i + 1,
+                  WATCHERS);
+        break;
+      }
+    }
+  }
+  for (int i = 0; i < WATCHERS; i++)
+    gclient_stream_close(s[i]);
+  gclient_close(gc);
+  cases_remove(ctx, name);
+}
+
+/* T22: 200 Watches opened and cancelled (RST_STREAM CANCEL) leave no
+ * leaked slot: Watch and Check still work afterwards. */
+void case_watch_cancel_no_leak(const case_ctx *ctx, case_result *res) {
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *batch[WATCH_BATCH] = {0};
+  int done = 0, status = 0, failed = 0;
+  while (done < CANCELLED_WATCHES && !failed) {
+    int n = 0;
+    for (; n < WATCH_BATCH && !failed; n++)
+      failed = cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &batch[n], &status) < 0;
+    for (int i = 0; i < n; i++) {
+      gclient_stream_close(batch[i]);
+      batch[i] = NULL;
+    }
+    done += n - failed;
+  }
+  if (failed) {
+    if (res->outcome == OUTCOME_FAIL)
+      snprintf(res->message, sizeof(res->message),
+               "Watch #%d failed after %d were opened and cancelled", done + 1, done);
+  } else {
+    gclient_stream *s = NULL;
+    gclient_reply r;
+    char seen[CASE_TEXT_MAX];
+    if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s, &status) == 0) {
+      gclient_check(gc, "", ctx->timeout_ms, &r);
+      gclient_reply_describe(&r, seen, sizeof(seen));
+      if (cases_reply_healthy(&r, NULL))
+        case_pass(res, "after %d cancelled Watches, Watch and Check still work", done);
+      else
+        case_fail(res, "OK with status SERVING or NOT_SERVING", seen,
+                  "Check failed after %d cancelled Watches", done);
+      gclient_reply_free(&r);
+    } else if (res->outcome == OUTCOME_FAIL) {
+      snprintf(res->message, sizeof(res->message), "a new Watch failed after %d cancelled ones",
+               done);
+    }
+    gclient_stream_close(s);
+  }
+  gclient_close(gc);
+}
+
+/* T36: with 64 Watches open, Check still answers within the budget. */
+void case_watch_check_not_starved(const case_ctx *ctx, case_result *res) {
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s[OPEN_WATCHES] = {0};
+  int opened = 0, status = 0;
+  for (; opened < OPEN_WATCHES; opened++)
+    if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s[opened], &status) < 0)
+      break;
+  if (opened == OPEN_WATCHES) {
+    gclient_reply r;
+    char seen[CASE_TEXT_MAX], exp[64];
+    int budget = ctx->latency_budget_ms > 0 ? ctx->latency_budget_ms : 500;
+    gclient_check(gc, "", ctx->timeout_ms, &r);
+    gclient_reply_describe(&r, seen, sizeof(seen));
+    snprintf(exp, sizeof(exp), "a healthy reply within %d ms", budget);
+    if (!cases_reply_healthy(&r, NULL))
+      case_fail(res, exp, seen, "Check failed with %d Watches open", OPEN_WATCHES);
+    else if (r.elapsed_ms >= budget)
+      case_fail(res, exp, "a reply later than that", "Check took %d ms with %d Watches open",
+                r.elapsed_ms, OPEN_WATCHES);
+    else
+      case_pass(res, "Check took %d ms with %d Watches open", r.elapsed_ms, OPEN_WATCHES);
+    gclient_reply_free(&r);
+  } else if (res->outcome == OUTCOME_FAIL) {
+    snprintf(res->message, sizeof(res->message), "Watch #%d of %d failed", opened + 1,
+             OPEN_WATCHES);
+  }
+  for (int i = 0; i < OPEN_WATCHES; i++)
+    gclient_stream_close(s[i]);
+  gclient_close(gc);
+}
+
+static void resume(const case_ctx *ctx) {
+  char err[CONTROL_ERR_MAX];
+  if (ctx->control)
+    (void)control_resume(ctx->control, err);
+}
+
+static int start_shutdown(const case_ctx *ctx, case_result *res) {
+  char err[CONTROL_ERR_MAX] = "";
+  int rc = control_shutdown(ctx->control, err);
+  if (rc < 0)
+    case_skip(res, "control hook could not start a shutdown: %s", err);
+  return rc;
+}
+
+/* T24 (Ctl: shutdown): watchers hear NOT_SERVING before anything ends,
+ * and Check says NOT_SERVING while draining (H-WATCH-9). */
+void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
+  gclient *gc = NULL;
+  if (cases_need_control(ctx, res, 1) < 0 || cases_connect(ctx, res, &gc) < 0)
+    return;
+  gclient_stream *s = NULL;
+  int status = 0, others = 0;
+  char seen[CASE_TEXT_MAX];
+  if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s, &status) == 0 &&
+      start_shutdown(ctx, res) == 0) {
+    if (status != WIRE_NOT_SERVING &&
+        cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) != 0) {
+      cases_should(ctx, res, "NOT_SERVING pushed before the stream ends", seen,
+                   "watchers were not told of the shutdown");
+    } else {
+      gclient_reply r;
+      int st = -1;
+      gclient_check(gc, "", ctx->timeout_ms, &r);
+      gclient_reply_describe(&r, seen, sizeof(seen));
+      if (cases_reply_healthy(&r, &st) && st == WIRE_NOT_SERVING)
+        case_pass(res, "the watcher got NOT_SERVING and Check says NOT_SERVING while draining");
+      else
+        cases_should(ctx, res, "OK with status NOT_SERVING", seen,
+                     "Check during shutdown must say NOT_SERVING");
+      gclient_reply_free(&r);
+    }
+    resume(ctx);
+  }
+  gclient_stream_close(s);
+  gclient_close(gc);
+}
+
+/* T25 (Ctl: shutdown): sets after shutdown do not bring a name back to
+ * SERVING (Go, Java, Python, C++ semantics). WARN only, even --strict. */
+void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
+  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX], err[CONTROL_ERR_MAX];
+  cases_name(ctx, "t25", name, sizeof(name));
+  if (cases_need_control(ctx, res, 1) < 0 || cases_set(ctx, res, name, WIRE_SERVING) < 0)
+    return;
+  gclient *gc = NULL;
+  if (cases_connect(ctx, res, &gc) == 0 && start_shutdown(ctx, res) == 0) {
+    int refused = control_set(ctx->control, name, WIRE_SERVING, err) < 0;
+    gclient_reply r;
+    int st = -1;
+    gclient_check(gc, name, ctx->timeout_ms, &r);
+    gclient_reply_describe(&r, seen, sizeof(seen));
+    if (cases_reply_healthy(&r, &st) && st == WIRE_NOT_SERVING)
+      case_pass(res, "after shutdown, setting SERVING %s; Check stays NOT_SERVING",
+                refused ? "was refused" : "was accepted but ignored");
+    else
+      case_warn(res, "OK with status NOT_SERVING", seen,
+                "a set after shutdown took effect (grpc-go, Java, Python and C++ ignore it)");
+    gclient_reply_free(&r);
+    resume(ctx);
+  }
+  gclient_close(gc);
+  cases_remove(ctx, name);
+}

@@ -1,0 +1,60 @@
+/*
+ * runner: runs a table of cases against a target and derives the exit code.
+ *
+ * Exit codes (RUNNER_EXIT_*): 0 no MUST failed; 1 a MUST failed (with
+ * --strict also a SHOULD/MAY failure or any WARN); 2 usage error (main);
+ * 3 target unreachable: every case is reported as skipped, and the run
+ * never passes.
+ *
+ * Thread safety: runner_run runs cases one after another on the calling
+ * thread; the other functions are pure or only touch their arguments.
+ */
+#ifndef HC_RUNNER_H
+#define HC_RUNNER_H
+
+#include <stddef.h>
+
+#include "catalogue.h"
+#include "control.h"
+#include "report.h"
+
+enum {
+  RUNNER_EXIT_OK = 0,
+  RUNNER_EXIT_FAILED = 1,
+  RUNNER_EXIT_USAGE = 2,
+  RUNNER_EXIT_UNREACHABLE = 3
+};
+
+#define RUNNER_ERR_MAX 256
+
+/* Borrowed strings and control; they must outlive runner_run. */
+typedef struct runner_options {
+  const char *target;       /* "host:port" */
+  int timeout_ms;           /* --timeout */
+  int latency_budget_ms;    /* --latency-budget */
+  int strict;               /* --strict */
+  control *control;         /* NULL without a control hook */
+  const char *control_desc; /* for the header: "none", "url http://..", "cmd .." */
+  const char *unreachable;  /* non-NULL: the reason the target could not be
+                               reached; every case is skipped, exit 3 */
+} runner_options;
+
+/* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */
+int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
+                        char err[RUNNER_ERR_MAX]);
+
+/* A bounded TCP connect (getaddrinfo + non-blocking connect) to target.
+ * 0 if it connected; otherwise negative with the reason in err. */
+int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]);
+
+/* 1 if this result makes the run fail (exit 1): a MUST failure; with
+ * strict also any other failure and any WARN. */
+int runner_counts_as_failure(const hc_case *c, const case_result *res, int strict);
+
+/* Runs cases[0..count) in order, reporting each as it ends (a case whose
+ * needs are unmet is skipped with the reason). Fills *summary when non-NULL
+ * and returns the exit code. report_end is left to the caller. */
+int runner_run(const hc_case *cases, size_t count, const runner_options *opts, report *rep,
+               report_summary *summary);
+
+#endif
