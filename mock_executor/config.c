@@ -1,4 +1,4 @@
-/* config: command-line parsing for mock-executor. See config.h. */
+/* config: the flag table, parsing, --help and --print-config. See config.h. */
 #define _GNU_SOURCE /* strndup */
 #include "config.h"
 
@@ -6,40 +6,39 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
-#include "wire.h"
+#include "duration.h"
+#include "timeline.h"
 
 #define DEFAULT_HOST "0.0.0.0"
 #define DEFAULT_ADMIN_HOST "127.0.0.1"
 #define DEFAULT_LIST_LIMIT 100 /* A90, grpc-go, grpc-node (H-LIST-3) */
 #define DEFAULT_CQ_THREADS 1   /* a second thread only adds contention on 2 cores */
+#define DEFAULT_GRACE_MS 1000  /* Jina: server.stop(1.0) */
+#define DEFAULT_JOURNAL 1000
 
-void config_usage(FILE *out) {
-  fputs("Usage: mock-executor [OPTIONS]\n"
-        "A configurable grpc.health.v1 server (Check, Watch, List, reflection).\n"
-        "\n"
-        "  --host ADDR            gRPC bind address (default " DEFAULT_HOST ")\n"
-        "  --port N [N...]        gRPC port(s); 0 picks a free port (default 0)\n"
-        "  --protocol P [P...]    protocol per port, or one for all (only: grpc)\n"
-        "  --status [NAME=]STATUS set service NAME (default \"\", the overall\n"
-        "                         health) to SERVING, NOT_SERVING, UNKNOWN,\n"
-        "                         SERVICE_UNKNOWN or 0-3; repeatable.\n"
-        "                         \"\" starts SERVING unless set here.\n"
-        "  --list-limit N         List fails RESOURCE_EXHAUSTED above N services\n"
-        "                         (default 100)\n"
-        "  --admin-port N         serve the control API on N (0: a free port);\n"
-        "                         off unless given\n"
-        "  --admin-host ADDR      control API bind address (default " DEFAULT_ADMIN_HOST ")\n"
-        "  --cq-threads N         completion-queue threads (default 1)\n"
-        "  -h, --help             print this help\n"
-        "  -V, --version          print the version\n"
-        "\n"
-        "Each listener prints `LISTENING <protocol> <host>:<port>` on stdout once it\n"
-        "accepts connections. SIGTERM/SIGINT: every service NOT_SERVING, watchers\n"
-        "notified, then exit 0.\n",
-        out);
-}
+static const char *const protocol_names[] = {"grpc", "http"};
+static const char *const drain_names[] = {"end", "keep"};
 
+typedef enum flag_arg { ARG_NONE, ARG_ONE, ARG_MANY } flag_arg;
+
+/* Applies one value (NULL for ARG_NONE). Returns 0, a CONFIG_* code > 0,
+ * or a negative error with err filled. */
+typedef int (*apply_fn)(config *cfg, const char *value, int from_file, char *err, size_t errlen);
+
+typedef struct flag_def {
+  const char *name; /* long name without "--" */
+  char short_name;  /* 'h', 'V' or 0 */
+  flag_arg arg;
+  int yaml; /* a config_kind, or -1 when the flag is not a config key */
+  apply_fn apply;
+  const char *metavar;
+  const char *help;
+} flag_def;
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
 
@@ -64,8 +63,7 @@ static int parse_int(const char *text, long min, long max, long *out) {
   return 0;
 }
 
-static int parse_port(const char *flag, const char *text, int *port, char *err,
-                      size_t errlen) {
+static int parse_port(const char *flag, const char *text, int *port, char *err, size_t errlen) {
   long v;
 
   if (parse_int(text, 0, 65535, &v) < 0)
@@ -74,83 +72,469 @@ static int parse_port(const char *flag, const char *text, int *port, char *err,
   return 0;
 }
 
-/* --status [NAME=]STATUS. The status is after the last '=', so a name may
- * itself contain '='. */
-static int add_status(config *cfg, const char *text, char *err, size_t errlen) {
+static int parse_enum(const char *flag, const char *text, const char *const *names, size_t n,
+                      int *out, char *err, size_t errlen) {
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(text, names[i]) == 0) {
+      *out = (int)i;
+      return 0;
+    }
+  }
+  return fail(err, errlen, "%s: '%s' is not one of %s%s%s", flag, text, names[0],
+              n > 1 ? ", " : "", n > 1 ? names[1] : "");
+}
+
+static int parse_duration(const char *flag, const char *text, long *ms, char *err,
+                          size_t errlen) {
+  if (duration_parse(text, ms) < 0)
+    return fail(err, errlen, "%s: '%s' is not a duration (e.g. 500ms, 2s)", flag, text);
+  return 0;
+}
+
+/* Splits NAME=VALUE at the last '=' (a name may hold '='); no '=' means
+ * the name "". *name is malloc'd. */
+static int split_named(const char *text, char **name, const char **value) {
   const char *eq = strrchr(text, '=');
-  const char *status_text = eq ? eq + 1 : text;
+
+  *value = eq ? eq + 1 : text;
+  *name = eq ? strndup(text, (size_t)(eq - text)) : strdup("");
+  return *name ? 0 : -ENOMEM;
+}
+
+/* ---- apply functions, one per flag ----------------------------------- */
+
+static int apply_host(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)from_file;
+  if (!*v)
+    return fail(err, errlen, "--host: empty address");
+  cfg->host = v;
+  return 0;
+}
+
+static int apply_admin_host(config *cfg, const char *v, int from_file, char *err,
+                            size_t errlen) {
+  (void)from_file;
+  if (!*v)
+    return fail(err, errlen, "--admin-host: empty address");
+  cfg->admin_host = v;
+  return 0;
+}
+
+/* A list flag given on the command line replaces the file's list. */
+static void take_over_list(int *from_file_flag, size_t *count, int from_file) {
+  if (*from_file_flag && !from_file) {
+    *count = 0;
+    *from_file_flag = 0;
+  }
+}
+
+static int apply_port(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  int port = 0, rc;
+
+  /* The file's protocols were paired with the file's ports: both go. */
+  if (cfg->ports_from_file && !from_file)
+    take_over_list(&cfg->protocols_from_file, &cfg->n_protocols, from_file);
+  take_over_list(&cfg->ports_from_file, &cfg->n_listeners, from_file);
+  if (from_file)
+    cfg->ports_from_file = 1;
+  rc = parse_port("--port", v, &port, err, errlen);
+  if (rc < 0)
+    return rc;
+  if (cfg->n_listeners == CONFIG_MAX_LISTENERS)
+    return fail(err, errlen, "--port: more than %d ports", CONFIG_MAX_LISTENERS);
+  for (size_t j = 0; j < cfg->n_listeners; j++) {
+    if (port != 0 && cfg->listeners[j].port == port)
+      return fail(err, errlen, "--port: %d given twice", port);
+  }
+  cfg->listeners[cfg->n_listeners++].port = port;
+  return 0;
+}
+
+static int apply_protocol(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  int p;
+
+  take_over_list(&cfg->protocols_from_file, &cfg->n_protocols, from_file);
+  if (from_file)
+    cfg->protocols_from_file = 1;
+  if (parse_enum("--protocol", v, protocol_names, 2, &p, err, errlen) < 0)
+    return -EINVAL;
+  if (cfg->n_protocols == CONFIG_MAX_LISTENERS)
+    return fail(err, errlen, "--protocol: more than %d values", CONFIG_MAX_LISTENERS);
+  cfg->protocols[cfg->n_protocols++] = v;
+  return 0;
+}
+
+static int apply_status(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   config_status *grown;
+  const char *status_text;
   char *name;
   int status;
 
-  if (wire_status_parse(status_text, &status) < 0)
+  (void)from_file;
+  if (split_named(v, &name, &status_text) < 0)
+    return -ENOMEM;
+  if (wire_status_parse(status_text, &status) < 0) {
+    free(name);
     return fail(err, errlen,
                 "--status: '%s' is not a status (SERVING, NOT_SERVING, UNKNOWN, "
                 "SERVICE_UNKNOWN or 0-3)",
                 status_text);
-  name = eq ? strndup(text, (size_t)(eq - text)) : strdup("");
-  if (!name)
-    return -ENOMEM;
+  }
   grown = realloc(cfg->statuses, (cfg->n_statuses + 1) * sizeof(*grown));
   if (!grown) {
     free(name);
     return -ENOMEM;
   }
   cfg->statuses = grown;
-  cfg->statuses[cfg->n_statuses].name = name;
-  cfg->statuses[cfg->n_statuses].status = status;
-  cfg->n_statuses++;
+  cfg->statuses[cfg->n_statuses++] = (config_status){name, status};
   return 0;
 }
 
-/* Collects the values of a multi-value flag: the inline `--flag=v` value,
- * or every following argument up to the next one that starts with '-'. */
-static int take_values(const char *flag, const char *inline_value, int argc, char **argv,
-                       int *i, const char **values, size_t max, size_t *n, char *err,
-                       size_t errlen) {
-  *n = 0;
-  if (inline_value) {
-    values[(*n)++] = inline_value;
-    return 0;
+static int apply_timeline(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  char terr[TIMELINE_ERR_MAX];
+  config_timeline *grown;
+  timeline_spec spec;
+  const char *text;
+  char *name;
+
+  (void)from_file;
+  if (split_named(v, &name, &text) < 0)
+    return -ENOMEM;
+  /* Syntax now; --repeat's demands are checked once every flag is in. */
+  if (timeline_parse(text, 0, &spec, terr) < 0) {
+    free(name);
+    return fail(err, errlen, "--timeline: '%s': %s", text, terr);
   }
-  while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-    if (*n == max)
-      return fail(err, errlen, "%s: more than %zu values", flag, max);
-    values[(*n)++] = argv[++*i];
+  timeline_spec_free(&spec);
+  grown = realloc(cfg->timelines, (cfg->n_timelines + 1) * sizeof(*grown));
+  if (!grown) {
+    free(name);
+    return -ENOMEM;
   }
-  if (*n == 0)
-    return fail(err, errlen, "%s needs a value", flag);
+  cfg->timelines = grown;
+  cfg->timelines[cfg->n_timelines++] = (config_timeline){name, text};
   return 0;
 }
 
-static int set_ports(config *cfg, const char **values, size_t n, char *err, size_t errlen) {
-  for (size_t k = 0; k < n; k++) {
-    int rc = parse_port("--port", values[k], &cfg->listeners[k].port, err, errlen);
-    if (rc < 0)
-      return rc;
-    for (size_t j = 0; j < k; j++) {
-      if (cfg->listeners[k].port != 0 && cfg->listeners[j].port == cfg->listeners[k].port)
-        return fail(err, errlen, "--port: %d given twice", cfg->listeners[k].port);
+static int apply_http_code(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  const char *eq = strchr(v, '=');
+  char status_text[32];
+  int status;
+  long code;
+
+  (void)from_file;
+  if (!eq || (size_t)(eq - v) >= sizeof(status_text))
+    return fail(err, errlen, "--http-code: '%s' is not STATUS=CODE (e.g. NOT_SERVING=500)", v);
+  memcpy(status_text, v, (size_t)(eq - v));
+  status_text[eq - v] = '\0';
+  if (wire_status_parse(status_text, &status) < 0)
+    return fail(err, errlen, "--http-code: '%s' is not a status", status_text);
+  if (parse_int(eq + 1, 100, 599, &code) < 0)
+    return fail(err, errlen, "--http-code: '%s' is not an HTTP code (100-599)", eq + 1);
+  cfg->http_codes[status] = (int)code;
+  return 0;
+}
+
+static int apply_violate(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  fault_knob knob;
+
+  (void)from_file;
+  if (faults_parse(v, &knob) < 0)
+    return fail(err, errlen, "--violate: unknown violation '%s' (see --list-violations)", v);
+  cfg->violate[knob] = 1;
+  return 0;
+}
+
+static int apply_admin_port(config *cfg, const char *v, int from_file, char *err,
+                            size_t errlen) {
+  (void)from_file;
+  return parse_port("--admin-port", v, &cfg->admin_port, err, errlen);
+}
+
+static int apply_admin_token(config *cfg, const char *v, int from_file, char *err,
+                             size_t errlen) {
+  (void)from_file;
+  if (!*v)
+    return fail(err, errlen, "--admin-token: empty token");
+  cfg->admin_token = v;
+  return 0;
+}
+
+static int apply_list_limit(config *cfg, const char *v, int from_file, char *err,
+                            size_t errlen) {
+  long n;
+
+  (void)from_file;
+  if (parse_int(v, 0, 1000000, &n) < 0)
+    return fail(err, errlen, "--list-limit: '%s' is not a number (0-1000000)", v);
+  cfg->list_limit = (size_t)n;
+  return 0;
+}
+
+static int apply_journal_size(config *cfg, const char *v, int from_file, char *err,
+                              size_t errlen) {
+  long n;
+
+  (void)from_file;
+  if (parse_int(v, 0, 1000000, &n) < 0)
+    return fail(err, errlen, "--journal-size: '%s' is not a number (0-1000000)", v);
+  cfg->journal_size = (size_t)n;
+  return 0;
+}
+
+static int apply_cq_threads(config *cfg, const char *v, int from_file, char *err,
+                            size_t errlen) {
+  long n;
+
+  (void)from_file;
+  if (parse_int(v, 1, CONFIG_MAX_CQ_THREADS, &n) < 0)
+    return fail(err, errlen, "--cq-threads: '%s' is not a number (1-%d)", v,
+                CONFIG_MAX_CQ_THREADS);
+  cfg->cq_threads = (int)n;
+  return 0;
+}
+
+static int apply_load_time(config *cfg, const char *v, int from_file, char *err,
+                           size_t errlen) {
+  (void)from_file;
+  return parse_duration("--load-time", v, &cfg->load_time_ms, err, errlen);
+}
+
+static int apply_ready_delay(config *cfg, const char *v, int from_file, char *err,
+                             size_t errlen) {
+  (void)from_file;
+  return parse_duration("--ready-delay", v, &cfg->ready_delay_ms, err, errlen);
+}
+
+static int apply_grace(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)from_file;
+  return parse_duration("--grace", v, &cfg->grace_ms, err, errlen);
+}
+
+static int apply_drain_watch(config *cfg, const char *v, int from_file, char *err,
+                             size_t errlen) {
+  int mode;
+
+  (void)from_file;
+  if (parse_enum("--drain-watch", v, drain_names, 2, &mode, err, errlen) < 0)
+    return -EINVAL;
+  cfg->drain_watch = (config_drain_watch)mode;
+  return 0;
+}
+
+static int apply_repeat(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)v, (void)from_file, (void)err, (void)errlen;
+  cfg->repeat = 1;
+  return 0;
+}
+
+static int apply_admin_insecure(config *cfg, const char *v, int from_file, char *err,
+                                size_t errlen) {
+  (void)v, (void)from_file, (void)err, (void)errlen;
+  cfg->admin_insecure = 1;
+  return 0;
+}
+
+static int apply_print_config(config *cfg, const char *v, int from_file, char *err,
+                              size_t errlen) {
+  (void)v, (void)from_file, (void)err, (void)errlen;
+  cfg->print_config = 1;
+  return 0;
+}
+
+static int apply_config(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)cfg, (void)v, (void)from_file, (void)err, (void)errlen;
+  return 0; /* loaded before every other flag (config_parse) */
+}
+
+static int apply_help(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)cfg, (void)v, (void)from_file, (void)err, (void)errlen;
+  return CONFIG_HELP;
+}
+
+static int apply_version(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)cfg, (void)v, (void)from_file, (void)err, (void)errlen;
+  return CONFIG_VERSION;
+}
+
+static int apply_list_violations(config *cfg, const char *v, int from_file, char *err,
+                                 size_t errlen) {
+  (void)cfg, (void)v, (void)from_file, (void)err, (void)errlen;
+  return CONFIG_LIST_VIOLATIONS;
+}
+
+/* The one table: parsing, --help, YAML keys, --print-config. */
+static const flag_def flags[] = {
+    {"host", 0, ARG_ONE, CONFIG_SCALAR, apply_host, "ADDR",
+     "bind address of the health listeners (default " DEFAULT_HOST ")"},
+    {"port", 0, ARG_MANY, CONFIG_LIST, apply_port, "N [N...]",
+     "listener port(s), 0 picks a free port (default 0); repeatable"},
+    {"protocol", 0, ARG_MANY, CONFIG_LIST, apply_protocol, "P [P...]",
+     "grpc or http: one per port, or one for all (default grpc)"},
+    {"status", 0, ARG_ONE, CONFIG_MAP, apply_status, "[NAME=]STATUS",
+     "set service NAME (default \"\", the overall health) to SERVING, NOT_SERVING, UNKNOWN, "
+     "SERVICE_UNKNOWN or 0-3; repeatable. \"\" starts SERVING unless set here"},
+    {"timeline", 0, ARG_ONE, CONFIG_MAP, apply_timeline, "[NAME=]SPEC",
+     "schedule statuses, e.g. 'NOT_SERVING:2s,SERVING:10s,NOT_SERVING:1s'; repeatable"},
+    {"repeat", 0, ARG_NONE, CONFIG_BOOL, apply_repeat, NULL, "timelines start over at the end"},
+    {"load-time", 0, ARG_ONE, CONFIG_SCALAR, apply_load_time, "DURATION",
+     "keep every port closed this long at start (an Executor loading)"},
+    {"ready-delay", 0, ARG_ONE, CONFIG_SCALAR, apply_ready_delay, "DURATION",
+     "ports open but every service NOT_SERVING this long at start"},
+    {"grace", 0, ARG_ONE, CONFIG_SCALAR, apply_grace, "DURATION",
+     "on SIGTERM, the longest wait for calls in flight (default 1s)"},
+    {"drain-watch", 0, ARG_ONE, CONFIG_SCALAR, apply_drain_watch, "end|keep",
+     "on SIGTERM, end Watch streams once told NOT_SERVING, or keep them open until the "
+     "grace ends as grpc-go does (default end)"},
+    {"list-limit", 0, ARG_ONE, CONFIG_SCALAR, apply_list_limit, "N",
+     "List fails RESOURCE_EXHAUSTED above N services (default 100)"},
+    {"http-code", 0, ARG_ONE, CONFIG_MAP, apply_http_code, "STATUS=CODE",
+     "HTTP code answered for STATUS (default 200 for SERVING, 503 otherwise); repeatable"},
+    {"journal-size", 0, ARG_ONE, CONFIG_SCALAR, apply_journal_size, "N",
+     "requests kept in the journal (default 1000; 0 turns it off)"},
+    {"admin-port", 0, ARG_ONE, CONFIG_SCALAR, apply_admin_port, "N",
+     "serve the control API on N (0: a free port); off unless given"},
+    {"admin-host", 0, ARG_ONE, CONFIG_SCALAR, apply_admin_host, "ADDR",
+     "control API bind address (default " DEFAULT_ADMIN_HOST ")"},
+    {"admin-token", 0, ARG_ONE, CONFIG_SCALAR, apply_admin_token, "TOKEN",
+     "require 'Authorization: Bearer TOKEN' on the control API"},
+    {"admin-insecure", 0, ARG_NONE, CONFIG_BOOL, apply_admin_insecure, NULL,
+     "allow a control API on a non-loopback address without a token"},
+    {"violate", 0, ARG_ONE, CONFIG_LIST, apply_violate, "KNOB",
+     "switch on a deliberately broken behaviour; repeatable (see --list-violations)"},
+    {"cq-threads", 0, ARG_ONE, CONFIG_SCALAR, apply_cq_threads, "N",
+     "gRPC completion-queue threads (default 1)"},
+    {"config", 0, ARG_ONE, -1, apply_config, "FILE",
+     "read settings from a YAML file (keys: the long flags, '-' as '_'); flags override it"},
+    {"print-config", 0, ARG_NONE, -1, apply_print_config, NULL,
+     "print the effective config as YAML and exit"},
+    {"list-violations", 0, ARG_NONE, -1, apply_list_violations, NULL,
+     "list the --violate knobs and exit"},
+    {"help", 'h', ARG_NONE, -1, apply_help, NULL, "print this help and exit"},
+    {"version", 'V', ARG_NONE, -1, apply_version, NULL, "print the version and exit"},
+};
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+const config_key *config_yaml_keys(size_t *count) {
+  static config_key keys[NFLAGS];
+  static size_t n;
+
+  if (!n) {
+    for (size_t i = 0; i < NFLAGS; i++) {
+      if (flags[i].yaml >= 0)
+        keys[n++] = (config_key){flags[i].name, (config_kind)flags[i].yaml};
     }
   }
-  cfg->n_listeners = n;
+  *count = n;
+  return keys;
+}
+
+void config_usage(FILE *out) {
+  fputs("Usage: mock-executor [OPTIONS]\n"
+        "A configurable grpc.health.v1 server (Check, Watch, List, reflection) and\n"
+        "Jina-style HTTP health endpoint, with a control API, timelines and faults.\n\n",
+        out);
+  for (size_t i = 0; i < NFLAGS; i++) {
+    char lhs[64];
+    const flag_def *f = &flags[i];
+
+    snprintf(lhs, sizeof(lhs), "%s%c%s--%s%s%s", f->short_name ? "-" : "",
+             f->short_name ? f->short_name : ' ', f->short_name ? ", " : "  ", f->name,
+             f->metavar ? " " : "", f->metavar ? f->metavar : "");
+    fprintf(out, "  %-28s %s\n", f->short_name ? lhs : lhs + 1, f->help);
+  }
+  fputs("\nEach listener prints `LISTENING <protocol> <host>:<port>` on stdout once it\n"
+        "accepts connections (protocol grpc, http or admin). SIGTERM/SIGINT: every\n"
+        "service NOT_SERVING, watchers notified, calls drained within --grace, exit 0;\n"
+        "a second signal exits at once.\n",
+        out);
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static const flag_def *find_flag(const char *arg, const char **inline_value, char *err,
+                                 size_t errlen) {
+  const char *eq;
+  size_t len;
+
+  *inline_value = NULL;
+  if (arg[0] == '-' && arg[1] && arg[1] != '-' && !arg[2]) {
+    for (size_t i = 0; i < NFLAGS; i++) {
+      if (flags[i].short_name == arg[1])
+        return &flags[i];
+    }
+  }
+  if (strncmp(arg, "--", 2) != 0) {
+    if (arg[0] == '-')
+      fail(err, errlen, "unknown option '%s'", arg);
+    else
+      fail(err, errlen, "unexpected argument '%s'", arg);
+    return NULL;
+  }
+  eq = strchr(arg, '=');
+  len = eq ? (size_t)(eq - arg) - 2 : strlen(arg) - 2;
+  for (size_t i = 0; i < NFLAGS; i++) {
+    if (strlen(flags[i].name) == len && strncmp(arg + 2, flags[i].name, len) == 0) {
+      if (eq)
+        *inline_value = eq + 1;
+      return &flags[i];
+    }
+  }
+  fail(err, errlen, "unknown option '%.*s'", (int)(len + 2), arg);
+  return NULL;
+}
+
+/* Parses one flag at argv[*i] and its values, advancing *i. */
+static int parse_one(config *cfg, int argc, char **argv, int *i, int from_file, char *err,
+                     size_t errlen) {
+  const char *inline_value;
+  const flag_def *f = find_flag(argv[*i], &inline_value, err, errlen);
+  int rc, n = 0;
+
+  if (!f)
+    return -EINVAL;
+  if (f->arg == ARG_NONE) {
+    if (inline_value)
+      return fail(err, errlen, "--%s takes no value", f->name);
+    return f->apply(cfg, NULL, from_file, err, errlen);
+  }
+  if (inline_value)
+    return f->apply(cfg, inline_value, from_file, err, errlen);
+  /* ARG_MANY takes every following argument up to the next option. */
+  while (*i + 1 < argc && (n == 0 || (f->arg == ARG_MANY && argv[*i + 1][0] != '-'))) {
+    rc = f->apply(cfg, argv[++*i], from_file, err, errlen);
+    if (rc != 0)
+      return rc;
+    n++;
+  }
+  if (n == 0)
+    return fail(err, errlen, "--%s needs a value", f->name);
   return 0;
 }
 
-static int parse_protocol(const char *text, config_protocol *out, char *err, size_t errlen) {
-  if (strcmp(text, "grpc") == 0) {
-    *out = CONFIG_PROTOCOL_GRPC;
-    return 0;
+/* Parses args[0..argc); on an error in an argument that came from the
+ * config file, prefixes the message with its FILE:LINE: key. */
+static int parse_args(config *cfg, int argc, char **args, char **origins, char *err,
+                      size_t errlen) {
+  for (int i = 0; i < argc; i++) {
+    int start = i;
+    int rc = parse_one(cfg, argc, args, &i, origins != NULL, err, errlen);
+
+    if (rc < 0 && rc != -ENOMEM && origins) {
+      char msg[256];
+      snprintf(msg, sizeof(msg), "%s", err);
+      snprintf(err, errlen, "%s: %s", origins[i < argc ? i : start], msg);
+    }
+    if (rc != 0)
+      return rc;
   }
-  return fail(err, errlen, "--protocol: '%s' is not supported (supported: grpc)", text);
+  return 0;
 }
 
-/* Pairs --protocol values with the ports: one protocol applies to every
- * port, otherwise there must be one per port. */
-static int set_protocols(config *cfg, const char **values, size_t n, char *err,
-                         size_t errlen) {
-  config_protocol p;
-  int rc;
+/* Pairs the protocols with the ports: one applies to every port,
+ * otherwise there must be one per port. */
+static int pair_protocols(config *cfg, char *err, size_t errlen) {
+  size_t n = cfg->n_protocols;
 
   if (n == 0)
     return 0;
@@ -158,12 +542,27 @@ static int set_protocols(config *cfg, const char **values, size_t n, char *err,
     return fail(err, errlen, "--protocol: %zu values for %zu ports (give one, or one per port)",
                 n, cfg->n_listeners);
   for (size_t k = 0; k < cfg->n_listeners; k++) {
-    rc = parse_protocol(values[n == 1 ? 0 : k], &p, err, errlen);
-    if (rc < 0)
-      return rc;
-    cfg->listeners[k].protocol = p;
+    int p;
+    parse_enum("--protocol", cfg->protocols[n == 1 ? 0 : k], protocol_names, 2, &p, err,
+               errlen);
+    cfg->listeners[k].protocol = (config_protocol)p;
   }
   return 0;
+}
+
+/* Checks what only the whole command line can tell. */
+static int check_whole(config *cfg, char *err, size_t errlen) {
+  char terr[TIMELINE_ERR_MAX];
+  timeline_spec spec;
+
+  if (cfg->n_listeners == 0)
+    cfg->n_listeners = 1; /* port 0 */
+  for (size_t i = 0; i < cfg->n_timelines; i++) {
+    if (timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, terr) < 0)
+      return fail(err, errlen, "--timeline: '%s': %s", cfg->timelines[i].spec, terr);
+    timeline_spec_free(&spec);
+  }
+  return pair_protocols(cfg, err, errlen);
 }
 
 static void set_defaults(config *cfg) {
@@ -173,106 +572,49 @@ static void set_defaults(config *cfg) {
   cfg->admin_port = -1;
   cfg->list_limit = DEFAULT_LIST_LIMIT;
   cfg->cq_threads = DEFAULT_CQ_THREADS;
-  cfg->n_listeners = 1; /* port 0, grpc */
+  cfg->grace_ms = DEFAULT_GRACE_MS;
+  cfg->journal_size = DEFAULT_JOURNAL;
 }
 
-/* The value of a single-value flag: inline (`--flag=v`) or the next
- * argument. */
-static const char *next_value(const char *inline_value, int argc, char **argv, int *i) {
-  if (inline_value)
-    return inline_value;
-  if (*i + 1 < argc)
-    return argv[++*i];
-  return NULL;
-}
+/* The value of the last --config on the command line, or NULL. */
+static const char *find_config_file(int argc, char **argv) {
+  const char *file = NULL;
 
-static int parse_one(config *cfg, int argc, char **argv, int *i, const char **protocols,
-                     size_t *n_protocols, char *err, size_t errlen) {
-  const char *arg = argv[*i];
-  const char *ports[CONFIG_MAX_LISTENERS];
-  const char *eq = strchr(arg, '=');
-  char flag[64];
-  const char *inline_value = NULL;
-  size_t flag_len;
-  const char *v;
-  size_t n;
-  long num;
-  int rc;
-
-  if (strcmp(arg, "-h") == 0)
-    return CONFIG_HELP;
-  if (strcmp(arg, "-V") == 0)
-    return CONFIG_VERSION;
-  if (arg[0] != '-')
-    return fail(err, errlen, "unexpected argument '%s'", arg);
-  flag_len = eq ? (size_t)(eq - arg) : strlen(arg);
-  if (strncmp(arg, "--", 2) != 0 || flag_len >= sizeof(flag))
-    return fail(err, errlen, "unknown option '%s'", arg);
-  memcpy(flag, arg, flag_len);
-  flag[flag_len] = '\0';
-  if (eq)
-    inline_value = eq + 1;
-
-  if (strcmp(flag, "--help") == 0 || strcmp(flag, "--version") == 0) {
-    if (inline_value)
-      return fail(err, errlen, "%s takes no value", flag);
-    return strcmp(flag, "--help") == 0 ? CONFIG_HELP : CONFIG_VERSION;
+  for (int i = 1; i < argc; i++) {
+    if (strncmp(argv[i], "--config=", 9) == 0)
+      file = argv[i] + 9;
+    else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      file = argv[++i];
   }
-  if (strcmp(flag, "--port") == 0) {
-    rc = take_values(flag, inline_value, argc, argv, i, ports, CONFIG_MAX_LISTENERS, &n, err,
-                     errlen);
-    return rc < 0 ? rc : set_ports(cfg, ports, n, err, errlen);
-  }
-  if (strcmp(flag, "--protocol") == 0)
-    return take_values(flag, inline_value, argc, argv, i, protocols, CONFIG_MAX_LISTENERS,
-                       n_protocols, err, errlen);
-
-  /* Single-value flags from here on. */
-  if (strcmp(flag, "--host") && strcmp(flag, "--admin-host") && strcmp(flag, "--admin-port") &&
-      strcmp(flag, "--status") && strcmp(flag, "--list-limit") && strcmp(flag, "--cq-threads"))
-    return fail(err, errlen, "unknown option '%s'", flag);
-  v = next_value(inline_value, argc, argv, i);
-  if (!v)
-    return fail(err, errlen, "%s needs a value", flag);
-  if (strcmp(flag, "--host") == 0 || strcmp(flag, "--admin-host") == 0) {
-    if (!*v)
-      return fail(err, errlen, "%s: empty address", flag);
-    if (strcmp(flag, "--host") == 0)
-      cfg->host = v;
-    else
-      cfg->admin_host = v;
-    return 0;
-  }
-  if (strcmp(flag, "--admin-port") == 0)
-    return parse_port(flag, v, &cfg->admin_port, err, errlen);
-  if (strcmp(flag, "--status") == 0)
-    return add_status(cfg, v, err, errlen);
-  if (strcmp(flag, "--list-limit") == 0) {
-    if (parse_int(v, 0, 1000000, &num) < 0)
-      return fail(err, errlen, "--list-limit: '%s' is not a number (0-1000000)", v);
-    cfg->list_limit = (size_t)num;
-    return 0;
-  }
-  if (parse_int(v, 1, CONFIG_MAX_CQ_THREADS, &num) < 0)
-    return fail(err, errlen, "--cq-threads: '%s' is not a number (1-%d)", v,
-                CONFIG_MAX_CQ_THREADS);
-  cfg->cq_threads = (int)num;
-  return 0;
+  return file;
 }
 
 int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen) {
-  const char *protocols[CONFIG_MAX_LISTENERS];
-  size_t n_protocols = 0;
-  int rc = CONFIG_RUN;
+  size_t nkeys;
+  const config_key *keys = config_yaml_keys(&nkeys);
+  char yerr[CONFIG_ERR_MAX];
+  int rc;
 
   set_defaults(cfg);
   err[0] = '\0';
-  for (int i = 1; i < argc; i++) {
-    rc = parse_one(cfg, argc, argv, &i, protocols, &n_protocols, err, errlen);
-    if (rc != CONFIG_RUN)
+  cfg->config_file = find_config_file(argc, argv);
+  if (cfg->config_file) {
+    rc = config_yaml_load(cfg->config_file, keys, nkeys, &cfg->file_args, yerr);
+    if (rc < 0) {
+      snprintf(err, errlen, "--config: %s", yerr);
+      rc = -EINVAL;
+      goto out;
+    }
+    rc = parse_args(cfg, (int)cfg->file_args.argc, cfg->file_args.argv, cfg->file_args.origin,
+                    err, errlen);
+    if (rc > 0)
+      rc = fail(err, errlen, "--config: %s may not be set in a config file", "that flag");
+    if (rc != 0)
       goto out;
   }
-  rc = set_protocols(cfg, protocols, n_protocols, err, errlen);
+  rc = parse_args(cfg, argc - 1, argv + 1, NULL, err, errlen);
+  if (rc == 0)
+    rc = check_whole(cfg, err, errlen);
 out:
   if (rc < 0) {
     if (rc == -ENOMEM)
@@ -288,4 +630,134 @@ void config_free(config *cfg) {
   free(cfg->statuses);
   cfg->statuses = NULL;
   cfg->n_statuses = 0;
+  for (size_t i = 0; i < cfg->n_timelines; i++)
+    free(cfg->timelines[i].name);
+  free(cfg->timelines);
+  cfg->timelines = NULL;
+  cfg->n_timelines = 0;
+  config_args_free(&cfg->file_args);
+}
+
+/* ---- --print-config (libyaml's emitter) -------------------------------- */
+
+static int add_scalar(yaml_document_t *doc, const char *text) {
+  return yaml_document_add_scalar(doc, NULL, (yaml_char_t *)text, (int)strlen(text),
+                                  YAML_ANY_SCALAR_STYLE);
+}
+
+static void add_pair(yaml_document_t *doc, int map, const char *key, int value) {
+  yaml_document_append_mapping_pair(doc, map, add_scalar(doc, key), value);
+}
+
+static void add_text(yaml_document_t *doc, int map, const char *key, const char *text) {
+  add_pair(doc, map, key, add_scalar(doc, text));
+}
+
+static void add_number(yaml_document_t *doc, int map, const char *key, long v) {
+  char buf[32];
+
+  snprintf(buf, sizeof(buf), "%ld", v);
+  add_text(doc, map, key, buf);
+}
+
+static void add_duration(yaml_document_t *doc, int map, const char *key, long ms) {
+  char buf[32];
+
+  snprintf(buf, sizeof(buf), "%ldms", ms);
+  add_text(doc, map, key, buf);
+}
+
+/* Later entries for the same name win, as when parsing. */
+static int is_overridden(const char *const *names, size_t i, size_t n, size_t stride) {
+  for (size_t j = i + 1; j < n; j++) {
+    if (strcmp(*(const char *const *)((const char *)names + i * stride),
+               *(const char *const *)((const char *)names + j * stride)) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static void add_listeners(yaml_document_t *doc, int root, const config *cfg) {
+  int ports = yaml_document_add_sequence(doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
+  int protos = yaml_document_add_sequence(doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
+
+  for (size_t i = 0; i < cfg->n_listeners; i++) {
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%d", cfg->listeners[i].port);
+    yaml_document_append_sequence_item(doc, ports, add_scalar(doc, buf));
+    yaml_document_append_sequence_item(doc, protos,
+                                       add_scalar(doc, protocol_names[cfg->listeners[i].protocol]));
+  }
+  add_pair(doc, root, "port", ports);
+  add_pair(doc, root, "protocol", protos);
+}
+
+static void add_named(yaml_document_t *doc, int root, const config *cfg) {
+  int statuses = yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+  int schedules = yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+  int codes = yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+  int violate = yaml_document_add_sequence(doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+
+  for (size_t i = 0; i < cfg->n_statuses; i++) {
+    if (!is_overridden((const char *const *)&cfg->statuses[0].name, i, cfg->n_statuses,
+                       sizeof(cfg->statuses[0])))
+      add_text(doc, statuses, cfg->statuses[i].name, wire_status_name(cfg->statuses[i].status));
+  }
+  for (size_t i = 0; i < cfg->n_timelines; i++) {
+    if (!is_overridden((const char *const *)&cfg->timelines[0].name, i, cfg->n_timelines,
+                       sizeof(cfg->timelines[0])))
+      add_text(doc, schedules, cfg->timelines[i].name, cfg->timelines[i].spec);
+  }
+  for (int s = 0; s <= WIRE_STATUS_MAX; s++) {
+    if (cfg->http_codes[s])
+      add_number(doc, codes, wire_status_name(s), cfg->http_codes[s]);
+  }
+  for (size_t k = 0; k < VIOLATE_COUNT; k++) {
+    size_t n;
+    if (cfg->violate[k])
+      yaml_document_append_sequence_item(doc, violate,
+                                         add_scalar(doc, faults_catalogue(&n)[k].name));
+  }
+  add_pair(doc, root, "status", statuses);
+  add_pair(doc, root, "timeline", schedules);
+  add_pair(doc, root, "http_code", codes);
+  add_pair(doc, root, "violate", violate);
+}
+
+int config_print(const config *cfg, FILE *out) {
+  yaml_document_t doc;
+  yaml_emitter_t em;
+  int root, ok;
+
+  if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
+    return -ENOMEM;
+  root = yaml_document_add_mapping(&doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+  add_text(&doc, root, "host", cfg->host);
+  add_listeners(&doc, root, cfg);
+  add_named(&doc, root, cfg);
+  add_text(&doc, root, "repeat", cfg->repeat ? "true" : "false");
+  add_duration(&doc, root, "load_time", cfg->load_time_ms);
+  add_duration(&doc, root, "ready_delay", cfg->ready_delay_ms);
+  add_duration(&doc, root, "grace", cfg->grace_ms);
+  add_text(&doc, root, "drain_watch", drain_names[cfg->drain_watch]);
+  add_number(&doc, root, "list_limit", (long)cfg->list_limit);
+  add_number(&doc, root, "journal_size", (long)cfg->journal_size);
+  if (cfg->admin_port >= 0)
+    add_number(&doc, root, "admin_port", cfg->admin_port);
+  add_text(&doc, root, "admin_host", cfg->admin_host);
+  if (cfg->admin_token)
+    add_text(&doc, root, "admin_token", cfg->admin_token);
+  add_text(&doc, root, "admin_insecure", cfg->admin_insecure ? "true" : "false");
+  add_number(&doc, root, "cq_threads", cfg->cq_threads);
+
+  yaml_emitter_initialize(&em);
+  yaml_emitter_set_output_file(&em, out);
+  yaml_emitter_set_unicode(&em, 1);
+  ok = yaml_emitter_open(&em);
+  if (ok) /* dump destroys the document, even on failure */
+    ok = yaml_emitter_dump(&em, &doc) && yaml_emitter_close(&em);
+  else
+    yaml_document_delete(&doc);
+  yaml_emitter_delete(&em);
+  return ok ? 0 : -EIO;
 }

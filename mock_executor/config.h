@@ -1,12 +1,19 @@
 /*
- * config: mock-executor's command line into one struct.
+ * config: mock-executor's flags, and its YAML config file, into one struct.
  *
- * The listeners are a list of (port, protocol) because a later issue serves
- * several ports and protocols from one registry (`--port 12345 12346
- * --protocol http grpc`); today only grpc is accepted.
+ * One table of flags is the single source of truth: it drives parsing,
+ * --help, the YAML keys (every long flag is a key, '-' written '_': see
+ * config_yaml.h) and --print-config. `--config FILE` loads the file's
+ * settings first; flags on the command line override them (a list flag
+ * such as --port given on the command line replaces the file's list).
  *
- * Memory: config_parse() fills a caller-owned struct; strings point into
- * argv or are malloc'd copies, freed by config_free(). Not thread-safe
+ * Listeners are (port, protocol) pairs, Jina style: `--port 12345 12346
+ * --protocol http grpc`, or repeated flags; one --protocol applies to
+ * every port.
+ *
+ * Memory: config_parse() fills a caller-owned struct; its strings point
+ * into argv or into the loaded file's arguments (kept in the struct), so
+ * argv must outlive it. config_free() frees what it owns. Not thread-safe
  * (called once from main).
  */
 #ifndef HC_CONFIG_H
@@ -15,51 +22,92 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum config_protocol {
-  CONFIG_PROTOCOL_GRPC = 0
-} config_protocol;
+#include "config_yaml.h"
+#include "faults.h"
+#include "wire.h"
+
+typedef enum config_protocol { CONFIG_PROTOCOL_GRPC = 0, CONFIG_PROTOCOL_HTTP } config_protocol;
+
+/* What happens to open Watch streams on SIGTERM once they were told
+ * NOT_SERVING: end them at once (UNAVAILABLE), or keep them open until the
+ * grace period ends, as grpc-go's health server does (H-WATCH-9). */
+typedef enum config_drain_watch { CONFIG_DRAIN_END = 0, CONFIG_DRAIN_KEEP } config_drain_watch;
 
 typedef struct config_listener {
   int port; /* 0 = a free port */
   config_protocol protocol;
 } config_listener;
 
-/* One --status: a service name (malloc'd; "" is the overall health) and
- * its ServingStatus 0-3. */
+/* A NAME=VALUE flag (--status, --timeline); name "" is the overall health. */
 typedef struct config_status {
-  char *name;
+  char *name; /* malloc'd */
   int status;
 } config_status;
+
+typedef struct config_timeline {
+  char *name;       /* malloc'd */
+  const char *spec; /* points into argv */
+} config_timeline;
 
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_CQ_THREADS 8
 
 typedef struct config {
-  const char *host; /* gRPC bind address, default "0.0.0.0" */
+  const char *host; /* bind address of the health listeners, default 0.0.0.0 */
   config_listener listeners[CONFIG_MAX_LISTENERS];
-  size_t n_listeners;  /* at least 1 after a successful parse */
-  const char *admin_host; /* default "127.0.0.1" */
+  size_t n_listeners; /* at least 1 after a successful parse */
+  const char *admin_host; /* default 127.0.0.1 */
   int admin_port;         /* -1: no control API (the default); 0: a free port */
-  config_status *statuses; /* in command-line order; later ones win */
+  const char *admin_token; /* NULL: none */
+  int admin_insecure;      /* allow a non-loopback control API without token */
+  config_status *statuses; /* in order; later ones win */
   size_t n_statuses;
+  config_timeline *timelines;
+  size_t n_timelines;
+  int repeat;        /* timelines start over */
   size_t list_limit; /* List answers RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* completion-queue threads, 1..CONFIG_MAX_CQ_THREADS */
+  long load_time_ms;   /* ports closed this long at start */
+  long ready_delay_ms; /* ports open but NOT_SERVING this long at start */
+  long grace_ms;       /* longest drain after SIGTERM (default 1000) */
+  config_drain_watch drain_watch;
+  size_t journal_size;                /* requests kept (default 1000); 0: off */
+  int http_codes[WIRE_STATUS_MAX + 1]; /* 0 = default */
+  int violate[VIOLATE_COUNT];          /* knobs switched on */
+  int print_config;
+  const char *config_file; /* NULL: none */
+
+  /* private */
+  config_args file_args;
+  int ports_from_file, protocols_from_file;
+  const char *protocols[CONFIG_MAX_LISTENERS];
+  size_t n_protocols;
 } config;
 
 /* config_parse() results besides errors. */
 #define CONFIG_RUN 0
 #define CONFIG_HELP 1
 #define CONFIG_VERSION 2
+#define CONFIG_LIST_VIOLATIONS 3
 
-/* Parses argv[1..argc). Returns CONFIG_RUN, CONFIG_HELP or CONFIG_VERSION,
- * or -EINVAL with a one-line message naming the offending flag in err
- * (the struct is then left empty: nothing to free). -ENOMEM likewise. */
+/* Parses argv[1..argc), loading --config FILE first. Returns CONFIG_RUN,
+ * CONFIG_HELP, CONFIG_VERSION or CONFIG_LIST_VIOLATIONS, or -EINVAL with a
+ * one-line message naming the offending flag (and FILE:LINE for a value
+ * from the config file) in err; the struct is then left with nothing to
+ * free. -ENOMEM likewise. */
 int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen);
 
 /* Frees what config_parse() allocated. Safe on a zeroed struct. */
 void config_free(config *cfg);
 
-/* The --help text. */
+/* The --help text, from the flag table. */
 void config_usage(FILE *out);
+
+/* Writes the effective config as YAML that --config reads back. Returns 0
+ * or -EIO. */
+int config_print(const config *cfg, FILE *out);
+
+/* The YAML keys (config_yaml_load's table); *count receives the number. */
+const config_key *config_yaml_keys(size_t *count);
 
 #endif

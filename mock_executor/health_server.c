@@ -23,6 +23,7 @@
 #include <grpc/support/time.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "journal.h"
 #include "reflection.h"
 #include "wire.h"
 
@@ -71,6 +72,7 @@ struct health_server {
   grpc_completion_queue *cq;
   void *methods[M_REGISTERED];
   registry *reg;
+  journal *journal; /* NULL: no journal */
   size_t list_limit;
   grpc_slice responses[WIRE_STATUS_MAX + 1]; /* pre-encoded HealthCheckResponses */
   pthread_t threads[MAX_CQ_THREADS];
@@ -81,6 +83,10 @@ struct health_server {
   pthread_cond_t drained;
   size_t watch_sends; /* Watch messages in flight */
   hs_call *pending;   /* UNIMPLEMENTED calls waiting for their request */
+  hs_call *watches;   /* open Watch calls, for health_server_end_watches */
+  size_t active_calls; /* accepted calls not yet freed */
+  int shutting_down;  /* grpc_server_shutdown_and_notify was called */
+  int shut_down;      /* ... and every call is gone */
 };
 
 struct hs_call {
@@ -95,6 +101,7 @@ struct hs_call {
   grpc_byte_buffer *send_bb; /* the one SEND_MESSAGE in flight */
   atomic_int refs;
   int cancelled;
+  int accepted; /* counted in hs->active_calls */
   int md_sent; /* initial metadata went out */
 
   pthread_mutex_t mu; /* Watch: `watch`; UNIMPLEMENTED: `answered` */
@@ -102,6 +109,7 @@ struct hs_call {
   int answered;
   gpr_timespec answer_by;
   hs_call *pending_next;
+  hs_call *watch_prev, *watch_next; /* in hs->watches, under hs->mu */
 
   tag request_tag, close_tag, send_tag, recv_tag, finish_tag;
 };
@@ -125,6 +133,14 @@ static hs_call *call_new(health_server *hs, int method) {
 }
 
 static void call_free(hs_call *c) {
+  health_server *hs = c->hs;
+
+  if (c->accepted) {
+    pthread_mutex_lock(&hs->mu);
+    if (--hs->active_calls == 0)
+      pthread_cond_broadcast(&hs->drained);
+    pthread_mutex_unlock(&hs->mu);
+  }
   if (c->call)
     grpc_call_unref(c->call);
   grpc_metadata_array_destroy(&c->md);
@@ -245,6 +261,56 @@ static grpc_byte_buffer *response_buffer(health_server *hs, int status) {
   return grpc_raw_byte_buffer_create(&hs->responses[status], 1);
 }
 
+/* ---- journal ---------------------------------------------------------- */
+
+static const char *metadata_value(const grpc_metadata_array *md, const char *key, char *buf,
+                                  size_t size) {
+  for (size_t i = 0; i < md->count; i++) {
+    if (grpc_slice_str_cmp(md->metadata[i].key, key) == 0) {
+      size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
+      if (n >= size)
+        n = size - 1;
+      memcpy(buf, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
+      buf[n] = '\0';
+      return buf;
+    }
+  }
+  return NULL;
+}
+
+/* Milliseconds left before the client's deadline; -1 for none. */
+static long deadline_left_ms(gpr_timespec deadline) {
+  gpr_timespec d = gpr_convert_clock_type(deadline, GPR_CLOCK_MONOTONIC);
+
+  if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) == 0)
+    return -1;
+  return (long)gpr_time_to_millis(gpr_time_sub(d, gpr_now(GPR_CLOCK_MONOTONIC)));
+}
+
+/* Records the call in the journal (issue 3): what the client sent and
+ * what it got. `status` < 0 when no health status was answered. */
+static void journal_call(hs_call *c, const char *method, const char *service, int code,
+                         int status) {
+  char ua[128], result[64];
+  char *peer;
+  const char *code_name = wire_code_name(code);
+  journal_record rec = {.protocol = "grpc", .method = method, .service = service};
+
+  if (!c->hs->journal)
+    return;
+  if (status >= 0)
+    snprintf(result, sizeof(result), "%s %s", code_name, wire_status_name(status));
+  else
+    snprintf(result, sizeof(result), "%s", code_name ? code_name : "?");
+  peer = grpc_call_get_peer(c->call);
+  rec.deadline_ms = deadline_left_ms(c->deadline);
+  rec.user_agent = metadata_value(&c->md, "user-agent", ua, sizeof(ua));
+  rec.peer = peer;
+  rec.result = result;
+  journal_add(c->hs->journal, &rec);
+  gpr_free(peer);
+}
+
 /* ---- Check (H-CHECK-*) ------------------------------------------------ */
 
 /* The service named by a HealthCheckRequest payload: 0 bytes is ""
@@ -265,12 +331,17 @@ static void handle_check(hs_call *c) {
   int status;
   int rc = request_service(c->payload, &name);
 
-  if (rc < 0)
+  if (rc < 0) {
     finish_bad_request(c, rc, 1);
-  else if (registry_get(c->hs->reg, name, &status) < 0)
+    journal_call(c, method_defs[M_CHECK].path, NULL, rc == -EBADMSG ? WIRE_INVALID_ARGUMENT
+                                                                     : WIRE_INTERNAL, -1);
+  } else if (registry_get(c->hs->reg, name, &status) < 0) {
     finish(c, WIRE_NOT_FOUND, "unknown service", NULL, 1); /* H-CHECK-2 */
-  else
+    journal_call(c, method_defs[M_CHECK].path, name, WIRE_NOT_FOUND, -1);
+  } else {
     finish(c, WIRE_OK, NULL, response_buffer(c->hs, status), 1); /* H-CHECK-1 */
+    journal_call(c, method_defs[M_CHECK].path, name, WIRE_OK, status);
+  }
   free(name);
 }
 
@@ -331,6 +402,7 @@ static void handle_list(hs_call *c) {
   size_t n;
   int rc = check_list_request(c->payload);
 
+  journal_call(c, method_defs[M_LIST].path, NULL, rc < 0 ? WIRE_INVALID_ARGUMENT : WIRE_OK, -1);
   if (rc < 0) {
     finish_bad_request(c, rc, 1);
     return;
@@ -409,12 +481,38 @@ static void on_watch_sent(void *arg, int ok) {
   call_unref(c);
 }
 
+static void watch_link(hs_call *c) {
+  health_server *hs = c->hs;
+
+  pthread_mutex_lock(&hs->mu);
+  c->watch_next = hs->watches;
+  if (hs->watches)
+    hs->watches->watch_prev = c;
+  hs->watches = c;
+  pthread_mutex_unlock(&hs->mu);
+}
+
+static void watch_unlink(hs_call *c) {
+  health_server *hs = c->hs;
+
+  pthread_mutex_lock(&hs->mu);
+  if (c->watch_prev)
+    c->watch_prev->watch_next = c->watch_next;
+  else if (hs->watches == c)
+    hs->watches = c->watch_next;
+  if (c->watch_next)
+    c->watch_next->watch_prev = c->watch_prev;
+  c->watch_prev = c->watch_next = NULL;
+  pthread_mutex_unlock(&hs->mu);
+}
+
 /* The client went away (cancel, deadline, disconnect) or the server is
  * shutting down: stop watching. */
 static void on_watch_closed(void *arg, int ok) {
   hs_call *c = arg;
 
   (void)ok;
+  watch_unlink(c);
   pthread_mutex_lock(&c->mu);
   registry_watch_stop(c->watch);
   c->watch = NULL;
@@ -439,6 +537,8 @@ static void handle_watch(hs_call *c) {
   c->send_tag = (tag){on_watch_sent, c};
   if (start_batch(c, &op, 1, &c->close_tag) < 0)
     goto out;
+  journal_call(c, method_defs[M_WATCH].path, name, WIRE_OK, -1);
+  watch_link(c); /* before the first send: the close tag unlinks it */
   pthread_mutex_lock(&c->mu);
   rc = registry_watch_start(c->hs->reg, name, watch_notify, c, &c->watch, &first);
   if (rc == 0)
@@ -544,6 +644,7 @@ static void answer_unimplemented(hs_call *c) {
     return;
   method = grpc_slice_to_c_string(c->details.method);
   snprintf(msg, sizeof(msg), "unknown method %s", method);
+  journal_call(c, method, NULL, WIRE_UNIMPLEMENTED, -1);
   gpr_free(method);
   finish(c, WIRE_UNIMPLEMENTED, msg, NULL, 1);
 }
@@ -650,6 +751,10 @@ static void on_request(void *arg, int ok) {
   }
   if (arm(c->hs, c->method) < 0)
     fprintf(stderr, "mock-executor: could not re-arm a request\n");
+  pthread_mutex_lock(&c->hs->mu);
+  c->accepted = 1;
+  c->hs->active_calls++;
+  pthread_mutex_unlock(&c->hs->mu);
   atomic_store(&c->refs, 1); /* the handler's own, dropped below */
   handlers[c->method](c);
   call_unref(c);
@@ -659,6 +764,10 @@ static void on_shutdown(void *arg, int ok) {
   health_server *hs = arg;
 
   (void)ok;
+  pthread_mutex_lock(&hs->mu);
+  hs->shut_down = 1;
+  pthread_cond_broadcast(&hs->drained);
+  pthread_mutex_unlock(&hs->mu);
   /* Every call is gone once the server reports shutdown (§2.7). */
   grpc_completion_queue_shutdown(hs->cq);
 }
@@ -685,7 +794,7 @@ static void *cq_loop(void *arg) {
 
 static void destroy(health_server *hs) {
   if (hs->server) {
-    grpc_server_shutdown_and_notify(hs->server, hs->cq, &hs->shutdown_tag);
+    health_server_begin_shutdown(hs);
     grpc_server_cancel_all_calls(hs->server); /* else open Watches block shutdown */
   } else {
     grpc_completion_queue_shutdown(hs->cq);
@@ -801,6 +910,7 @@ int health_server_start(const health_server_options *opts, health_server **out,
   }
   grpc_init();
   hs->reg = opts->reg;
+  hs->journal = opts->journal;
   hs->list_limit = opts->list_limit;
   hs->shutdown_tag = (tag){on_shutdown, hs};
   pthread_mutex_init(&hs->mu, NULL);
@@ -822,17 +932,61 @@ int health_server_start(const health_server_options *opts, health_server **out,
   return 0;
 }
 
-int health_server_drain(health_server *hs, int timeout_ms) {
+/* Deadline `ms` from now on CLOCK_REALTIME, for pthread_cond_timedwait. */
+static struct timespec realtime_after(int ms) {
   struct timespec until;
-  int rc = 0;
 
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += timeout_ms / 1000;
-  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
   if (until.tv_nsec >= 1000000000L) {
     until.tv_sec++;
     until.tv_nsec -= 1000000000L;
   }
+  return until;
+}
+
+void health_server_end_watches(health_server *hs, int code, const char *details) {
+  pthread_mutex_lock(&hs->mu);
+  for (hs_call *c = hs->watches; c; c = c->watch_next) {
+    /* SEND_STATUS has its own batch slot, so it may start beside a
+     * message send (§2.5); the close tag then unlinks the call. */
+    if (!c->answered) {
+      c->answered = 1;
+      finish(c, code, details, NULL, 0);
+    }
+  }
+  pthread_mutex_unlock(&hs->mu);
+}
+
+void health_server_begin_shutdown(health_server *hs) {
+  pthread_mutex_lock(&hs->mu);
+  if (hs->shutting_down || !hs->server) {
+    pthread_mutex_unlock(&hs->mu);
+    return;
+  }
+  hs->shutting_down = 1;
+  pthread_mutex_unlock(&hs->mu);
+  grpc_server_shutdown_and_notify(hs->server, hs->cq, &hs->shutdown_tag);
+}
+
+int health_server_wait_idle(health_server *hs, int timeout_ms) {
+  struct timespec until = realtime_after(timeout_ms);
+  int rc = 0;
+
+  /* Idle client connections may outlive the shutdown; calls decide. */
+  pthread_mutex_lock(&hs->mu);
+  while (!hs->shut_down && hs->active_calls > 0 && rc == 0)
+    rc = pthread_cond_timedwait(&hs->drained, &hs->mu, &until);
+  rc = hs->shut_down || hs->active_calls == 0 ? 0 : -ETIMEDOUT;
+  pthread_mutex_unlock(&hs->mu);
+  return rc;
+}
+
+int health_server_drain(health_server *hs, int timeout_ms) {
+  struct timespec until = realtime_after(timeout_ms);
+  int rc = 0;
+
   pthread_mutex_lock(&hs->mu);
   while (hs->watch_sends > 0 && rc == 0)
     rc = pthread_cond_timedwait(&hs->drained, &hs->mu, &until);

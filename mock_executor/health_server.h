@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "journal.h"
 #include "registry.h"
 
 typedef struct health_server health_server;
@@ -26,6 +27,7 @@ typedef struct health_server_options {
   const int *ports;  /* n_ports ports, 0 = a free port */
   size_t n_ports;
   registry *reg;     /* borrowed */
+  journal *journal;  /* borrowed; NULL: calls are not recorded */
   size_t list_limit; /* List fails RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* >= 1 */
 } health_server_options;
@@ -41,6 +43,18 @@ int health_server_start(const health_server_options *opts, health_server **out,
  * registry_shutdown() so watchers get NOT_SERVING before the end (H-WATCH-9).
  * Returns 0 when drained, -ETIMEDOUT otherwise. */
 int health_server_drain(health_server *hs, int timeout_ms);
+
+/* Ends every open Watch with `code` and `details` (e.g. UNAVAILABLE
+ * "server shutting down" after they were told NOT_SERVING). */
+void health_server_end_watches(health_server *hs, int code, const char *details);
+
+/* Stops accepting calls (the ports close); calls in flight go on. */
+void health_server_begin_shutdown(health_server *hs);
+
+/* After begin_shutdown: waits up to timeout_ms for every call in flight
+ * to end (idle client connections do not count). 0 when none is left,
+ * -ETIMEDOUT otherwise. */
+int health_server_wait_idle(health_server *hs, int timeout_ms);
 
 /* Cancels every call, stops the server and frees it. Safe with NULL. */
 void health_server_stop(health_server *hs);

@@ -1,26 +1,47 @@
-/* mock-executor: a configurable grpc.health.v1 server.
- * flags -> registry -> listeners -> wait for SIGTERM/SIGINT -> drain. */
+/* mock-executor: a configurable grpc.health.v1 and HTTP health server.
+ * flags -> registry -> (load time) -> listeners -> (ready delay) ->
+ * timelines -> wait for SIGTERM/SIGINT -> drain within the grace. */
 #define _GNU_SOURCE /* strsignal */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin.h"
 #include "config.h"
+#include "faults.h"
 #include "health_server.h"
+#include "http_health.h"
+#include "journal.h"
 #include "registry.h"
+#include "timeline.h"
 #include "wire.h"
 
 #define PROG "mock-executor"
 /* How long shutdown waits for the NOT_SERVING messages to go out
- * (H-WATCH-9); the whole exit must take under 1 s. */
+ * (H-WATCH-9) before it ends or keeps the Watch streams. */
 #define DRAIN_MS 300
 
+/* Everything the process runs; torn down in reverse order. */
+typedef struct mock {
+  const config *cfg;
+  registry *reg;
+  faults *faults;
+  journal *journal;
+  timelines *timelines;
+  health_server *grpc;
+  http_health *http[CONFIG_MAX_LISTENERS];
+  size_t n_http;
+  admin *admin;
+  sigset_t stop;
+} mock;
+
 /* Blocks the stop signals in this thread and, by inheritance, in every
- * thread started later: only sigwait() in main sees them. */
+ * thread started later: only this thread sees them, synchronously. */
 static void block_stop_signals(sigset_t *set) {
   sigemptyset(set);
   sigaddset(set, SIGTERM);
@@ -28,12 +49,19 @@ static void block_stop_signals(sigset_t *set) {
   pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-static int wait_for_stop(const sigset_t *set) {
-  int sig = 0;
+/* Waits up to ms (forever when < 0) for a stop signal: returns it, or 0
+ * when the time ran out. */
+static int wait_signal(const sigset_t *set, long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  int sig;
 
-  while (sigwait(set, &sig) != 0)
-    ;
-  return sig;
+  for (;;) {
+    sig = ms < 0 ? (sigwait(set, &sig) == 0 ? sig : -1) : sigtimedwait(set, NULL, &ts);
+    if (sig > 0)
+      return sig;
+    if (ms >= 0 && errno == EAGAIN)
+      return 0;
+  }
 }
 
 static void print_listening(const char *protocol, const char *host, int port) {
@@ -44,48 +72,112 @@ static void print_listening(const char *protocol, const char *host, int port) {
   fflush(stdout);
 }
 
-/* "" is SERVING unless --status says otherwise (H-SVC-3/4); later
- * --status flags win. */
-static int load_statuses(registry *reg, const config *cfg) {
-  int rc = registry_set(reg, "", WIRE_SERVING);
+/* "" is SERVING unless --status says otherwise (H-SVC-3/4) or the
+ * no-overall-health violation is on; later --status flags win. With
+ * `all` >= 0 every one of them gets that status instead (--ready-delay). */
+static int load_statuses(mock *m, int all) {
+  const config *cfg = m->cfg;
+  int rc = 0;
 
+  if (!faults_on(m->faults, VIOLATE_NO_OVERALL_HEALTH))
+    rc = registry_set(m->reg, "", all >= 0 ? all : WIRE_SERVING);
   for (size_t i = 0; i < cfg->n_statuses && rc == 0; i++)
-    rc = registry_set(reg, cfg->statuses[i].name, cfg->statuses[i].status);
+    rc = registry_set(m->reg, cfg->statuses[i].name, all >= 0 ? all : cfg->statuses[i].status);
   return rc;
 }
 
-static int start_grpc(const config *cfg, registry *reg, health_server **hs) {
+static int start_timelines(mock *m) {
+  const config *cfg = m->cfg;
+  char err[TIMELINE_ERR_MAX];
+
+  for (size_t i = 0; i < cfg->n_timelines; i++) {
+    timeline_spec spec;
+    int rc = timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, err);
+    if (rc == 0)
+      rc = timelines_set(m->timelines, cfg->timelines[i].name, &spec);
+    timeline_spec_free(&spec);
+    if (rc < 0) {
+      fprintf(stderr, PROG ": --timeline '%s': %s\n", cfg->timelines[i].spec,
+              rc == -EINVAL ? err : strerror(-rc));
+      return rc;
+    }
+  }
+  return 0;
+}
+
+static int start_grpc(mock *m) {
+  const config *cfg = m->cfg;
   health_server_options opts = {0};
   int ports[CONFIG_MAX_LISTENERS], bound[CONFIG_MAX_LISTENERS];
   char err[256];
+  size_t n = 0;
   int rc;
 
-  for (size_t i = 0; i < cfg->n_listeners; i++)
-    ports[i] = cfg->listeners[i].port; /* all grpc for now (config.h) */
+  for (size_t i = 0; i < cfg->n_listeners; i++) {
+    if (cfg->listeners[i].protocol == CONFIG_PROTOCOL_GRPC)
+      ports[n++] = cfg->listeners[i].port;
+  }
+  if (n == 0)
+    return 0;
   opts.host = cfg->host;
   opts.ports = ports;
-  opts.n_ports = cfg->n_listeners;
-  opts.reg = reg;
+  opts.n_ports = n;
+  opts.reg = m->reg;
+  opts.journal = m->journal;
   opts.list_limit = cfg->list_limit;
   opts.cq_threads = cfg->cq_threads;
-  rc = health_server_start(&opts, hs, bound, err, sizeof(err));
+  rc = health_server_start(&opts, &m->grpc, bound, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": %s\n", err);
     return rc;
   }
-  for (size_t i = 0; i < cfg->n_listeners; i++)
+  for (size_t i = 0; i < n; i++)
     print_listening("grpc", cfg->host, bound[i]);
   return 0;
 }
 
-static int start_admin(const config *cfg, registry *reg, admin **adm) {
-  admin_options opts = {.host = cfg->admin_host, .port = cfg->admin_port, .reg = reg};
+static int start_http(mock *m) {
+  const config *cfg = m->cfg;
+  char err[256];
+
+  for (size_t i = 0; i < cfg->n_listeners; i++) {
+    http_health_options opts = {.host = cfg->host, .port = cfg->listeners[i].port, .reg = m->reg};
+    int port, rc;
+
+    if (cfg->listeners[i].protocol != CONFIG_PROTOCOL_HTTP)
+      continue;
+    memcpy(opts.codes, cfg->http_codes, sizeof(opts.codes));
+    rc = http_health_start(&opts, &m->http[m->n_http], &port, err, sizeof(err));
+    if (rc < 0) {
+      fprintf(stderr, PROG ": %s\n", err);
+      return rc;
+    }
+    m->n_http++;
+    print_listening("http", cfg->host, port);
+  }
+  return 0;
+}
+
+static int is_loopback(const char *host) {
+  struct in6_addr a6;
+  struct in_addr a4;
+
+  if (strcmp(host, "localhost") == 0)
+    return 1;
+  if (inet_pton(AF_INET, host, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+static int start_admin(mock *m) {
+  const config *cfg = m->cfg;
+  admin_options opts = {.host = cfg->admin_host, .port = cfg->admin_port, .reg = m->reg};
   char err[256];
   int port, rc;
 
   if (cfg->admin_port < 0)
     return 0; /* the control API is opt-in */
-  rc = admin_start(&opts, adm, &port, err, sizeof(err));
+  rc = admin_start(&opts, &m->admin, &port, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": control API: %s\n", err);
     return rc;
@@ -94,42 +186,128 @@ static int start_admin(const config *cfg, registry *reg, admin **adm) {
   return 0;
 }
 
-static int run(const config *cfg) {
-  health_server *hs = NULL;
-  admin *adm = NULL;
-  registry *reg = NULL;
-  sigset_t stop;
-  int rc, sig;
+static int start_listeners(mock *m) {
+  int rc = start_grpc(m);
 
-  block_stop_signals(&stop);
-  rc = registry_new(&reg);
   if (rc == 0)
-    rc = load_statuses(reg, cfg);
+    rc = start_http(m);
+  if (rc == 0)
+    rc = start_admin(m);
+  return rc;
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Graceful drain, like a Jina Executor on SIGTERM: every service
+ * NOT_SERVING at once and watchers told (H-WATCH-9), Watch streams ended
+ * or kept (--drain-watch), calls in flight finished within --grace; a
+ * second signal cuts it short. */
+static void drain(mock *m) {
+  long deadline = now_ms() + m->cfg->grace_ms;
+
+  timelines_free(m->timelines); /* nothing may set SERVING again */
+  m->timelines = NULL;
+  registry_shutdown(m->reg);
+  if (!m->grpc)
+    return;
+  if (health_server_drain(m->grpc, DRAIN_MS) < 0)
+    fprintf(stderr, PROG ": some watchers did not take NOT_SERVING in %d ms\n", DRAIN_MS);
+  if (m->cfg->drain_watch == CONFIG_DRAIN_END)
+    health_server_end_watches(m->grpc, WIRE_UNAVAILABLE, "server shutting down");
+  health_server_begin_shutdown(m->grpc);
+  for (long left = deadline - now_ms(); left > 0; left = deadline - now_ms()) {
+    if (health_server_wait_idle(m->grpc, left < 50 ? (int)left : 50) == 0)
+      return;
+    if (wait_signal(&m->stop, 0) > 0) {
+      fprintf(stderr, PROG ": second signal, exiting now\n");
+      return;
+    }
+  }
+}
+
+static void teardown(mock *m) {
+  admin_stop(m->admin);
+  for (size_t i = 0; i < m->n_http; i++)
+    http_health_stop(m->http[i]);
+  health_server_stop(m->grpc);
+  timelines_free(m->timelines);
+  registry_free(m->reg);
+  journal_free(m->journal);
+  faults_free(m->faults);
+}
+
+static int create_state(mock *m) {
+  int rc = registry_new(&m->reg);
+
+  if (rc == 0)
+    rc = faults_new(&m->faults);
+  if (rc == 0)
+    rc = journal_new(m->cfg->journal_size, &m->journal);
+  if (rc == 0)
+    rc = timelines_new(m->reg, &m->timelines);
+  if (rc < 0)
+    return rc;
+  for (int k = 0; k < VIOLATE_COUNT; k++)
+    faults_set(m->faults, (fault_knob)k, m->cfg->violate[k]);
+  return 0;
+}
+
+static int run(const config *cfg) {
+  mock m = {.cfg = cfg};
+  int rc, sig = 0;
+
+  block_stop_signals(&m.stop);
+  rc = create_state(&m);
   if (rc < 0) {
-    fprintf(stderr, PROG ": out of memory\n");
+    fprintf(stderr, PROG ": cannot start: %s\n", strerror(-rc));
     goto out;
   }
-  rc = start_grpc(cfg, reg, &hs);
+  /* An Executor loading its model does not listen at all (jina-executor.md §1.3). */
+  if (cfg->load_time_ms > 0) {
+    fprintf(stderr, PROG ": loading for %ld ms, ports closed\n", cfg->load_time_ms);
+    sig = wait_signal(&m.stop, cfg->load_time_ms);
+    if (sig > 0)
+      goto out;
+  }
+  rc = load_statuses(&m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
   if (rc == 0)
-    rc = start_admin(cfg, reg, &adm);
+    rc = start_listeners(&m);
   if (rc < 0)
     goto out;
-
-  sig = wait_for_stop(&stop);
+  if (cfg->ready_delay_ms > 0) {
+    sig = wait_signal(&m.stop, cfg->ready_delay_ms);
+    if (sig == 0)
+      rc = load_statuses(&m, -1);
+  }
+  if (sig == 0 && rc == 0)
+    rc = start_timelines(&m);
+  if (rc < 0)
+    goto out;
+  if (sig == 0)
+    sig = wait_signal(&m.stop, -1);
   fprintf(stderr, PROG ": %s, shutting down\n", strsignal(sig));
-  registry_shutdown(reg); /* H-WATCH-9: NOT_SERVING, watchers notified */
-  if (health_server_drain(hs, DRAIN_MS) < 0)
-    fprintf(stderr, PROG ": some watchers did not take NOT_SERVING in %d ms\n", DRAIN_MS);
+  drain(&m);
 out:
-  admin_stop(adm);
-  health_server_stop(hs);
-  registry_free(reg);
+  teardown(&m);
   return rc < 0 ? 1 : 0;
+}
+
+static void list_violations(void) {
+  size_t n;
+  const fault_info *k = faults_catalogue(&n);
+
+  for (size_t i = 0; i < n; i++)
+    printf("%-32s %-5s %s\n", k[i].name, k[i].breaks, k[i].description);
 }
 
 int main(int argc, char **argv) {
   config cfg;
-  char err[256];
+  char err[512];
   int rc;
 
   rc = config_parse(argc, argv, &cfg, err, sizeof(err));
@@ -139,14 +317,23 @@ int main(int argc, char **argv) {
   }
   if (rc == CONFIG_HELP) {
     config_usage(stdout);
-    return 0;
-  }
-  if (rc == CONFIG_VERSION) {
+  } else if (rc == CONFIG_VERSION) {
     printf(PROG " %s\n", HC_VERSION);
-    return 0;
+  } else if (rc == CONFIG_LIST_VIOLATIONS) {
+    list_violations();
+  } else if (cfg.print_config) {
+    rc = config_print(&cfg, stdout) < 0 ? 1 : 0;
+  } else if (cfg.admin_port >= 0 && !is_loopback(cfg.admin_host) && !cfg.admin_token &&
+             !cfg.admin_insecure) {
+    fprintf(stderr,
+            PROG ": --admin-host %s is not a loopback address: give --admin-token, or "
+                 "--admin-insecure to expose the control API without one\n",
+            cfg.admin_host);
+    rc = 2;
+  } else {
+    signal(SIGPIPE, SIG_IGN);
+    rc = run(&cfg);
   }
-  signal(SIGPIPE, SIG_IGN);
-  rc = run(&cfg);
   config_free(&cfg);
   return rc;
 }

@@ -1,12 +1,15 @@
 /* cmocka tests for mock_executor/config.c: defaults, every flag, and each
  * bad flag rejected with a message naming it. */
+#define _GNU_SOURCE /* open_memstream */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -135,7 +138,7 @@ static void bad_flags__each_is_named(void **state) {
   EXPECT_ERROR("--list-limit", "--list-limit", "-5");
   EXPECT_ERROR("--cq-threads", "--cq-threads", "0");
   EXPECT_ERROR("--cq-threads", "--cq-threads", "99");
-  EXPECT_ERROR("--protocol", "--protocol", "http");
+  EXPECT_ERROR("--protocol", "--protocol", "smtp");
   EXPECT_ERROR("--protocol", "--port", "1", "2", "3", "--protocol", "grpc", "grpc");
   EXPECT_ERROR("--protocol", "--protocol");
   EXPECT_ERROR("--bogus", "--bogus");
@@ -143,11 +146,141 @@ static void bad_flags__each_is_named(void **state) {
   EXPECT_ERROR("-x", "-x");
   EXPECT_ERROR("stray", "stray");
   EXPECT_ERROR("--help", "--help=yes");
+  EXPECT_ERROR("--timeline", "--timeline", "BOGUS:1s");
+  EXPECT_ERROR("--timeline", "--timeline", "foo=SERVING:1s,NOT_SERVING", "--repeat");
+  EXPECT_ERROR("--load-time", "--load-time", "soon");
+  EXPECT_ERROR("--ready-delay", "--ready-delay", "-1s");
+  EXPECT_ERROR("--grace", "--grace", "1h");
+  EXPECT_ERROR("--drain-watch", "--drain-watch", "maybe");
+  EXPECT_ERROR("--http-code", "--http-code", "NOT_SERVING");
+  EXPECT_ERROR("--http-code", "--http-code", "NOT_SERVING=99");
+  EXPECT_ERROR("--http-code", "--http-code", "SLEEPY=500");
+  EXPECT_ERROR("--journal-size", "--journal-size", "lots");
+  EXPECT_ERROR("--admin-token", "--admin-token", "");
+  EXPECT_ERROR("--violate", "--violate", "no-such-knob");
+  EXPECT_ERROR("--repeat", "--repeat=1");
+  EXPECT_ERROR("--config", "--config", "/nonexistent/mock.yaml");
+}
+
+static void issue3_flags__stored(void **state) {
+  char err[200];
+  config cfg;
+
+  (void)state;
+  assert_int_equal(PARSE(&cfg, err, "--port", "1", "--port", "2", "--protocol", "http", "grpc",
+                         "--timeline", "NOT_SERVING:1s,SERVING", "--timeline=x=SERVING:2s",
+                         "--load-time", "3s", "--ready-delay", "250ms", "--grace", "2s",
+                         "--drain-watch", "keep", "--http-code", "NOT_SERVING=500",
+                         "--journal-size", "5", "--admin-token", "t", "--admin-insecure",
+                         "--violate", "watch-duplicates"),
+                   CONFIG_RUN);
+  assert_int_equal(cfg.n_listeners, 2);
+  assert_int_equal(cfg.listeners[0].protocol, CONFIG_PROTOCOL_HTTP);
+  assert_int_equal(cfg.listeners[1].port, 2);
+  assert_int_equal(cfg.listeners[1].protocol, CONFIG_PROTOCOL_GRPC);
+  assert_int_equal(cfg.n_timelines, 2);
+  assert_string_equal(cfg.timelines[0].name, "");
+  assert_string_equal(cfg.timelines[1].name, "x");
+  assert_string_equal(cfg.timelines[1].spec, "SERVING:2s");
+  assert_int_equal(cfg.load_time_ms, 3000);
+  assert_int_equal(cfg.ready_delay_ms, 250);
+  assert_int_equal(cfg.grace_ms, 2000);
+  assert_int_equal(cfg.drain_watch, CONFIG_DRAIN_KEEP);
+  assert_int_equal(cfg.http_codes[WIRE_NOT_SERVING], 500);
+  assert_int_equal(cfg.journal_size, 5);
+  assert_string_equal(cfg.admin_token, "t");
+  assert_true(cfg.admin_insecure);
+  assert_true(cfg.violate[VIOLATE_WATCH_DUPLICATES]);
+  config_free(&cfg);
+  assert_int_equal(PARSE(&cfg, err, "--list-violations"), CONFIG_LIST_VIOLATIONS);
 }
 
 static void bad_flag__after_a_status_frees_it(void **state) {
   (void)state;
   EXPECT_ERROR("--port", "--status", "foo=SERVING", "--port", "x");
+}
+
+/* Writes `text` to a temp file; returns its malloc'd path. */
+static char *temp_yaml(const char *text) {
+  char *path = strdup("/tmp/hc-mock-config-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  return path;
+}
+
+static void config_file__loaded_then_flags_override(void **state) {
+  char err[300];
+  config cfg;
+  char *path = temp_yaml("port: [5, 6]\nprotocol: [http, grpc]\nstatus: {\"\": NOT_SERVING}\n"
+                         "list_limit: 7\nrepeat: true\ntimeline: {\"\": \"SERVING:1s,NOT_SERVING:1s\"}\n");
+  (void)state;
+  assert_int_equal(PARSE(&cfg, err, "--config", path), CONFIG_RUN);
+  assert_int_equal(cfg.n_listeners, 2);
+  assert_int_equal(cfg.listeners[0].protocol, CONFIG_PROTOCOL_HTTP);
+  assert_int_equal(cfg.list_limit, 7);
+  assert_true(cfg.repeat);
+  assert_int_equal(cfg.statuses[0].status, WIRE_NOT_SERVING);
+  config_free(&cfg);
+  /* Flags win; a command-line --port replaces the file's ports and their protocols. */
+  assert_int_equal(PARSE(&cfg, err, "--list-limit", "9", "--config", path, "--port", "8"),
+                   CONFIG_RUN);
+  assert_int_equal(cfg.list_limit, 9);
+  assert_int_equal(cfg.n_listeners, 1);
+  assert_int_equal(cfg.listeners[0].port, 8);
+  assert_int_equal(cfg.listeners[0].protocol, CONFIG_PROTOCOL_GRPC);
+  config_free(&cfg);
+  unlink(path);
+  free(path);
+}
+
+static void config_file__bad_value_names_file_line_key(void **state) {
+  char err[300], want[300];
+  config cfg;
+  char *path = temp_yaml("host: 127.0.0.1\nlist_limit: lots\n");
+  (void)state;
+  assert_int_equal(PARSE(&cfg, err, "--config", path), -EINVAL);
+  snprintf(want, sizeof(want), "%s:2: list_limit: --list-limit: 'lots'", path);
+  if (!strstr(err, want))
+    fail_msg("'%s' lacks '%s'", err, want);
+  unlink(path);
+  free(path);
+  path = temp_yaml("help: true\n");
+  assert_int_equal(PARSE(&cfg, err, "--config", path), -EINVAL);
+  assert_non_null(strstr(err, "unknown key 'help'"));
+  unlink(path);
+  free(path);
+}
+
+static void print_config__round_trips(void **state) {
+  char err[300], *first = NULL, *second = NULL, *path;
+  size_t n1 = 0, n2 = 0;
+  config cfg;
+  FILE *f;
+  (void)state;
+  assert_int_equal(PARSE(&cfg, err, "--port", "1", "2", "--protocol", "http", "grpc", "--status",
+                         "foo=NOT_SERVING", "--status", "foo=SERVING", "--timeline",
+                         "NOT_SERVING:1s,SERVING", "--http-code", "NOT_SERVING=500", "--violate",
+                         "watch-duplicates", "--admin-port", "0", "--grace", "1.5s"),
+                   CONFIG_RUN);
+  f = open_memstream(&first, &n1);
+  assert_int_equal(config_print(&cfg, f), 0);
+  fclose(f);
+  config_free(&cfg);
+  path = temp_yaml(first);
+  assert_int_equal(PARSE(&cfg, err, "--config", path), CONFIG_RUN);
+  f = open_memstream(&second, &n2);
+  assert_int_equal(config_print(&cfg, f), 0);
+  fclose(f);
+  config_free(&cfg);
+  assert_string_equal(first, second);
+  assert_non_null(strstr(first, "foo: SERVING"));
+  assert_null(strstr(first, "foo: NOT_SERVING"));
+  unlink(path);
+  free(path);
+  free(first);
+  free(second);
 }
 
 int main(void) {
@@ -159,6 +292,10 @@ int main(void) {
       cmocka_unit_test(help_and_version),
       cmocka_unit_test(bad_flags__each_is_named),
       cmocka_unit_test(bad_flag__after_a_status_frees_it),
+      cmocka_unit_test(issue3_flags__stored),
+      cmocka_unit_test(config_file__loaded_then_flags_override),
+      cmocka_unit_test(config_file__bad_value_names_file_line_key),
+      cmocka_unit_test(print_config__round_trips),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
