@@ -44,16 +44,17 @@ def test_repeated_port_and_protocol_flags(mock_on, health):
     assert health(m).check("") == STATUS["SERVING"]
 
 
-@pytest.mark.parametrize("status", ALL_STATUSES)
-def test_root_per_status(mock_on, status):
-    m = http_mock(mock_on, "--status", status)
-    code, headers, body = get(m, "/")
-    assert headers["content-type"].startswith(JSON), headers
-    if status == "SERVING":
-        assert (code, json.loads(body)) == (200, {})
-    else:
-        assert code == 503, (code, body)
-        assert json.loads(body) == {"status": status}
+def test_root_per_status(mock_on):
+    m = http_mock(mock_on)
+    for status in ALL_STATUSES:
+        m.set_status("", status)
+        code, headers, body = get(m, "/")
+        assert headers["content-type"].startswith(JSON), headers
+        if status == "SERVING":
+            assert (code, json.loads(body)) == (200, {})
+        else:
+            assert code == 503, (status, code, body)
+            assert json.loads(body) == {"status": status}
 
 
 def test_root_head_same_code_no_body(mock_on):
@@ -75,20 +76,16 @@ def test_named_service(mock_on):
     assert "error" in json.loads(body)
 
 
-@pytest.mark.parametrize("path", ["/health", "/healthz", "/v1/statuses", "/index.html"])
-def test_other_paths_404(mock_on, path):
+def test_other_paths_404_other_methods_405(mock_on):
     m = http_mock(mock_on)
-    code, headers, body = get(m, path)
-    assert code == 404 and headers["content-type"].startswith(JSON)
-    assert "error" in json.loads(body)
-
-
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
-def test_other_methods_405(mock_on, method):
-    m = http_mock(mock_on)
-    code, headers, _ = get(m, "/", method=method)
-    assert code == 405
-    assert headers["allow"] == "GET, HEAD"
+    for path in ("/health", "/healthz", "/v1/statuses", "/index.html"):
+        code, headers, body = get(m, path)
+        assert code == 404 and headers["content-type"].startswith(JSON), path
+        assert "error" in json.loads(body)
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        code, headers, _ = get(m, "/", method=method)
+        assert code == 405, method
+        assert headers["allow"] == "GET, HEAD"
 
 
 def test_keep_alive_one_connection(mock_on):
@@ -202,6 +199,13 @@ def test_violate_unknown_flag_exit_2(spawn):
     p.expected_exit = {2}
     assert p.wait_exit(RPC_TIMEOUT) == 2
     assert "no-such-knob" in p.stderr(), p.stderr()
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version", "--list-violations"])
+def test_information_flags_exit_0(spawn, flag):
+    p = spawn([flag])
+    assert p.wait_exit(RPC_TIMEOUT) == 0, (flag, p.stderr())
+    assert p.stdout(), flag
 
 
 def test_list_violations(spawn):

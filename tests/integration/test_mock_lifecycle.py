@@ -36,7 +36,7 @@ def test_timeline_repeat_seen_by_watch(mock, health, watches):
 
 
 def test_timeline_flag_named_service_ends_on_last_step(mock, health, watches):
-    first_ms = int(1500 * SLOW)  # long enough to open the Watch within it
+    first_ms = int(800 * SLOW)  # long enough to open the Watch within it
     m = mock("--timeline", f"svc=NOT_SERVING:{ms(first_ms)},SERVING")
     w = health(m).watch("svc")
     watches.append(w)
@@ -223,18 +223,19 @@ def test_drain_second_signal_exits_at_once(mock, health, watches):
     assert rc in (0, 1, 130, 143, -signal.SIGINT, -signal.SIGTERM), rc
 
 
-def test_drain_every_service_not_serving(mock, health, watches):
-    """During the drain every service reads NOT_SERVING (H-WATCH-9)."""
-    m = mock("--grace", "30s", "--drain-watch", "keep", "--status", "svc=SERVING")
-    h = health(m)
-    w = h.watch("svc")
+def test_drain_every_service_not_serving(mock_on, health, watches):
+    """During the drain every service reads NOT_SERVING (H-WATCH-9); the HTTP
+    listeners keep answering until the process exits."""
+    m = mock_on(("http", "grpc", "admin"), "--port", "0", "0", "--protocol", "http", "grpc",
+                "--grace", "30s", "--drain-watch", "keep", "--status", "svc=SERVING")
+    w = health(m).watch("svc")
     watches.append(w)
     assert w.next() == "SERVING"
     m.signal(signal.SIGTERM)
     assert w.next() == "NOT_SERVING"
-    assert h.check("svc") == STATUS["NOT_SERVING"]
-    assert h.check("") == STATUS["NOT_SERVING"]
-    w.cancel()
+    port = m.ports("http")[0]
+    assert http_request(port, "GET", "/")[0] == 503
+    assert http_request(port, "GET", "/health/svc")[0] == 503
     m.signal(signal.SIGTERM)  # second signal: exit now
     rc = m.wait_exit(2.0 * SLOW)
     assert rc is not None
