@@ -207,11 +207,7 @@ void timelines_free(timelines *t) {
   pthread_cond_signal(&t->cond);
   pthread_mutex_unlock(&t->lock);
   pthread_join(t->thread, NULL);
-  while (t->list) {
-    running *r = t->list;
-    t->list = r->next;
-    running_free(r);
-  }
+  timelines_stop_all(t);
   pthread_cond_destroy(&t->cond);
   pthread_mutex_destroy(&t->lock);
   free(t);
@@ -268,6 +264,16 @@ int timelines_stop(timelines *t, const char *service) {
   rv = remove_locked(t, service);
   pthread_mutex_unlock(&t->lock);
   return rv;
+}
+
+void timelines_stop_all(timelines *t) {
+  pthread_mutex_lock(&t->lock);
+  while (t->list) {
+    running *r = t->list;
+    t->list = r->next;
+    running_free(r);
+  }
+  pthread_mutex_unlock(&t->lock);
 }
 
 size_t timelines_count(timelines *t) {

@@ -54,6 +54,11 @@ int timelines_set(timelines *t, const char *service, const timeline_spec *spec);
  * it had none. */
 int timelines_stop(timelines *t, const char *service);
 
+/* Stops every timeline, leaving each status where it is; the scheduler
+ * keeps running and takes new timelines. For a drain: the timelines object
+ * stays valid for the control API (admin.h) that borrows it. */
+void timelines_stop_all(timelines *t);
+
 /* Number of running timelines. */
 size_t timelines_count(timelines *t);
 

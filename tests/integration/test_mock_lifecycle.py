@@ -242,6 +242,30 @@ def test_drain_every_service_not_serving(mock_on, health, watches):
     m.expected_exit = {rc}
 
 
+def test_drain_control_api_still_answers(mock, health, watches):
+    """The control API outlives the drain: timelines are over (a PUT is
+    refused with 409, the registry being shut down) but still readable."""
+    m = mock("--grace", "30s", "--drain-watch", "keep",
+             "--timeline", f"svc=SERVING:{ms(STEP_MS)},NOT_SERVING:{ms(STEP_MS)}", "--repeat")
+    w = health(m).watch("")
+    watches.append(w)
+    assert w.next() == "SERVING"
+    m.signal(signal.SIGTERM)
+    assert w.next() == "NOT_SERVING"
+    code, body, raw = m.http("GET", "/v1/timelines")
+    assert code == 200 and body == {"timelines": {}}, raw
+    code, _, raw = m.http("DELETE", "/v1/timelines/svc")
+    assert code == 404, raw
+    code, _, raw = m.http("PUT", "/v1/timelines",
+                          {"service": "", "timeline": "SERVING:1s,NOT_SERVING"})
+    assert code == 409, raw
+    assert m.statuses() == {"": "NOT_SERVING", "svc": "NOT_SERVING"}
+    m.signal(signal.SIGTERM)  # second signal: exit now
+    rc = m.wait_exit(2.0 * SLOW)
+    assert rc is not None
+    m.expected_exit = {rc}
+
+
 # --- config file -------------------------------------------------------------------
 
 def write(tmp_path, name, text):
