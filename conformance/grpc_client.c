@@ -17,6 +17,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "client_tls.h"
 #include "wire.h"
 
 struct gclient {
@@ -71,8 +72,8 @@ int gclient_open(const char *target, gclient **out) {
   if (!gc)
     return -ENOMEM;
   grpc_init();
-  grpc_channel_credentials *cr = grpc_insecure_credentials_create();
-  gc->channel = grpc_channel_create(target, cr, NULL);
+  grpc_channel_credentials *cr = ctls_channel_credentials(); /* --tls* */
+  gc->channel = grpc_channel_create(target, cr, ctls_channel_args());
   grpc_channel_credentials_release(cr);
   if (!gc->channel) {
     grpc_shutdown();

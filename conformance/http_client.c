@@ -14,6 +14,8 @@
 
 #include <curl/curl.h>
 
+#include "client_tls.h"
+
 struct hclient {
   CURL *easy;
 };
@@ -78,9 +80,13 @@ int hclient_request(hclient *h, const char *target, const char *method, const ch
   CURLcode rc;
 
   memset(out, 0, sizeof(*out));
-  snprintf(url, sizeof(url), "http://%s%s", target, path);
+  if (ctls_url(target, path, url, sizeof(url)) < 0) { /* https:// with --tls */
+    snprintf(out->error, sizeof(out->error), "URL too long");
+    return -EIO;
+  }
   curl_easy_reset(e); /* keeps the connection cache: keep-alive survives */
   curl_easy_setopt(e, CURLOPT_URL, url);
+  ctls_curl_setup(e);
   curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never a proxy: traffic stays with the target */
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

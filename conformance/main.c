@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "catalogue.h"
+#include "client_tls.h"
 #include "control.h"
 #include "probe.h"
 #include "report.h"
@@ -68,6 +69,7 @@ typedef struct cli {
   output outputs[MAX_OUTPUTS];
   size_t noutputs;
   int last_has_output;
+  ctls_options tls; /* --tls* (client_tls.h) */
 } cli;
 
 static void usage(FILE *f) {
@@ -80,7 +82,20 @@ static void usage(FILE *f) {
           "Checks a grpc.health.v1.Health server, or a plain-HTTP health endpoint such as\n"
           "a Jina Executor's, against the health protocol.\n"
           "\n"
-          "TARGET is HOST:PORT, [IPV6]:PORT or http://HOST:PORT (which means --protocol http).\n"
+          "TARGET is HOST:PORT, [IPV6]:PORT or http://HOST:PORT (which means --protocol http;\n"
+          "https://HOST:PORT also means --tls).\n"
+          "\n"
+          "TLS (run, probe and wait; grpc_health_probe's flags; the --control URL is apart):\n"
+          "  --tls                  connect with TLS (gRPC over TLS, https:// for HTTP)\n"
+          "  --tls-ca-cert FILE     trust the CA certificates in this PEM file (default:\n"
+          "                         the system's roots)\n"
+          "  --tls-no-verify        accept any server certificate (not with --tls-ca-cert)\n"
+          "  --tls-server-name NAME the name the certificate must carry, sent as SNI\n"
+          "                         (default: the target's host)\n"
+          "  --tls-client-cert FILE, --tls-client-key FILE\n"
+          "                         a client certificate and its key, given together\n"
+          "  A TLS failure (untrusted, expired, wrong name, plaintext peer) is a\n"
+          "  connection failure: run exits 3, probe 2, wait keeps trying until --timeout.\n"
           "\n"
           "run (the default):\n"
           "  --target TARGET        server under test\n"
@@ -205,7 +220,13 @@ enum {
   OPT_KNOWN_FAILING,
   OPT_SPAWN,
   OPT_SPAWN_TIMEOUT,
-  OPT_PARALLEL
+  OPT_PARALLEL,
+  OPT_TLS,
+  OPT_TLS_CA_CERT,
+  OPT_TLS_NO_VERIFY,
+  OPT_TLS_SERVER_NAME,
+  OPT_TLS_CLIENT_CERT,
+  OPT_TLS_CLIENT_KEY
 };
 
 static const struct option long_options[] = {
@@ -234,6 +255,12 @@ static const struct option long_options[] = {
     {"spawn", required_argument, NULL, OPT_SPAWN},
     {"spawn-timeout", required_argument, NULL, OPT_SPAWN_TIMEOUT},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-ca-cert", required_argument, NULL, OPT_TLS_CA_CERT},
+    {"tls-no-verify", no_argument, NULL, OPT_TLS_NO_VERIFY},
+    {"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
+    {"tls-client-cert", required_argument, NULL, OPT_TLS_CLIENT_CERT},
+    {"tls-client-key", required_argument, NULL, OPT_TLS_CLIENT_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -252,6 +279,33 @@ static int parse_protocol(const char *flag, const char *arg, int *protocol) {
   else
     return usage_error("%s: unknown protocol '%s' (grpc, http)", flag, arg);
   return 0;
+}
+
+/* --tls*: the combination is checked once every flag is in (parse_cli). */
+static int parse_tls_option(cli *o, int opt, const char *arg) {
+  switch (opt) {
+  case OPT_TLS:
+    o->tls.enabled = 1;
+    return 0;
+  case OPT_TLS_CA_CERT:
+    o->tls.ca_file = arg;
+    return 0;
+  case OPT_TLS_NO_VERIFY:
+    o->tls.no_verify = 1;
+    return 0;
+  case OPT_TLS_SERVER_NAME:
+    o->tls.server_name = arg;
+    return 0;
+  case OPT_TLS_CLIENT_CERT:
+    o->tls.cert_file = arg;
+    return 0;
+  case OPT_TLS_CLIENT_KEY:
+    o->tls.key_file = arg;
+    return 0;
+  default: /* getopt_long has named the bad flag */
+    fprintf(stderr, "Try '" PROG " --help'.\n");
+    return usage_exit;
+  }
 }
 
 /* Flags of the probe and wait subcommands. */
@@ -281,9 +335,8 @@ static int parse_check_option(cli *o, int opt, const char *arg) {
       return usage_error("--status: '%s' is not SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN",
                          arg);
     return 0;
-  default: /* getopt_long has named the bad flag */
-    fprintf(stderr, "Try '" PROG " --help'.\n");
-    return usage_exit;
+  default:
+    return parse_tls_option(o, opt, arg);
   }
 }
 
@@ -379,27 +432,32 @@ static int command_parse(const char *word, command *cmd) {
   return -EINVAL;
 }
 
-/* "http://HOST:PORT[/]" -> HOST:PORT and protocol http; "HOST:PORT" as is. */
+/* "http://HOST:PORT[/]" -> HOST:PORT and protocol http ("https://" also
+ * turns --tls on); "HOST:PORT" as is. */
 static int parse_target(cli *o) {
   char err[RUNNER_ERR_MAX], host[256], port[16];
   const char *t = o->target;
+  size_t skip = strncmp(t, "http://", 7) == 0 ? 7 : strncmp(t, "https://", 8) == 0 ? 8 : 0;
 
-  if (strncmp(t, "http://", 7) == 0) {
-    size_t len = strlen(t + 7);
+  if (skip) {
+    size_t len = strlen(t + skip);
     if (o->protocol == PROTOCOL_GRPC)
-      return usage_error("--target '%s' is an http:// URL but --protocol is grpc", t);
+      return usage_error("--target '%s' is an HTTP URL but --protocol is grpc", t);
     o->protocol = PROTOCOL_HTTP;
-    if (len && t[7 + len - 1] == '/')
+    if (skip == 8)
+      o->tls.enabled = 1;
+    if (len && t[skip + len - 1] == '/')
       len--;
-    if (memchr(t + 7, '/', len))
+    if (memchr(t + skip, '/', len))
       return usage_error("--target '%s': a path is not supported (GET / is checked)", t);
     if (len >= sizeof(o->target_buf))
       return usage_error("--target '%s' is too long", t);
-    memcpy(o->target_buf, t + 7, len);
+    memcpy(o->target_buf, t + skip, len);
     o->target_buf[len] = '\0';
     o->target = o->target_buf;
   } else if (strstr(t, "://")) {
-    return usage_error("--target '%s': the only scheme is http:// (gRPC is HOST:PORT)", t);
+    return usage_error("--target '%s': the only schemes are http:// and https:// (gRPC is "
+                       "HOST:PORT)", t);
   }
   if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
     return usage_error("--target: %s", err);
@@ -427,6 +485,7 @@ static int check_command_flags(const cli *o) {
 }
 
 static int parse_cli(int argc, char **argv, cli *o) {
+  char err[RUNNER_ERR_MAX];
   size_t on_stdout = 0;
   int opt, rc;
 
@@ -473,12 +532,24 @@ static int parse_cli(int argc, char **argv, cli *o) {
   }
   if (o->protocol < 0)
     o->protocol = PROTOCOL_GRPC;
+  if (ctls_check(&o->tls, err, sizeof(err)) < 0)
+    return usage_error("%s", err);
   if (o->control_url && o->control_cmd)
     return usage_error("--control and --control-cmd exclude each other");
   for (size_t i = 0; i < o->noutputs; i++)
     on_stdout += o->outputs[i].path == NULL;
   if (on_stdout > 1)
     return usage_error("several --format write to stdout; give all but one an --output");
+  return 0;
+}
+
+/* Applies --tls* to every connection to the target, reading the PEM
+ * files (a missing one is a usage error, as in grpc_health_probe). */
+static int apply_tls(const cli *o) {
+  char err[RUNNER_ERR_MAX];
+
+  if (ctls_set(&o->tls, o->target, err, sizeof(err)) < 0)
+    return usage_error("%s", err);
   return 0;
 }
 
@@ -653,6 +724,9 @@ static int run(cli *o) {
     if (code)
       goto out;
   }
+  code = apply_tls(o);
+  if (code)
+    goto out;
   ro = (runner_options){.target = o->target,
                         .timeout_ms = o->timeout_ms,
                         .latency_budget_ms = o->latency_budget_ms,
@@ -723,6 +797,8 @@ static int probe(const cli *o) {
   int ok = 0, last = PROBE_EXIT_CONNECT;
   probe_result r;
 
+  if (apply_tls(o))
+    return usage_exit;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
   for (int i = 1; i <= attempts; i++) {
@@ -761,6 +837,9 @@ static int wait_for(const cli *o) {
   if (o->protocol == PROTOCOL_HTTP && wo.want != WIRE_SERVING && wo.want != WIRE_NOT_SERVING)
     return usage_error("--status %s: HTTP can only show SERVING or NOT_SERVING",
                        wire_status_name(wo.want));
+  code = apply_tls(o);
+  if (code)
+    return code;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
   code = wait_run(&wo);
@@ -792,6 +871,7 @@ int main(int argc, char **argv) {
     rc = run(&o);
   }
 out:
+  ctls_clear();
   selection_free(o.sel);
   return rc;
 }

@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "client_tls.h"
 #include "wire.h"
 
 typedef struct exchange {
@@ -158,7 +159,9 @@ static int post_once(const char *url, const char *content_type, const uint8_t *d
   }
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(h, CURLOPT_URL, url);
+  /* h2c by prior knowledge; over TLS (https://) curl offers h2 by ALPN */
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+  ctls_curl_setup(h);
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)data);
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
@@ -188,7 +191,11 @@ int wclient_post(const char *target, const char *path, const char *content_type,
                  wclient_result *out) {
   pthread_once(&curl_once, curl_init_once);
   char url[1024];
-  snprintf(url, sizeof(url), "http://%s%s", target, path);
+  if (ctls_url(target, path, url, sizeof(url)) < 0) { /* https:// with --tls */
+    memset(out, 0, sizeof(*out));
+    snprintf(out->error, sizeof(out->error), "URL too long");
+    return -ENAMETOOLONG;
+  }
   size_t total = framed ? len + WIRE_PREFIX_LEN : len;
   uint8_t *data = malloc(total ? total : 1);
   if (!data) {

@@ -260,6 +260,31 @@ static int apply_admin_token(config *cfg, const char *v, int from_file, char *er
   return 0;
 }
 
+static int apply_ssl_file(const char *flag, const char **field, const char *v, char *err,
+                          size_t errlen) {
+  if (!*v)
+    return fail(err, errlen, "%s: empty file name", flag);
+  *field = v;
+  return 0;
+}
+
+static int apply_ssl_certfile(config *cfg, const char *v, int from_file, char *err,
+                              size_t errlen) {
+  (void)from_file;
+  return apply_ssl_file("--ssl-certfile", &cfg->ssl_certfile, v, err, errlen);
+}
+
+static int apply_ssl_keyfile(config *cfg, const char *v, int from_file, char *err,
+                             size_t errlen) {
+  (void)from_file;
+  return apply_ssl_file("--ssl-keyfile", &cfg->ssl_keyfile, v, err, errlen);
+}
+
+static int apply_ssl_ca(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  (void)from_file;
+  return apply_ssl_file("--ssl-ca", &cfg->ssl_ca, v, err, errlen);
+}
+
 static int apply_list_limit(config *cfg, const char *v, int from_file, char *err,
                             size_t errlen) {
   long n;
@@ -392,6 +417,13 @@ static const flag_def flags[] = {
      "HTTP code answered for STATUS (default 200 for SERVING, 503 otherwise); repeatable"},
     {"journal-size", 0, ARG_ONE, CONFIG_SCALAR, apply_journal_size, "N",
      "requests kept in the journal (default 1000; 0 turns it off)"},
+    {"ssl-certfile", 0, ARG_ONE, CONFIG_SCALAR, apply_ssl_certfile, "FILE",
+     "serve TLS on every health listener (gRPC and HTTP) with this PEM certificate "
+     "chain; needs --ssl-keyfile. The control API stays plain HTTP"},
+    {"ssl-keyfile", 0, ARG_ONE, CONFIG_SCALAR, apply_ssl_keyfile, "FILE",
+     "the PEM private key of --ssl-certfile (unencrypted); needs --ssl-certfile"},
+    {"ssl-ca", 0, ARG_ONE, CONFIG_SCALAR, apply_ssl_ca, "FILE",
+     "require client certificates signed by a CA in this PEM file (mutual TLS)"},
     {"admin-port", 0, ARG_ONE, CONFIG_SCALAR, apply_admin_port, "N",
      "serve the control API on N (0: a free port); off unless given"},
     {"admin-host", 0, ARG_ONE, CONFIG_SCALAR, apply_admin_host, "ADDR",
@@ -446,7 +478,10 @@ void config_usage(FILE *out) {
   fputs("\nEach listener prints `LISTENING <protocol> <host>:<port>` on stdout once it\n"
         "accepts connections (protocol grpc, http or admin). SIGTERM/SIGINT: every\n"
         "service NOT_SERVING, watchers notified, calls drained within --grace, exit 0;\n"
-        "a second signal exits at once.\n",
+        "a second signal exits at once.\n"
+        "With --ssl-certfile/--ssl-keyfile every gRPC and HTTP health listener serves\n"
+        "TLS only (no plaintext beside it); the control API (--admin-port) stays plain\n"
+        "HTTP, meant for loopback (use --admin-token elsewhere).\n",
         out);
 }
 
@@ -557,6 +592,11 @@ static int check_whole(config *cfg, char *err, size_t errlen) {
 
   if (cfg->n_listeners == 0)
     cfg->n_listeners = 1; /* port 0 */
+  /* Jina: "you can't pass a ssl_keyfile without a ssl_certfile and vice versa" */
+  if (!cfg->ssl_certfile != !cfg->ssl_keyfile)
+    return fail(err, errlen, "--ssl-certfile and --ssl-keyfile go together: give both or neither");
+  if (cfg->ssl_ca && !cfg->ssl_certfile)
+    return fail(err, errlen, "--ssl-ca needs --ssl-certfile and --ssl-keyfile");
   for (size_t i = 0; i < cfg->n_timelines; i++) {
     if (timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, terr) < 0)
       return fail(err, errlen, "--timeline: '%s': %s", cfg->timelines[i].spec, terr);
@@ -749,6 +789,12 @@ int config_print(const config *cfg, FILE *out) {
     add_text(&doc, root, "admin_token", cfg->admin_token);
   add_text(&doc, root, "admin_insecure", cfg->admin_insecure ? "true" : "false");
   add_number(&doc, root, "cq_threads", cfg->cq_threads);
+  if (cfg->ssl_certfile)
+    add_text(&doc, root, "ssl_certfile", cfg->ssl_certfile);
+  if (cfg->ssl_keyfile)
+    add_text(&doc, root, "ssl_keyfile", cfg->ssl_keyfile);
+  if (cfg->ssl_ca)
+    add_text(&doc, root, "ssl_ca", cfg->ssl_ca);
 
   yaml_emitter_initialize(&em);
   yaml_emitter_set_output_file(&em, out);

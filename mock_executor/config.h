@@ -60,6 +60,9 @@ typedef struct config {
   int admin_port;         /* -1: no control API (the default); 0: a free port */
   const char *admin_token; /* NULL: none */
   int admin_insecure;      /* allow a non-loopback control API without token */
+  /* TLS on every health listener (Jina's --ssl-certfile/--ssl-keyfile: both
+   * or neither); --ssl-ca also requires client certificates. NULL: unset. */
+  const char *ssl_certfile, *ssl_keyfile, *ssl_ca;
   config_status *statuses; /* in order; later ones win */
   size_t n_statuses;
   config_timeline *timelines;

@@ -855,9 +855,24 @@ static void format_address(char *out, size_t len, const char *host, int port) {
     snprintf(out, len, "%s:%d", host, port);
 }
 
+/* Plaintext, or TLS from the --ssl-* files; with a CA the handshake
+ * fails unless the client presents a certificate it signed. */
+static grpc_server_credentials *server_credentials(const tls_pem *tls) {
+  grpc_ssl_pem_key_cert_pair pair;
+
+  if (!tls)
+    return grpc_insecure_server_credentials_create();
+  pair = (grpc_ssl_pem_key_cert_pair){.private_key = tls->key, .cert_chain = tls->cert};
+  return grpc_ssl_server_credentials_create_ex(
+      tls->ca, &pair, 1,
+      tls->ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+              : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+      NULL);
+}
+
 static int bind_ports(health_server *hs, const health_server_options *opts, int *bound,
                       char *err, size_t errlen) {
-  grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
+  grpc_server_credentials *cr = server_credentials(opts->tls);
   char addr[300];
   int rc = 0;
 

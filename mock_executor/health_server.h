@@ -19,6 +19,7 @@
 
 #include "journal.h"
 #include "registry.h"
+#include "tls.h"
 
 typedef struct health_server health_server;
 
@@ -30,6 +31,8 @@ typedef struct health_server_options {
   journal *journal;  /* borrowed; NULL: calls are not recorded */
   size_t list_limit; /* List fails RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* >= 1 */
+  const tls_pem *tls; /* borrowed; NULL: plaintext. With tls->ca, client
+                       * certificates are required and verified */
 } health_server_options;
 
 /* Binds every port and starts serving. bound_ports (n_ports entries)

@@ -175,7 +175,8 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
                       .port = opts->port,
                       .routes = routes,
                       .nroutes = sizeof(routes) / sizeof(routes[0]),
-                      .observe = opts->journal ? record : NULL};
+                      .observe = opts->journal ? record : NULL,
+                      .tls = opts->tls};
   http_health *hh;
   int rv;
 

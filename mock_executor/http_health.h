@@ -43,6 +43,7 @@
 #include "faults.h"
 #include "journal.h"
 #include "registry.h"
+#include "tls.h"
 #include "wire.h"
 
 typedef struct http_health http_health;
@@ -56,6 +57,7 @@ typedef struct http_health_options {
   /* HTTP code per ServingStatus (index WIRE_UNKNOWN..WIRE_SERVICE_UNKNOWN),
    * 100-599; 0 = the default: 200 for SERVING, 503 for the others. */
   int codes[WIRE_STATUS_MAX + 1];
+  const tls_pem *tls; /* borrowed, must outlive the listener; NULL = plain HTTP (httpd.h) */
 } http_health_options;
 
 /* Starts serving. On success *bound_port is the port bound. On failure

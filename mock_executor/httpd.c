@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
+
 #define HTTPD_IDLE_TIMEOUT_S 60 /* closes keep-alive connections left idle */
 
 struct httpd {
@@ -365,8 +367,45 @@ static int resolve(const char *host, int port, struct sockaddr_storage *addr, ch
   return 0;
 }
 
+/* With --ssl-ca: libmicrohttpd only *requests* a client certificate and
+ * leaves it unchecked, so every TLS session is told, before its handshake,
+ * to require one and verify it against the trust list: a client without a
+ * good certificate fails the handshake, as on the gRPC listeners. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  const union MHD_ConnectionInfo *ci;
+
+  (void)cls;
+  (void)socket_context;
+  if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+    return;
+  ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (ci && ci->tls_session) {
+    gnutls_certificate_server_set_request(ci->tls_session, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_verify_cert(ci->tls_session, NULL, 0);
+  }
+}
+
+/* The TLS options of MHD_OPTION_ARRAY; none for plain HTTP. */
+static void tls_options(const tls_pem *tls, struct MHD_OptionItem *o, unsigned *flags) {
+  size_t n = 0;
+
+  if (tls) {
+    *flags |= MHD_USE_TLS;
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert};
+    if (tls->ca) {
+      o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca};
+      o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                       (intptr_t)on_connection, NULL};
+    }
+  }
+  o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err,
                 size_t errlen) {
+  struct MHD_OptionItem tls_opts[5];
   const char *host = opts->host ? opts->host : "127.0.0.1";
   struct sockaddr_storage addr;
   const union MHD_DaemonInfo *info;
@@ -403,12 +442,14 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   }
   if (addr.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
+  tls_options(opts->tls, tls_opts, &flags);
   errno = 0;
   h->daemon = MHD_start_daemon(
       flags, (uint16_t)opts->port, NULL, NULL, on_request, h, /* port: for messages */
       MHD_OPTION_EXTERNAL_LOGGER, on_log, h, /* first, or MHD logs before it is set */
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls_opts,
+      MHD_OPTION_END);
   if (!h->daemon) {
     rv = errno ? -errno : -EIO;
     h->start_error[strcspn(h->start_error, "\n")] = '\0';

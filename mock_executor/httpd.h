@@ -28,6 +28,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "tls.h"
+
 typedef struct httpd httpd;
 
 /* One complete request, valid during the route call. */
@@ -72,6 +74,10 @@ typedef struct httpd_options {
    * routing, whatever its path. Copied. NULL = no authentication. */
   const char *bearer_token;
   httpd_observe_fn observe;   /* NULL = none */
+  /* TLS only (HTTPS), from these PEM texts; with tls->ca the handshake
+   * fails unless the client presents a certificate that CA signed.
+   * Borrowed: must outlive the httpd. NULL = plain HTTP. */
+  const tls_pem *tls;
 } httpd_options;
 
 /* Starts serving. On success *bound_port is the port bound. On failure

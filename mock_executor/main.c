@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "registry.h"
 #include "timeline.h"
+#include "tls.h"
 #include "wire.h"
 
 #define PROG "mock-executor"
@@ -37,6 +38,8 @@ typedef struct mock {
   http_health *http[CONFIG_MAX_LISTENERS];
   size_t n_http;
   admin *admin;
+  tls_pem tls;          /* the --ssl-* files, read at start */
+  const tls_pem *tlsp;  /* &tls with TLS on, NULL for plaintext */
   sigset_t stop;
 } mock;
 
@@ -126,6 +129,7 @@ static int start_grpc(mock *m) {
   opts.journal = m->journal;
   opts.list_limit = cfg->list_limit;
   opts.cq_threads = cfg->cq_threads;
+  opts.tls = m->tlsp;
   rc = health_server_start(&opts, &m->grpc, bound, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": %s\n", err);
@@ -145,7 +149,8 @@ static int start_http(mock *m) {
                                 .port = cfg->listeners[i].port,
                                 .reg = m->reg,
                                 .journal = m->journal,
-                                .faults = m->faults};
+                                .faults = m->faults,
+                                .tls = m->tlsp};
     int port, rc;
 
     if (cfg->listeners[i].protocol != CONFIG_PROTOCOL_HTTP)
@@ -250,10 +255,32 @@ static void teardown(mock *m) {
   registry_free(m->reg);
   journal_free(m->journal);
   faults_free(m->faults);
+  tls_pem_free(&m->tls);
+}
+
+/* Reads the --ssl-* files before anything listens, naming a bad one. */
+static int load_tls(mock *m) {
+  const config *cfg = m->cfg;
+  char err[512];
+  int rc;
+
+  if (!cfg->ssl_certfile)
+    return 0;
+  rc = tls_pem_load(cfg->ssl_certfile, cfg->ssl_keyfile, cfg->ssl_ca, &m->tls, err, sizeof(err));
+  if (rc < 0) {
+    fprintf(stderr, PROG ": %s\n", err);
+    return rc;
+  }
+  m->tlsp = &m->tls;
+  return 0;
 }
 
 static int create_state(mock *m) {
-  int rc = registry_new(&m->reg);
+  int rc = load_tls(m);
+
+  if (rc < 0)
+    return rc;
+  rc = registry_new(&m->reg);
 
   if (rc == 0)
     rc = faults_new(&m->faults);
@@ -275,7 +302,8 @@ static int run(const config *cfg) {
   block_stop_signals(&m.stop);
   rc = create_state(&m);
   if (rc < 0) {
-    fprintf(stderr, PROG ": cannot start: %s\n", strerror(-rc));
+    if (!m.cfg->ssl_certfile || m.tlsp) /* load_tls has said why */
+      fprintf(stderr, PROG ": cannot start: %s\n", strerror(-rc));
     goto out;
   }
   /* An Executor loading its model does not listen at all (jina-executor.md §1.3). */
