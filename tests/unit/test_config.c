@@ -283,6 +283,49 @@ static void print_config__round_trips(void **state) {
   free(second);
 }
 
+static void ssl_flags__stored_printed_and_read_back(void **state) {
+  char err[300], *text = NULL, *path;
+  size_t n = 0;
+  config cfg;
+  FILE *f;
+
+  (void)state;
+  assert_int_equal(PARSE(&cfg, err, "--ssl-certfile", "c.pem", "--ssl-keyfile=k.pem", "--ssl-ca",
+                         "ca.pem"),
+                   CONFIG_RUN);
+  assert_string_equal(cfg.ssl_certfile, "c.pem");
+  assert_string_equal(cfg.ssl_keyfile, "k.pem");
+  assert_string_equal(cfg.ssl_ca, "ca.pem");
+  f = open_memstream(&text, &n);
+  assert_int_equal(config_print(&cfg, f), 0);
+  fclose(f);
+  config_free(&cfg);
+  assert_non_null(strstr(text, "ssl_certfile: c.pem"));
+  assert_non_null(strstr(text, "ssl_ca: ca.pem"));
+  path = temp_yaml(text); /* the YAML keys follow the table */
+  assert_int_equal(PARSE(&cfg, err, "--config", path), CONFIG_RUN);
+  assert_string_equal(cfg.ssl_keyfile, "k.pem");
+  config_free(&cfg);
+  unlink(path);
+  free(path);
+  free(text);
+  assert_int_equal(PARSE(&cfg, err, "--port", "1"), CONFIG_RUN);
+  assert_null(cfg.ssl_certfile); /* plaintext by default */
+  assert_null(cfg.ssl_ca);
+  config_free(&cfg);
+}
+
+static void ssl_flags__both_or_neither(void **state) {
+  (void)state;
+  /* Jina: one of the two alone is an error naming both */
+  EXPECT_ERROR("--ssl-certfile and --ssl-keyfile", "--ssl-certfile", "c.pem");
+  EXPECT_ERROR("--ssl-certfile and --ssl-keyfile", "--ssl-keyfile", "k.pem");
+  EXPECT_ERROR("--ssl-certfile and --ssl-keyfile", "--ssl-keyfile", "k.pem", "--ssl-ca", "ca");
+  EXPECT_ERROR("--ssl-ca needs", "--ssl-ca", "ca.pem");
+  EXPECT_ERROR("--ssl-certfile", "--ssl-certfile", "", "--ssl-keyfile", "k.pem");
+  EXPECT_ERROR("--ssl-ca", "--ssl-ca");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(defaults__grpc_on_a_free_port_no_admin),
@@ -296,6 +339,8 @@ int main(void) {
       cmocka_unit_test(config_file__loaded_then_flags_override),
       cmocka_unit_test(config_file__bad_value_names_file_line_key),
       cmocka_unit_test(print_config__round_trips),
+      cmocka_unit_test(ssl_flags__stored_printed_and_read_back),
+      cmocka_unit_test(ssl_flags__both_or_neither),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
