@@ -10,6 +10,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -108,10 +109,29 @@ class Server:
         return 0
 
     def cpu_seconds(self):
-        """utime + stime of the process so far."""
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """utime + stime so far of the process and its children (nginx
+        workers)."""
+        total = 0
+        for pid in [self.pid] + self._children():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except OSError:
+                pass
+        return total / CLK_TCK
+
+    def _children(self):
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == self.pid:
+                            out.append(int(d))
+                except (OSError, ValueError, IndexError):
+                    pass
+        return out
 
     def stop(self):
         if self.proc.poll() is None:
@@ -150,26 +170,34 @@ class CppHost(Server):
         shutil.rmtree(self.ctl_dir, ignore_errors=True)
 
 
-def build_go_host():
-    """Builds grpc-go's health server offline from Debian's source packages.
+def build_go(src, out):
+    """Builds a Go program offline against Debian's golang-google-grpc-dev.
     Returns the binary path or None (with a note) when Go is not installed."""
     go = shutil.which("go")
     if not go or not os.path.isdir("/usr/share/gocode/src/google.golang.org/grpc"):
-        print("note: grpc-go peer skipped (bench/install-peers installs golang-go "
-              "and golang-google-grpc-dev)", file=sys.stderr)
+        print(f"note: {os.path.basename(out)} skipped (bench/install-peers installs "
+              "golang-go and golang-google-grpc-dev)", file=sys.stderr)
         return None
-    if os.path.exists(GO_HOST) and os.path.getmtime(GO_HOST) >= os.path.getmtime(GO_SRC):
-        return GO_HOST
-    os.makedirs(os.path.dirname(GO_HOST), exist_ok=True)
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
     cache = scratch("gocache")
     env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode",
                GOCACHE=cache, GOFLAGS="")
     try:
-        subprocess.run([go, "build", "-o", GO_HOST, GO_SRC], env=env, check=True,
-                       timeout=600)
+        subprocess.run([go, "build", "-o", out, src], env=env, check=True, timeout=600)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return GO_HOST
+    return out
+
+
+def build_go_host():
+    return build_go(GO_SRC, GO_HOST)
+
+
+def build_go_probe():
+    return build_go(os.path.join(REPO, "bench", "peers", "go_probe.go"),
+                    os.path.join(BUILD, "bench", "go-probe"))
 
 
 def start_go_host():
@@ -178,6 +206,34 @@ def start_go_host():
         return None
     return Server("go-health-host", [path, "--port", "0", "--admin-port", "0"],
                   ("grpc", "admin"))
+
+
+def free_port():
+    """A port free right now on 127.0.0.1, for servers that cannot bind 0
+    and report it (nginx, uvicorn)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PortServer(Server):
+    """A server with no LISTENING line: ready once its port accepts."""
+
+    def __init__(self, name, argv, port, env=None, cwd=None):
+        self.port = port
+        super().__init__(name, argv, kinds=(), env=env, cwd=cwd)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    die(f"{name}: port {port} not accepting within {START_TIMEOUT:.0f}s "
+                        f"(exit {self.proc.returncode}) {''.join(self._stderr)[-500:]}")
+                time.sleep(0.02)
+        self.addrs["http"] = f"127.0.0.1:{port}"
 
 
 def median(xs):
