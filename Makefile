@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-unit test-integration test-asan conformance clean
+.PHONY: all deps test test-unit test-integration test-asan conformance bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -29,6 +29,11 @@ test-asan: deps
 
 conformance: all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
+
+# Every benchmark figure against its peers in the same run (bench/README in
+# docs/performance.md); not part of `make test`.
+bench: all
+	HC_BUILD=$(abspath $(BUILD)) bench/run-all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
