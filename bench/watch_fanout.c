@@ -18,8 +18,9 @@
  * Exit 0 when every watcher saw NOT_SERVING within the timeout, 1 otherwise,
  * 2 on usage errors.
  *
- * One thread drives one completion queue, so the latencies include this
- * client's own dequeue cost (on the same machine as the server).
+ * Each connection has its own completion queue drained by its own thread,
+ * so the latencies include this client's own dequeue cost (on the same
+ * machine as the server).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
@@ -31,6 +32,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +45,10 @@
 
 enum { TAG_OPEN = 0, TAG_MSG = 1, TAG_STATUS = 2, TAG_KINDS = 4 };
 
+typedef struct shard shard;
+
 typedef struct watcher {
+  shard *sh;
   grpc_call *call;
   grpc_metadata_array initial_md;
   grpc_metadata_array trailing_md;
@@ -66,17 +71,34 @@ typedef struct fanout_options {
   int wait_stdin;
 } fanout_options;
 
-typedef struct fanout {
-  fanout_options opt;
+typedef struct fanout fanout;
+
+/* One connection, its completion queue and the thread draining it. Debian's
+ * libgrpc is built without NDEBUG, so every completion scans the queue's
+ * list of outstanding tags (completion_queue.cc cq_check_tag): one queue for
+ * 10,000 streams would make this client quadratic. Counters are touched by
+ * the shard's thread only. */
+struct shard {
+  fanout *f;
+  grpc_channel *chan;
   grpc_completion_queue *cq;
-  grpc_channel **chans;
-  watcher *w;
-  grpc_byte_buffer *request;
+  pthread_t thread;
+  int threaded; /* thread was started */
+  int n;        /* watchers on this shard */
   int opened;
   int notified;
-  int pending;
+  int pending;  /* tags not yet dequeued */
+  int phase;    /* 0: wait for `opened`, 1: for `notified` */
+  int rv;
+};
+
+struct fanout {
+  fanout_options opt;
+  shard *shards;
+  watcher *w;
+  grpc_byte_buffer *request;
   struct timespec flip_at;
-} fanout;
+};
 
 static double ms_since(const struct timespec *t0) {
   struct timespec now;
@@ -151,29 +173,34 @@ static int parse_args(int argc, char **argv, fanout_options *o) {
   return 0;
 }
 
-/* Each channel gets its own subchannel pool, hence its own connection. */
-static int fanout_channels(fanout *f) {
+/* Each shard's channel gets its own subchannel pool, hence its own
+ * connection. */
+static int fanout_shards(fanout *f) {
   grpc_arg arg = {.type = GRPC_ARG_INTEGER,
                   .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
                   .value.integer = 1};
   grpc_channel_args args = {.num_args = 1, .args = &arg};
   grpc_channel_credentials *cr = grpc_insecure_credentials_create();
 
-  f->chans = calloc((size_t)f->opt.channels, sizeof(*f->chans));
-  if (!f->chans) {
+  f->shards = calloc((size_t)f->opt.channels, sizeof(*f->shards));
+  if (!f->shards) {
     grpc_channel_credentials_release(cr);
     return -ENOMEM;
   }
-  for (int i = 0; i < f->opt.channels; i++)
-    f->chans[i] = grpc_channel_create(f->opt.target, cr, &args);
+  for (int i = 0; i < f->opt.channels; i++) {
+    f->shards[i].f = f;
+    f->shards[i].chan = grpc_channel_create(f->opt.target, cr, &args);
+    f->shards[i].cq = grpc_completion_queue_create_for_next(NULL);
+  }
   grpc_channel_credentials_release(cr);
   return 0;
 }
 
-static int watcher_start(fanout *f, watcher *w, grpc_channel *ch, gpr_timespec deadline) {
+static int watcher_start(fanout *f, watcher *w, shard *sh, gpr_timespec deadline) {
   grpc_op ops[4] = {0}, st = {0}, rm = {0};
 
-  w->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, f->cq,
+  w->sh = sh;
+  w->call = grpc_channel_create_call(sh->chan, NULL, GRPC_PROPAGATE_DEFAULTS, sh->cq,
                                      grpc_slice_from_static_string("/grpc.health.v1.Health/Watch"),
                                      NULL, deadline, NULL);
   grpc_metadata_array_init(&w->initial_md);
@@ -195,7 +222,8 @@ static int watcher_start(fanout *f, watcher *w, grpc_channel *ch, gpr_timespec d
       grpc_call_start_batch(w->call, &rm, 1, tag_of(w, TAG_MSG), NULL) != GRPC_CALL_OK)
     return -EIO;
   w->pending = 3;
-  f->pending += 3;
+  sh->pending += 3;
+  sh->n++;
   return 0;
 }
 
@@ -215,7 +243,8 @@ static int message_status(grpc_byte_buffer *bb, int *status) {
 
 /* A message arrived: count the first one, time the NOT_SERVING one, re-arm
  * until then (a server may repeat SERVING). */
-static void on_message(fanout *f, watcher *w) {
+static void on_message(watcher *w) {
+  shard *sh = w->sh;
   grpc_op rm = {0};
   int status = -1;
 
@@ -227,42 +256,80 @@ static void on_message(fanout *f, watcher *w) {
   w->msg = NULL;
   if (!w->opened) {
     w->opened = 1;
-    f->opened++;
-  } else if (status == 2 /* NOT_SERVING */ && f->flip_at.tv_sec) {
-    w->at_ms = ms_since(&f->flip_at);
+    sh->opened++;
+  } else if (status == 2 /* NOT_SERVING */ && sh->phase == 1) {
+    w->at_ms = ms_since(&sh->f->flip_at);
     w->notified = 1;
-    f->notified++;
+    sh->notified++;
     return;
   }
   rm.op = GRPC_OP_RECV_MESSAGE;
   rm.data.recv_message.recv_message = &w->msg;
   if (grpc_call_start_batch(w->call, &rm, 1, tag_of(w, TAG_MSG), NULL) == GRPC_CALL_OK) {
     w->pending++;
-    f->pending++;
+    sh->pending++;
   }
 }
 
-/* Drives the queue until *counter reaches goal, or the deadline. */
-static int fanout_poll(fanout *f, const int *counter, int goal, int timeout_ms) {
+/* Drives the shard's queue until every watcher on it is open (phase 0) or
+ * notified (phase 1), or the timeout. Runs on the shard's thread. */
+static void *shard_poll(void *arg) {
+  shard *sh = arg;
+  const int *counter = sh->phase ? &sh->notified : &sh->opened;
   gpr_timespec end = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                  gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
-  while (*counter < goal && f->pending > 0) {
-    grpc_event ev = grpc_completion_queue_next(f->cq, end, NULL);
+                                  gpr_time_from_millis(sh->f->opt.timeout_ms, GPR_TIMESPAN));
+
+  sh->rv = 0;
+  while (*counter < sh->n && sh->pending > 0) {
+    grpc_event ev = grpc_completion_queue_next(sh->cq, end, NULL);
     int kind;
     watcher *w;
 
-    if (ev.type != GRPC_OP_COMPLETE)
-      return -ETIMEDOUT;
+    if (ev.type != GRPC_OP_COMPLETE) {
+      sh->rv = -ETIMEDOUT;
+      return NULL;
+    }
     w = tag_watcher(ev.tag, &kind);
     w->pending--;
-    f->pending--;
+    sh->pending--;
     if (kind == TAG_MSG)
-      on_message(f, w);
+      on_message(w);
     else if (kind == TAG_STATUS && !w->notified)
       fprintf(stderr, "watch-fanout: a Watch ended with status %d before NOT_SERVING\n",
               (int)w->code);
   }
-  return *counter >= goal ? 0 : -EIO;
+  if (*counter < sh->n)
+    sh->rv = -EIO;
+  return NULL;
+}
+
+/* Runs every shard's poll on its own thread; 0 when all reached the goal. */
+static int fanout_poll(fanout *f, int phase) {
+  int rv = 0;
+
+  for (int i = 0; i < f->opt.channels; i++) {
+    shard *sh = &f->shards[i];
+    sh->phase = phase;
+    sh->threaded = pthread_create(&sh->thread, NULL, shard_poll, sh) == 0;
+    if (!sh->threaded)
+      shard_poll(sh); /* out of threads: poll it here */
+  }
+  for (int i = 0; i < f->opt.channels; i++) {
+    shard *sh = &f->shards[i];
+    if (sh->threaded)
+      pthread_join(sh->thread, NULL);
+    if (sh->rv < 0)
+      rv = sh->rv;
+  }
+  return rv;
+}
+
+static int fanout_count(const fanout *f, int phase) {
+  int n = 0;
+
+  for (int i = 0; i < f->opt.channels; i++)
+    n += phase ? f->shards[i].notified : f->shards[i].opened;
+  return n;
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *ctx) {
@@ -327,7 +394,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static void report(const fanout *f) {
-  double *v = malloc(sizeof(double) * (size_t)(f->notified ? f->notified : 1));
+  double *v = malloc(sizeof(double) * (size_t)f->opt.watchers);
   int n = 0;
 
   if (!v)
@@ -349,20 +416,24 @@ static void fanout_close(fanout *f) {
   for (int i = 0; f->w && i < f->opt.watchers; i++)
     if (f->w[i].call)
       grpc_call_cancel(f->w[i].call, NULL);
-  while (f->pending > 0) {
-    grpc_event ev = grpc_completion_queue_next(
-        f->cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(5, GPR_TIMESPAN)),
-        NULL);
-    int kind;
-    watcher *w;
+  for (int i = 0; f->shards && i < f->opt.channels; i++) {
+    shard *sh = &f->shards[i];
+    while (sh->pending > 0) {
+      grpc_event ev = grpc_completion_queue_next(
+          sh->cq,
+          gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(5, GPR_TIMESPAN)),
+          NULL);
+      int kind;
+      watcher *w;
 
-    if (ev.type != GRPC_OP_COMPLETE)
-      break;
-    w = tag_watcher(ev.tag, &kind);
-    f->pending--;
-    if (kind == TAG_MSG && w->msg) {
-      grpc_byte_buffer_destroy(w->msg);
-      w->msg = NULL;
+      if (ev.type != GRPC_OP_COMPLETE)
+        break;
+      w = tag_watcher(ev.tag, &kind);
+      sh->pending--;
+      if (kind == TAG_MSG && w->msg) {
+        grpc_byte_buffer_destroy(w->msg);
+        w->msg = NULL;
+      }
     }
   }
   for (int i = 0; f->w && i < f->opt.watchers; i++) {
@@ -374,14 +445,16 @@ static void fanout_close(fanout *f) {
     grpc_metadata_array_destroy(&w->trailing_md);
     grpc_slice_unref(w->details);
   }
-  grpc_completion_queue_shutdown(f->cq);
-  while (grpc_completion_queue_next(f->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-         GRPC_QUEUE_SHUTDOWN)
-    ;
-  grpc_completion_queue_destroy(f->cq);
-  for (int i = 0; f->chans && i < f->opt.channels; i++)
-    grpc_channel_destroy(f->chans[i]);
-  free(f->chans);
+  for (int i = 0; f->shards && i < f->opt.channels; i++) {
+    shard *sh = &f->shards[i];
+    grpc_completion_queue_shutdown(sh->cq);
+    while (grpc_completion_queue_next(sh->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+      ;
+    grpc_completion_queue_destroy(sh->cq);
+    grpc_channel_destroy(sh->chan);
+  }
+  free(f->shards);
   free(f->w);
   if (f->request)
     grpc_byte_buffer_destroy(f->request);
@@ -395,23 +468,23 @@ static int fanout_run(fanout *f) {
   char line[16];
   int rv;
 
-  f->cq = grpc_completion_queue_create_for_next(NULL);
   f->request = grpc_raw_byte_buffer_create(&empty, 1); /* service "" (H-CHECK-8) */
   f->w = calloc((size_t)f->opt.watchers, sizeof(*f->w));
   if (!f->w)
     return -ENOMEM;
-  rv = fanout_channels(f);
+  rv = fanout_shards(f);
   if (rv < 0)
     return rv;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < f->opt.watchers; i++) {
-    rv = watcher_start(f, &f->w[i], f->chans[i % f->opt.channels], deadline);
+    rv = watcher_start(f, &f->w[i], &f->shards[i % f->opt.channels], deadline);
     if (rv < 0)
       return rv;
   }
-  rv = fanout_poll(f, &f->opened, f->opt.watchers, f->opt.timeout_ms);
+  rv = fanout_poll(f, 0);
   if (rv < 0) {
-    fprintf(stderr, "watch-fanout: only %d/%d streams answered\n", f->opened, f->opt.watchers);
+    fprintf(stderr, "watch-fanout: only %d/%d streams answered\n", fanout_count(f, 0),
+            f->opt.watchers);
     return rv;
   }
   printf("OPEN watchers=%d channels=%d open_ms=%.1f\n", f->opt.watchers, f->opt.channels,
@@ -424,7 +497,7 @@ static int fanout_run(fanout *f) {
   if (rv < 0)
     return rv;
   printf("FLIP request_ms=%.3f\n", ms_since(&f->flip_at));
-  rv = fanout_poll(f, &f->notified, f->opt.watchers, f->opt.timeout_ms);
+  rv = fanout_poll(f, 1);
   report(f);
   return rv;
 }
