@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-unit test-integration test-asan conformance fuzz clean
+.PHONY: all deps test test-asan conformance fuzz bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -34,6 +34,11 @@ conformance: all
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# Every benchmark figure against its peers in the same run (bench/README in
+# docs/performance.md); not part of `make test`.
+bench: all
+	HC_BUILD=$(abspath $(BUILD)) bench/run-all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz
