@@ -42,7 +42,7 @@ endforeach()
 add_custom_target(hc-docs ALL DEPENDS ${hc_generated})
 
 install(FILES README.md DESTINATION ${HC_DOCDIR})
-install(FILES docs/cookbook.md DESTINATION ${HC_DOCDIR} OPTIONAL)
+install(FILES docs/cookbook.md DESTINATION ${HC_DOCDIR})
 # Copy-and-edit material: CI jobs and deployment manifests.
 foreach(dir ci/github ci/gitlab deploy)
   if(EXISTS ${PROJECT_SOURCE_DIR}/${dir})
