@@ -76,8 +76,9 @@ class _Lines:
 class MockExecutor:
     """A mock-executor process. Build one with MockExecutor.start(*flags)."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, token=None):
         self.argv = list(argv)
+        self.token = token  # sent as a bearer token to the control API
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.pid = self.proc.pid
@@ -102,16 +103,13 @@ class MockExecutor:
             argv += ["--admin-host", "127.0.0.1", "--admin-port", "0"]
         if token:
             argv += ["--admin-token", token]
-        mock = cls([*argv, *flags])
-        mock.token = token
+        mock = cls([*argv, *flags], token)
         try:
             mock.wait_listening(protocols + (["admin"] if admin else []), timeout)
         except BaseException:
             mock.stop()
             raise
         return mock
-
-    token = None
 
     def wait_listening(self, kinds, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -162,9 +160,9 @@ class MockExecutor:
     # -- control API -------------------------------------------------------------
     def request(self, method, path, body=None):
         """(HTTP status, parsed JSON or None) of one control API request."""
-        host, port = self.listening["admin"][0] if "admin" in self.listening else (None, None)
-        if host is None:
+        if "admin" not in self.listening:
             raise MockExecutorError("started without the control API (admin=False)")
+        host, port = self.listening["admin"][0]
         conn = http.client.HTTPConnection(host, port, timeout=HTTP_TIMEOUT)
         headers = {}
         data = None
