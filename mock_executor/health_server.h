@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "faults.h"
 #include "journal.h"
 #include "registry.h"
 
@@ -30,6 +31,10 @@ typedef struct health_server_options {
   journal *journal;  /* borrowed; NULL: calls are not recorded */
   size_t list_limit; /* List fails RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* >= 1 */
+  /* Borrowed; NULL: no violation. Knobs are read on every call, so they
+   * may be flipped at run time; only max-streams-one is read once, at
+   * start (HTTP/2 SETTINGS are fixed when the server is created). */
+  const faults *faults;
 } health_server_options;
 
 /* Binds every port and starts serving. bound_ports (n_ports entries)
