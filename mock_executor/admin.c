@@ -347,7 +347,7 @@ static enum MHD_Result put_timeline(void *ctx, struct MHD_Connection *conn,
   const char *service, *text;
   int repeat, rc;
   json_t *root;
-  enum MHD_Result rv;
+  enum MHD_Result rv = MHD_NO; /* set by read_body on failure */
 
   if (!a->timelines)
     return feature_off(conn, "timelines");
@@ -425,7 +425,7 @@ static enum MHD_Result put_violation(void *ctx, struct MHD_Connection *conn,
   const char *name;
   int on;
   json_t *root;
-  enum MHD_Result rv;
+  enum MHD_Result rv = MHD_NO; /* set by read_body on failure */
 
   if (!a->faults)
     return feature_off(conn, "violations");

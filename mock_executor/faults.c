@@ -37,11 +37,13 @@ static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_CHECK_REJECT_UNKNOWN_FIELDS] = {"check-reject-unknown-fields", "T09",
                                              "requests with unknown fields get "
                                              "INVALID_ARGUMENT"},
-    [VIOLATE_CHECK_SLOW] = {"check-slow", "T10", "every Check answers 1.5 s late"},
+    [VIOLATE_CHECK_SLOW] = {"check-slow", "T10", "every Check answers 600 ms late (the default budget is 500 ms)"},
     [VIOLATE_CHECK_TOGGLES] = {"check-toggles", "T11",
                                "each Check flips the status it reports (a side effect)"},
     [VIOLATE_MAX_STREAMS_ONE] = {"max-streams-one", "T12",
-                                 "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS is 1"},
+                                 "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS is 1 (set at start; "
+                                 "flipping it later has no effect) and each Check takes "
+                                 "20 ms"},
     [VIOLATE_UNKNOWN_METHOD_INTERNAL] = {"unknown-method-internal", "T13",
                                          "unknown methods fail with INTERNAL, not "
                                          "UNIMPLEMENTED"},
@@ -58,7 +60,8 @@ static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_WATCH_DUPLICATES] = {"watch-duplicates", "T19",
                                   "every set is sent to watchers, equal to the last or not"},
     [VIOLATE_WATCH_DROP_LAST] = {"watch-drop-last", "T20",
-                                 "a slow Watch reader never gets the final update"},
+                                 "in a burst of changes (< 250 ms apart) each is sent only when "
+                                 "the next one comes, so the final update is lost"},
     [VIOLATE_WATCH_NOTIFY_ONE] = {"watch-notify-one", "T21",
                                   "only the newest watcher of a name is told of changes"},
     [VIOLATE_WATCH_LEAK_SLOTS] = {"watch-leak-slots", "T22",
@@ -88,7 +91,8 @@ static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_LONG_NAME_HANG] = {"long-name-hang", "T35",
                                 "Check of a name over 1 KiB never answers"},
     [VIOLATE_WATCH_STARVES_CHECK] = {"watch-starves-check", "T36",
-                                     "open Watches hold the workers Check needs"},
+                                     "with more than 32 Watches open, Check waits until some close "
+                                     "(or the deadline)"},
     [VIOLATE_HTTP_OK_WHEN_UNHEALTHY] = {"http-ok-when-unhealthy", "HTTP",
                                         "GET / answers 200 while \"\" is not SERVING"},
     [VIOLATE_HTTP_NOT_JSON] = {"http-not-json", "HTTP", "GET / answers a body that is not JSON"},

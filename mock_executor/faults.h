@@ -6,7 +6,17 @@
  * lists the case (T-number of health-protocol.md §6) it must make fail.
  *
  * Transports ask faults_on() on their hot paths: one relaxed atomic load,
- * no lock. Thread safety: every call may come from any thread.
+ * no lock, so knobs may be flipped at run time. Thread safety: every call
+ * may come from any thread.
+ *
+ * Not available, because the gRPC C core the mock is built on cannot
+ * produce them (and faking the framing by hand would test nothing real):
+ *   T06 a reply without grpc-status, or with an HTTP status other than 200;
+ *   T33 the compressed flag on a reply the client did not ask to compress
+ *       (the core compresses only what the peer accepts, and never a 2-byte
+ *       message that would not shrink);
+ *   T34 an HTTP 415 for a non-gRPC content-type (the core serves it).
+ * --list-violations prints this list after the knobs (FAULTS_UNAVAILABLE).
  */
 #ifndef HC_FAULTS_H
 #define HC_FAULTS_H
@@ -25,9 +35,10 @@ typedef enum fault_knob {
   VIOLATE_CHECK_SERVICE_UNKNOWN_KNOWN, /* T07: registered names answer SERVICE_UNKNOWN */
   VIOLATE_CHECK_CASE_INSENSITIVE,   /* T08: names matched ignoring case and spaces, or by prefix */
   VIOLATE_CHECK_REJECT_UNKNOWN_FIELDS, /* T09: unknown request fields -> INVALID_ARGUMENT */
-  VIOLATE_CHECK_SLOW,               /* T10: every Check answers 1.5 s late */
+  VIOLATE_CHECK_SLOW,               /* T10: every Check answers 600 ms late */
   VIOLATE_CHECK_TOGGLES,            /* T11: each Check flips the answer (side effect) */
-  VIOLATE_MAX_STREAMS_ONE,          /* T12: SETTINGS_MAX_CONCURRENT_STREAMS = 1 */
+  VIOLATE_MAX_STREAMS_ONE,          /* T12: SETTINGS_MAX_CONCURRENT_STREAMS = 1, read at
+                                     * start only; and each Check takes 20 ms */
   VIOLATE_UNKNOWN_METHOD_INTERNAL,  /* T13: unknown methods get INTERNAL */
   VIOLATE_WATCH_NO_INITIAL,         /* T14: Watch holds its first message until a change */
   VIOLATE_WATCH_CLOSE_AFTER_FIRST,  /* T15: Watch ends with OK after the first message */
@@ -35,7 +46,7 @@ typedef enum fault_knob {
   VIOLATE_WATCH_NO_UPDATES,         /* T17: Watch sends only the initial message */
   VIOLATE_WATCH_NO_LATE_KNOWN,      /* T18: names unknown at Watch start are never sent */
   VIOLATE_WATCH_DUPLICATES,         /* T19: every set is sent, equal or not */
-  VIOLATE_WATCH_DROP_LAST,          /* T20: a slow reader misses the final update */
+  VIOLATE_WATCH_DROP_LAST,          /* T20: the last update of a burst is never sent */
   VIOLATE_WATCH_NOTIFY_ONE,         /* T21: only the newest watcher of a name is told */
   VIOLATE_WATCH_LEAK_SLOTS,         /* T22: cancelled Watches keep a slot; 64 slots */
   VIOLATE_WATCH_INTERNAL,           /* T23: Watch answers INTERNAL */
@@ -49,7 +60,7 @@ typedef enum fault_knob {
   VIOLATE_REFLECTION_V1_INTERNAL,   /* T31: reflection v1 answers INTERNAL */
   VIOLATE_REFLECTION_ABORT,         /* T32: an unknown symbol aborts the stream */
   VIOLATE_LONG_NAME_HANG,           /* T35: names over 1 KiB never get an answer */
-  VIOLATE_WATCH_STARVES_CHECK,      /* T36: Watches hold the workers Check needs */
+  VIOLATE_WATCH_STARVES_CHECK,      /* T36: Check waits while > 32 Watches are open */
   VIOLATE_HTTP_OK_WHEN_UNHEALTHY,   /* HTTP: GET / answers 200 while NOT_SERVING */
   VIOLATE_HTTP_NOT_JSON,            /* HTTP: GET / answers a non-JSON body */
   VIOLATE_HTTP_WRONG_CONTENT_TYPE,  /* HTTP: GET / answers text/html */
@@ -61,6 +72,12 @@ typedef struct fault_info {
   const char *breaks;      /* "T19" */
   const char *description; /* one line */
 } fault_info;
+
+/* The violations no knob offers, and why; one per line. */
+#define FAULTS_UNAVAILABLE                                                                   \
+  "T06 reply without grpc-status or with HTTP status != 200: the C core always sends both\n"  \
+  "T33 compressed flag without compression: the C core never sets it unasked\n"               \
+  "T34 HTTP 415 (or anything but gRPC) for content-type text/plain: the C core serves it\n"
 
 /* The knob table, indexed by fault_knob. Static storage. */
 const fault_info *faults_catalogue(size_t *count);

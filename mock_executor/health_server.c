@@ -35,6 +35,14 @@
 #define UNIMPLEMENTED_WAIT_MS 100
 #define MAX_CQ_THREADS 8
 
+/* Violation knobs (faults.h). */
+#define SLOW_CHECK_MS 600    /* check-slow: beyond the 500 ms budget of T10 */
+#define SERIAL_CHECK_MS 20   /* max-streams-one: 50 serialized Checks take 1 s (T12) */
+#define LONG_NAME_MAX 1024   /* long-name-hang: longer requests never get an answer */
+#define STARVING_WATCHES 32  /* watch-starves-check: Check waits while more are open */
+#define LEAKY_SLOTS 64       /* watch-leak-slots: Watches served before RESOURCE_EXHAUSTED */
+#define PAST_DEADLINE_MS 100 /* a withheld answer goes out this long after the deadline */
+
 enum method {
   M_CHECK,
   M_WATCH,
@@ -73,7 +81,9 @@ struct health_server {
   void *methods[M_REGISTERED];
   registry *reg;
   journal *journal; /* NULL: no journal */
+  const faults *faults; /* NULL: no violation */
   size_t list_limit;
+  atomic_uint checks; /* check-toggles: Checks answered so far */
   grpc_slice responses[WIRE_STATUS_MAX + 1]; /* pre-encoded HealthCheckResponses */
   pthread_t threads[MAX_CQ_THREADS];
   int n_threads;
@@ -84,6 +94,8 @@ struct health_server {
   size_t watch_sends; /* Watch messages in flight */
   hs_call *pending;   /* UNIMPLEMENTED calls waiting for their request */
   hs_call *watches;   /* open Watch calls, for health_server_end_watches */
+  size_t n_watches;   /* ... and how many */
+  size_t leaked_slots; /* watch-leak-slots: Watches ever served while it was on */
   size_t active_calls; /* accepted calls not yet freed */
   int shutting_down;  /* grpc_server_shutdown_and_notify was called */
   int shut_down;      /* ... and every call is gone */
@@ -108,6 +120,10 @@ struct hs_call {
   registry_watch *watch;
   int answered;
   gpr_timespec answer_by;
+  void (*on_due)(hs_call *c); /* what answers a pending call */
+  int starved;                /* watch-starves-check: due once Watches close */
+  int reply_status;           /* check-two-messages: the status sent twice */
+  int linked;                 /* in hs->watches */
   hs_call *pending_next;
   hs_call *watch_prev, *watch_next; /* in hs->watches, under hs->mu */
 
@@ -261,6 +277,27 @@ static grpc_byte_buffer *response_buffer(health_server *hs, int status) {
   return grpc_raw_byte_buffer_create(&hs->responses[status], 1);
 }
 
+static gpr_timespec after_ms(gpr_timespec from, long ms) {
+  return gpr_time_add(gpr_convert_clock_type(from, GPR_CLOCK_MONOTONIC),
+                      gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+/* Puts the call on the pending list: the CQ loop hands it to on_due once
+ * answer_by has passed (sooner for a starved Check whose Watches closed,
+ * or when the server shuts down). Waiting there, not in a sleep, keeps
+ * the CQ threads free. */
+static void defer(hs_call *c, gpr_timespec answer_by, void (*on_due)(hs_call *)) {
+  health_server *hs = c->hs;
+
+  c->answer_by = answer_by;
+  c->on_due = on_due;
+  call_ref(c); /* held by the pending list */
+  pthread_mutex_lock(&hs->mu);
+  c->pending_next = hs->pending;
+  hs->pending = c;
+  pthread_mutex_unlock(&hs->mu);
+}
+
 /* ---- journal ---------------------------------------------------------- */
 
 static const char *metadata_value(const grpc_metadata_array *md, const char *key, char *buf,
@@ -326,9 +363,134 @@ static int request_service(grpc_byte_buffer *payload, char **name) {
   return rc;
 }
 
-static void handle_check(hs_call *c) {
+/* check-reject-unknown-fields: 1 when the request carries fields
+ * HealthCheckRequest does not define. */
+static int has_unknown_fields(grpc_byte_buffer *payload) {
+  Grpc__Health__V1__HealthCheckRequest *req;
+  grpc_slice s;
+  int unknown = 0;
+
+  if (read_message(payload, &s) < 0)
+    return 0;
+  req = grpc__health__v1__health_check_request__unpack(NULL, GRPC_SLICE_LENGTH(s),
+                                                       GRPC_SLICE_START_PTR(s));
+  if (req) {
+    unknown = req->base.n_unknown_fields > 0;
+    grpc__health__v1__health_check_request__free_unpacked(req, NULL);
+  }
+  grpc_slice_unref(s);
+  return unknown;
+}
+
+/* The code a broken server refuses this request with, or -1 (violations
+ * check-empty-request-invalid, check-reject-unknown-fields,
+ * check-explicit-empty-not-found). */
+static int check_refusal(const hs_call *c, const char *name) {
+  const faults *f = c->hs->faults;
+  size_t len = grpc_byte_buffer_length(c->payload);
+
+  if (faults_on(f, VIOLATE_CHECK_EMPTY_REQUEST_INVALID) && len == 0)
+    return WIRE_INVALID_ARGUMENT;
+  if (faults_on(f, VIOLATE_CHECK_REJECT_UNKNOWN_FIELDS) && has_unknown_fields(c->payload))
+    return WIRE_INVALID_ARGUMENT;
+  if (faults_on(f, VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND) && len > 0 && !name[0])
+    return WIRE_NOT_FOUND;
+  return -1;
+}
+
+/* check-case-insensitive: "SVC", "svc " or a prefix of "svc" find "svc". */
+static int loose_match(const char *asked, const char *known) {
+  size_t n = strlen(asked);
+
+  while (n > 0 && asked[n - 1] == ' ')
+    n--;
+  if (n == 0)
+    return 0;
+  return strncasecmp(asked, known, n) == 0;
+}
+
+static int check_lookup(health_server *hs, const char *name, int *status) {
+  registry_entry *entries;
+  size_t n;
+  int rc = registry_get(hs->reg, name, status);
+
+  if (rc == 0 || !faults_on(hs->faults, VIOLATE_CHECK_CASE_INSENSITIVE))
+    return rc;
+  if (registry_snapshot(hs->reg, &entries, &n) < 0)
+    return rc;
+  for (size_t i = 0; i < n && rc < 0; i++) {
+    if (loose_match(name, entries[i].name)) {
+      *status = entries[i].status;
+      rc = 0;
+    }
+  }
+  registry_snapshot_free(entries, n);
+  return rc;
+}
+
+/* The status a broken server reports instead of the registered one. */
+static int reported_status(health_server *hs, int status) {
+  const faults *f = hs->faults;
+
+  if (faults_on(f, VIOLATE_CHECK_ANSWERS_UNKNOWN))
+    return WIRE_UNKNOWN;
+  if (faults_on(f, VIOLATE_CHECK_SERVICE_UNKNOWN_KNOWN))
+    return WIRE_SERVICE_UNKNOWN;
+  if (faults_on(f, VIOLATE_CHECK_TOGGLES) && atomic_fetch_add(&hs->checks, 1) % 2 == 1)
+    return status == WIRE_SERVING ? WIRE_NOT_SERVING : WIRE_SERVING;
+  return status;
+}
+
+static void on_first_of_two_sent(void *arg, int ok) {
+  hs_call *c = arg;
+
+  grpc_byte_buffer_destroy(c->send_bb);
+  c->send_bb = NULL;
+  if (ok)
+    finish(c, WIRE_OK, NULL, response_buffer(c->hs, c->reply_status), 1);
+  call_unref(c);
+}
+
+/* check-two-messages: a second message on a unary call (H-CHECK-7). The
+ * core does not stop a server from sending it. */
+static void send_twice(hs_call *c, int status) {
+  grpc_op ops[2];
+
+  memset(ops, 0, sizeof(ops));
+  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  c->md_sent = 1;
+  c->reply_status = status;
+  c->send_bb = response_buffer(c->hs, status);
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = c->send_bb;
+  c->send_tag = (tag){on_first_of_two_sent, c};
+  if (start_batch(c, ops, 2, &c->send_tag) < 0) {
+    grpc_byte_buffer_destroy(c->send_bb);
+    c->send_bb = NULL;
+  }
+}
+
+/* H-CHECK-1: OK and the status, unless a violation answers otherwise. */
+static void reply_status(hs_call *c, const char *name, int status) {
+  const faults *f = c->hs->faults;
+
+  if (faults_on(f, VIOLATE_CHECK_NOT_SERVING_UNAVAILABLE) && status == WIRE_NOT_SERVING) {
+    journal_call(c, method_defs[M_CHECK].path, name, WIRE_UNAVAILABLE, -1);
+    finish(c, WIRE_UNAVAILABLE, "service not serving", NULL, 1);
+    return;
+  }
+  journal_call(c, method_defs[M_CHECK].path, name, WIRE_OK, status);
+  if (faults_on(f, VIOLATE_CHECK_NO_MESSAGE))
+    finish(c, WIRE_OK, NULL, NULL, 1);
+  else if (faults_on(f, VIOLATE_CHECK_TWO_MESSAGES))
+    send_twice(c, status);
+  else
+    finish(c, WIRE_OK, NULL, response_buffer(c->hs, status), 1);
+}
+
+static void answer_check(hs_call *c) {
   char *name = NULL;
-  int status;
+  int status, code;
   int rc = request_service(c->payload, &name);
 
   /* Journal first: a client that reads the journal after its answer
@@ -337,14 +499,51 @@ static void handle_check(hs_call *c) {
     journal_call(c, method_defs[M_CHECK].path, NULL, rc == -EBADMSG ? WIRE_INVALID_ARGUMENT
                                                                      : WIRE_INTERNAL, -1);
     finish_bad_request(c, rc, 1);
-  } else if (registry_get(c->hs->reg, name, &status) < 0) {
+  } else if ((code = check_refusal(c, name)) >= 0) {
+    journal_call(c, method_defs[M_CHECK].path, name, code, -1);
+    finish(c, code, code == WIRE_NOT_FOUND ? "unknown service" : "could not parse request",
+           NULL, 1);
+  } else if (check_lookup(c->hs, name, &status) == 0) {
+    reply_status(c, name, reported_status(c->hs, status));
+  } else if (faults_on(c->hs->faults, VIOLATE_CHECK_UNKNOWN_SERVICE_UNKNOWN)) {
+    reply_status(c, name, WIRE_SERVICE_UNKNOWN);
+  } else {
     journal_call(c, method_defs[M_CHECK].path, name, WIRE_NOT_FOUND, -1);
     finish(c, WIRE_NOT_FOUND, "unknown service", NULL, 1); /* H-CHECK-2 */
-  } else {
-    journal_call(c, method_defs[M_CHECK].path, name, WIRE_OK, status);
-    finish(c, WIRE_OK, NULL, response_buffer(c->hs, status), 1); /* H-CHECK-1 */
   }
   free(name);
+}
+
+static size_t watches_open(health_server *hs) {
+  size_t n;
+
+  pthread_mutex_lock(&hs->mu);
+  n = hs->n_watches;
+  pthread_mutex_unlock(&hs->mu);
+  return n;
+}
+
+/* Check answers at once unless a violation holds it back: check-slow,
+ * max-streams-one, long-name-hang (until the client gave up), watch-starves-check (until
+ * the Watches close or the client gave up). */
+static void handle_check(hs_call *c) {
+  const faults *f = c->hs->faults;
+  gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+
+  if (faults_on(f, VIOLATE_CHECK_SLOW)) {
+    defer(c, after_ms(now, SLOW_CHECK_MS), answer_check);
+  } else if (faults_on(f, VIOLATE_MAX_STREAMS_ONE)) {
+    defer(c, after_ms(now, SERIAL_CHECK_MS), answer_check); /* a handler that takes time */
+  } else if (faults_on(f, VIOLATE_LONG_NAME_HANG) && c->payload &&
+             grpc_byte_buffer_length(c->payload) > LONG_NAME_MAX) {
+    defer(c, after_ms(c->deadline, PAST_DEADLINE_MS), answer_check);
+  } else if (faults_on(f, VIOLATE_WATCH_STARVES_CHECK) &&
+             watches_open(c->hs) > STARVING_WATCHES) {
+    c->starved = 1;
+    defer(c, after_ms(c->deadline, PAST_DEADLINE_MS), answer_check);
+  } else {
+    answer_check(c);
+  }
 }
 
 /* ---- List (H-LIST-*) -------------------------------------------------- */
@@ -396,13 +595,57 @@ static int check_list_request(grpc_byte_buffer *payload) {
   return 0;
 }
 
+static size_t put_varint(uint8_t *out, size_t v) {
+  size_t n = 0;
+
+  do {
+    out[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  return n;
+}
+
+/* Violation list-bad-encoding (T28): each map entry's value (field 2, a
+ * HealthCheckResponse) is written as a varint, wire type 0, instead of a
+ * length-delimited message. Deliberately broken output, so these bytes
+ * are written by hand: protobuf-c cannot be made to produce them. */
+static int encode_bad_list(const registry_entry *entries, size_t n, grpc_byte_buffer **out) {
+  size_t size = 0, used = 0;
+  uint8_t *buf;
+  grpc_slice s;
+
+  for (size_t i = 0; i < n; i++)
+    size += 2 * 10 + strlen(entries[i].name) + 4;
+  s = grpc_slice_malloc(size ? size : 1);
+  buf = GRPC_SLICE_START_PTR(s);
+  for (size_t i = 0; i < n; i++) {
+    size_t klen = strlen(entries[i].name);
+    uint8_t key_len[10];
+    size_t kl = put_varint(key_len, klen);
+    buf[used++] = 0x0a; /* statuses, length-delimited */
+    used += put_varint(buf + used, 1 + kl + klen + 2);
+    buf[used++] = 0x0a; /* key */
+    memcpy(buf + used, key_len, kl);
+    used += kl;
+    memcpy(buf + used, entries[i].name, klen);
+    used += klen;
+    buf[used++] = 0x10; /* value: field 2 as a varint, the wrong wire type */
+    buf[used++] = (uint8_t)entries[i].status;
+  }
+  *out = buffer_from_slice(grpc_slice_sub(s, 0, used));
+  grpc_slice_unref(s);
+  return 0;
+}
+
 static void handle_list(hs_call *c) {
   const char *path = method_defs[M_LIST].path;
   health_server *hs = c->hs;
   registry_entry *entries;
   grpc_byte_buffer *bb;
+  int (*encode)(const registry_entry *, size_t, grpc_byte_buffer **) =
+      faults_on(hs->faults, VIOLATE_LIST_BAD_ENCODING) ? encode_bad_list : encode_list;
   char msg[96];
-  size_t n;
+  size_t n, skip;
   int rc = check_list_request(c->payload);
 
   if (rc < 0) {
@@ -415,12 +658,16 @@ static void handle_list(hs_call *c) {
     finish(c, WIRE_INTERNAL, "out of memory", NULL, 1);
     return;
   }
-  if (n > hs->list_limit) { /* H-LIST-3: limit N passes, N+1 fails (grpc-go) */
+  /* Sorted by name: "" comes first. */
+  skip = faults_on(hs->faults, VIOLATE_LIST_NO_OVERALL) && n > 0 && !entries[0].name[0];
+  /* H-LIST-3: limit N passes, N+1 fails (grpc-go) */
+  if (n > hs->list_limit ||
+      (faults_on(hs->faults, VIOLATE_LIST_LIMIT_OFF_BY_ONE) && n >= hs->list_limit)) {
     snprintf(msg, sizeof(msg), "server health list exceeds maximum capacity: %zu",
              hs->list_limit);
     journal_call(c, path, NULL, WIRE_RESOURCE_EXHAUSTED, -1);
     finish(c, WIRE_RESOURCE_EXHAUSTED, msg, NULL, 1);
-  } else if (encode_list(entries, n, &bb) < 0) {
+  } else if (encode(entries + skip, n - skip, &bb) < 0) {
     journal_call(c, path, NULL, WIRE_INTERNAL, -1);
     finish(c, WIRE_INTERNAL, "out of memory", NULL, 1);
   } else {
@@ -472,13 +719,32 @@ static void watch_notify(void *ctx, int status) {
   watch_send(ctx, status);
 }
 
+/* Violation watch-close-after-first (T15): a unary-like Watch. The
+ * registry watch goes first, so that no send can start beside the status. */
+static void close_after_first(hs_call *c) {
+  health_server *hs = c->hs;
+
+  pthread_mutex_lock(&c->mu);
+  registry_watch_stop(c->watch);
+  c->watch = NULL;
+  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_lock(&hs->mu);
+  if (!c->answered) {
+    c->answered = 1;
+    finish(c, WIRE_OK, NULL, NULL, 0);
+  }
+  pthread_mutex_unlock(&hs->mu);
+}
+
 static void on_watch_sent(void *arg, int ok) {
   hs_call *c = arg;
   int next;
 
   grpc_byte_buffer_destroy(c->send_bb);
   c->send_bb = NULL;
-  if (ok) {
+  if (ok && faults_on(c->hs->faults, VIOLATE_WATCH_CLOSE_AFTER_FIRST)) {
+    close_after_first(c);
+  } else if (ok) {
     pthread_mutex_lock(&c->mu);
     if (c->watch && registry_watch_sent(c->watch, &next))
       watch_send(c, next); /* what changed while this one was in flight */
@@ -496,6 +762,8 @@ static void watch_link(hs_call *c) {
   if (hs->watches)
     hs->watches->watch_prev = c;
   hs->watches = c;
+  c->linked = 1;
+  hs->n_watches++;
   pthread_mutex_unlock(&hs->mu);
 }
 
@@ -510,6 +778,9 @@ static void watch_unlink(hs_call *c) {
   if (c->watch_next)
     c->watch_next->watch_prev = c->watch_prev;
   c->watch_prev = c->watch_next = NULL;
+  if (c->linked)
+    hs->n_watches--;
+  c->linked = 0;
   pthread_mutex_unlock(&hs->mu);
 }
 
@@ -527,15 +798,44 @@ static void on_watch_closed(void *arg, int ok) {
   call_unref(c);
 }
 
+/* The code a broken server fails this Watch with at once, or -1
+ * (violations watch-internal, watch-unknown-not-found, watch-leak-slots). */
+static int watch_refusal(hs_call *c, const char *name) {
+  health_server *hs = c->hs;
+  int status, code = -1;
+
+  if (faults_on(hs->faults, VIOLATE_WATCH_INTERNAL))
+    return WIRE_INTERNAL;
+  if (faults_on(hs->faults, VIOLATE_WATCH_UNKNOWN_NOT_FOUND) &&
+      registry_get(hs->reg, name, &status) < 0)
+    return WIRE_NOT_FOUND;
+  if (faults_on(hs->faults, VIOLATE_WATCH_LEAK_SLOTS)) {
+    /* Slots are taken and never given back, cancelled or not. */
+    pthread_mutex_lock(&hs->mu);
+    if (hs->leaked_slots >= LEAKY_SLOTS)
+      code = WIRE_RESOURCE_EXHAUSTED;
+    else
+      hs->leaked_slots++;
+    pthread_mutex_unlock(&hs->mu);
+  }
+  return code;
+}
+
 static void handle_watch(hs_call *c) {
   grpc_op op;
   char *name = NULL;
-  int first;
+  int first, next, code;
   int rc = request_service(c->payload, &name);
 
   if (rc < 0) {
     finish_bad_request(c, rc, 1);
     return;
+  }
+  code = watch_refusal(c, name);
+  if (code >= 0) {
+    finish(c, code, code == WIRE_NOT_FOUND ? "unknown service" : "watch failed", NULL, 1);
+    journal_call(c, method_defs[M_WATCH].path, name, code, -1);
+    goto out;
   }
   memset(&op, 0, sizeof(op));
   op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -548,8 +848,10 @@ static void handle_watch(hs_call *c) {
   watch_link(c); /* before the first send: the close tag unlinks it */
   pthread_mutex_lock(&c->mu);
   rc = registry_watch_start(c->hs->reg, name, watch_notify, c, &c->watch, &first);
-  if (rc == 0)
+  if (rc == 0 && !faults_on(c->hs->faults, VIOLATE_WATCH_NO_INITIAL))
     watch_send(c, first); /* H-WATCH-1, H-WATCH-3: kept open even if unknown */
+  else if (rc == 0 && registry_watch_sent(c->watch, &next))
+    watch_send(c, next); /* watch-no-initial: the first is dropped, changes go out */
   pthread_mutex_unlock(&c->mu);
   if (rc < 0)
     finish(c, WIRE_INTERNAL, "out of memory", NULL, 0);
@@ -579,8 +881,13 @@ static void reflection_reply(hs_call *c, grpc_byte_buffer *request) {
   int rc = read_message(request, &req);
 
   if (rc == 0) {
-    rc = reflection_answer(GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &out, &len);
+    rc = reflection_answer_faults(c->hs->faults, GRPC_SLICE_START_PTR(req),
+                                  GRPC_SLICE_LENGTH(req), &out, &len);
     grpc_slice_unref(req);
+  }
+  if (rc == -ENOENT) { /* reflection-abort: a failed lookup ends the stream */
+    finish(c, WIRE_NOT_FOUND, "symbol not found", NULL, 0);
+    return;
   }
   if (rc < 0) {
     finish_bad_request(c, rc, 0);
@@ -628,6 +935,11 @@ static void reflection_recv(hs_call *c) {
 static void handle_reflection(hs_call *c) {
   grpc_op op;
 
+  if (c->method == M_REFLECTION_V1 && faults_on(c->hs->faults, VIOLATE_REFLECTION_V1_INTERNAL)) {
+    finish(c, WIRE_INTERNAL, "reflection failed", NULL, 1); /* blocks the v1alpha fallback */
+    return;
+  }
+
   memset(&op, 0, sizeof(op));
   op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   op.data.recv_close_on_server.cancelled = &c->cancelled;
@@ -641,7 +953,7 @@ static void handle_reflection(hs_call *c) {
 static void answer_unimplemented(hs_call *c) {
   char msg[160];
   char *method;
-  int answered;
+  int answered, code;
 
   pthread_mutex_lock(&c->mu);
   answered = c->answered;
@@ -649,11 +961,13 @@ static void answer_unimplemented(hs_call *c) {
   pthread_mutex_unlock(&c->mu);
   if (answered)
     return;
+  code = faults_on(c->hs->faults, VIOLATE_UNKNOWN_METHOD_INTERNAL) ? WIRE_INTERNAL
+                                                                   : WIRE_UNIMPLEMENTED;
   method = grpc_slice_to_c_string(c->details.method);
   snprintf(msg, sizeof(msg), "unknown method %s", method);
-  journal_call(c, method, NULL, WIRE_UNIMPLEMENTED, -1);
+  journal_call(c, method, NULL, code, -1);
   gpr_free(method);
-  finish(c, WIRE_UNIMPLEMENTED, msg, NULL, 1);
+  finish(c, code, msg, NULL, 1);
 }
 
 static void on_unimplemented_recv(void *arg, int ok) {
@@ -672,21 +986,23 @@ static void on_unimplemented_recv(void *arg, int ok) {
  * END_STREAM is followed by RST_STREAM, which curl 7.88 reports as error
  * 92 (§5). The wait is bounded by the sweep in the CQ loop. */
 static void handle_unimplemented(hs_call *c) {
-  health_server *hs = c->hs;
   grpc_op op;
 
-  c->answer_by = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                              gpr_time_from_millis(UNIMPLEMENTED_WAIT_MS, GPR_TIMESPAN));
-  call_ref(c); /* held by the pending list */
-  pthread_mutex_lock(&hs->mu);
-  c->pending_next = hs->pending;
-  hs->pending = c;
-  pthread_mutex_unlock(&hs->mu);
+  defer(c, after_ms(gpr_now(GPR_CLOCK_MONOTONIC), UNIMPLEMENTED_WAIT_MS), answer_unimplemented);
   memset(&op, 0, sizeof(op));
   op.op = GRPC_OP_RECV_MESSAGE;
   op.data.recv_message.recv_message = &c->recv_bb;
   c->recv_tag = (tag){on_unimplemented_recv, c};
   start_batch(c, &op, 1, &c->recv_tag);
+}
+
+/* A pending call is due when its time has come, when the server shuts
+ * down, or (a starved Check) when few enough Watches are left open. Runs
+ * with hs->mu held; every Watch close is a CQ event, so a starved Check
+ * is looked at again after each. */
+static int pending_due(const health_server *hs, const hs_call *c, gpr_timespec now) {
+  return gpr_time_cmp(c->answer_by, now) <= 0 || hs->shutting_down ||
+         (c->starved && hs->n_watches <= STARVING_WATCHES);
 }
 
 /* Answers the pending calls whose wait is over; returns when the next one
@@ -699,7 +1015,7 @@ static gpr_timespec sweep_pending(health_server *hs) {
   pthread_mutex_lock(&hs->mu);
   link = &hs->pending;
   while ((c = *link)) {
-    if (gpr_time_cmp(c->answer_by, now) <= 0) {
+    if (pending_due(hs, c, now)) {
       *link = c->pending_next;
       c->pending_next = due;
       due = c;
@@ -711,7 +1027,7 @@ static gpr_timespec sweep_pending(health_server *hs) {
   pthread_mutex_unlock(&hs->mu);
   while ((c = due)) {
     due = c->pending_next;
-    answer_unimplemented(c);
+    c->on_due(c);
     call_unref(c);
   }
   return next;
@@ -830,7 +1146,7 @@ static void preencode_responses(health_server *hs) {
   }
 }
 
-static grpc_server *create_server(void) {
+static grpc_server *create_server(const faults *f) {
   grpc_arg args[] = {
       /* Two mocks on one port must fail, not silently share it. */
       {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
@@ -842,8 +1158,13 @@ static grpc_server *create_server(void) {
       {.type = GRPC_ARG_INTEGER,
        .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
        .value.integer = 1},
+      /* Violation max-streams-one (T12), last and only when on: read once,
+       * as SETTINGS are fixed when the server is created. Without it the
+       * core sends no MAX_CONCURRENT_STREAMS at all (unlimited). */
+      {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONCURRENT_STREAMS, .value.integer = 1},
   };
-  grpc_channel_args ca = {sizeof(args) / sizeof(args[0]), args};
+  size_t n = sizeof(args) / sizeof(args[0]);
+  grpc_channel_args ca = {faults_on(f, VIOLATE_MAX_STREAMS_ONE) ? n : n - 1, args};
 
   return grpc_server_create(&ca, NULL);
 }
@@ -933,13 +1254,14 @@ int health_server_start(const health_server_options *opts, health_server **out,
   grpc_init();
   hs->reg = opts->reg;
   hs->journal = opts->journal;
+  hs->faults = opts->faults;
   hs->list_limit = opts->list_limit;
   hs->shutdown_tag = (tag){on_shutdown, hs};
   pthread_mutex_init(&hs->mu, NULL);
   pthread_cond_init(&hs->drained, NULL);
   preencode_responses(hs);
   hs->cq = grpc_completion_queue_create_for_next(NULL);
-  hs->server = create_server();
+  hs->server = create_server(opts->faults);
   grpc_server_register_completion_queue(hs->server, hs->cq, NULL);
   rc = register_methods(hs, err, errlen);
   if (rc == 0)

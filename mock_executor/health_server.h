@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "faults.h"
 #include "journal.h"
 #include "registry.h"
 #include "tls.h"
@@ -33,6 +34,10 @@ typedef struct health_server_options {
   int cq_threads;    /* >= 1 */
   const tls_pem *tls; /* borrowed; NULL: plaintext. With tls->ca, client
                        * certificates are required and verified */
+  /* Borrowed; NULL: no violation. Knobs are read on every call, so they
+   * may be flipped at run time; only max-streams-one is read once, at
+   * start (HTTP/2 SETTINGS are fixed when the server is created). */
+  const faults *faults;
 } health_server_options;
 
 /* Binds every port and starts serving. bound_ports (n_ports entries)

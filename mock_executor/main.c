@@ -130,6 +130,7 @@ static int start_grpc(mock *m) {
   opts.list_limit = cfg->list_limit;
   opts.cq_threads = cfg->cq_threads;
   opts.tls = m->tlsp;
+  opts.faults = m->faults;
   rc = health_server_start(&opts, &m->grpc, bound, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": %s\n", err);
@@ -285,6 +286,8 @@ static int create_state(mock *m) {
   if (rc == 0)
     rc = faults_new(&m->faults);
   if (rc == 0)
+    registry_set_faults(m->reg, m->faults);
+  if (rc == 0)
     rc = journal_new(m->cfg->journal_size, &m->journal);
   if (rc == 0)
     rc = timelines_new(m->reg, &m->timelines);
@@ -345,27 +348,27 @@ static void list_violations(void) {
 
   for (size_t i = 0; i < n; i++)
     printf("%-32s %-5s %s\n", k[i].name, k[i].breaks, k[i].description);
+  printf("\nNot available (the gRPC C core cannot produce them):\n%s", FAULTS_UNAVAILABLE);
 }
 
 int main(int argc, char **argv) {
   config cfg;
   char err[512];
-  int rc;
+  int rc, info;
 
   rc = config_parse(argc, argv, &cfg, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n", err);
     return 2;
   }
-  if (rc == CONFIG_HELP) {
+  info = rc; /* CONFIG_HELP ... print and exit 0 */
+  rc = 0;
+  if (info == CONFIG_HELP) {
     config_usage(stdout);
-    rc = 0;
-  } else if (rc == CONFIG_VERSION) {
+  } else if (info == CONFIG_VERSION) {
     printf(PROG " %s\n", HC_VERSION);
-    rc = 0;
-  } else if (rc == CONFIG_LIST_VIOLATIONS) {
+  } else if (info == CONFIG_LIST_VIOLATIONS) {
     list_violations();
-    rc = 0;
   } else if (cfg.print_config) {
     rc = config_print(&cfg, stdout) < 0 ? 1 : 0;
   } else if (cfg.admin_port >= 0 && !is_loopback(cfg.admin_host) && !cfg.admin_token &&

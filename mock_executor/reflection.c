@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "wire.h"
@@ -32,14 +33,22 @@ typedef struct answer_parts {
   char message[256];
 } answer_parts;
 
-static void answer_list(response *res, answer_parts *p) {
+#define HEALTH_PACKAGE "grpc.health.v1."
+
+static void answer_list(response *res, answer_parts *p, const faults *f) {
+  size_t n = 0;
+
   grpc__reflection__v1__list_service_response__init(&p->list);
   for (size_t i = 0; i < N_SERVICES; i++) {
-    grpc__reflection__v1__service_response__init(&p->services[i]);
-    p->services[i].name = (char *)reflection_services[i];
-    p->service_ptrs[i] = &p->services[i];
+    if (faults_on(f, VIOLATE_REFLECTION_NO_HEALTH) &&
+        strncmp(reflection_services[i], HEALTH_PACKAGE, strlen(HEALTH_PACKAGE)) == 0)
+      continue;
+    grpc__reflection__v1__service_response__init(&p->services[n]);
+    p->services[n].name = (char *)reflection_services[i];
+    p->service_ptrs[n] = &p->services[n];
+    n++;
   }
-  p->list.n_service = N_SERVICES;
+  p->list.n_service = n;
   p->list.service = p->service_ptrs;
   res->message_response_case =
       GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE;
@@ -89,13 +98,23 @@ static void answer_extension_numbers(response *res, answer_parts *p, const char 
   res->all_extension_numbers_response = &p->extensions;
 }
 
-static void answer_request(const request *req, response *res, answer_parts *p) {
+/* reflection-not-found hides the Health symbols, as the C++ default
+ * health service does (grpc/grpc#36665). */
+static const wire_file *symbol_file(const char *symbol, const faults *f) {
+  if (faults_on(f, VIOLATE_REFLECTION_NOT_FOUND) &&
+      strncmp(symbol, HEALTH_PACKAGE, strlen(HEALTH_PACKAGE)) == 0)
+    return NULL;
+  return wire_file_containing_symbol(symbol);
+}
+
+static void answer_request(const request *req, response *res, answer_parts *p,
+                           const faults *f) {
   switch (req->message_request_case) {
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
-    answer_list(res, p);
+    answer_list(res, p, f);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
-    answer_file(res, p, wire_file_containing_symbol(req->file_containing_symbol), "symbol",
+    answer_file(res, p, symbol_file(req->file_containing_symbol, f), "symbol",
                 req->file_containing_symbol);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
@@ -121,6 +140,11 @@ static void answer_request(const request *req, response *res, answer_parts *p) {
 }
 
 int reflection_answer(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len) {
+  return reflection_answer_faults(NULL, buf, len, out, out_len);
+}
+
+int reflection_answer_faults(const faults *f, const uint8_t *buf, size_t len, uint8_t **out,
+                             size_t *out_len) {
   response res = GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__INIT;
   answer_parts parts;
   request *req;
@@ -133,7 +157,14 @@ int reflection_answer(const uint8_t *buf, size_t len, uint8_t **out, size_t *out
     return -EBADMSG;
   res.valid_host = req->host;
   res.original_request = req;
-  answer_request(req, &res, &parts);
+  answer_request(req, &res, &parts, f);
+  if (faults_on(f, VIOLATE_REFLECTION_ABORT) &&
+      res.message_response_case ==
+          GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE &&
+      parts.error.error_code == WIRE_NOT_FOUND) {
+    rc = -ENOENT;
+    goto out;
+  }
   size = grpc__reflection__v1__server_reflection_response__get_packed_size(&res);
   packed = malloc(size ? size : 1);
   if (!packed) {

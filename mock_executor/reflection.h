@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faults.h"
+
 /* The services listed by list_services (H-REFL-3), NULL-terminated. */
 extern const char *const reflection_services[];
 
@@ -23,5 +25,13 @@ extern const char *const reflection_services[];
  * successes here. -EBADMSG when the request does not decode (end the
  * stream with INVALID_ARGUMENT), -ENOMEM. */
 int reflection_answer(const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
+
+/* reflection_answer with the violation knobs of `f` (NULL: none) read:
+ * reflection-no-health leaves Health out of list_services,
+ * reflection-not-found answers NOT_FOUND for the grpc.health.v1 symbols,
+ * and with reflection-abort a failed lookup returns -ENOENT (and no
+ * answer) so that the caller ends the stream instead (H-REFL-5 broken). */
+int reflection_answer_faults(const faults *f, const uint8_t *req, size_t len, uint8_t **out,
+                             size_t *out_len);
 
 #endif

@@ -5,8 +5,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire.h"
+
+/* watch-drop-last: changes closer together than this form a burst. */
+#define BURST_WINDOW_MS 250
 
 /* A name that is known (has a status) or is only being watched. */
 typedef struct entry {
@@ -25,6 +29,12 @@ struct registry_watch {
   int last_sent; /* status of the last completed send; -1 before any */
   int sending;   /* status of the send in flight */
   int busy;      /* a send is in flight */
+  /* Violation knobs only (faults.h): */
+  int dup_pending;    /* watch-duplicates: an equal status awaits sending */
+  int began_unknown;  /* watch-no-late-known: the name was unknown at start */
+  int offered;        /* watch-drop-last: the last status offered */
+  int held;           /* watch-drop-last: held back until the next change; -1 */
+  long last_change_ms; /* watch-drop-last: when `offered` changed; 0 never */
   registry_watch *prev, *next;
 };
 
@@ -35,6 +45,7 @@ struct registry {
   size_t known;
   size_t watches;
   int shut_down;
+  const faults *faults; /* NULL: no violation */
 };
 
 int registry_new(registry **out) {
@@ -135,22 +146,65 @@ static void drop_if_unused(registry *r, entry *e) {
   free(e);
 }
 
+static long now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Violation watch-drop-last (T20): a change less than BURST_WINDOW_MS
+ * after the previous one is held back and let through only when the next
+ * change comes, so the last change of a burst is never sent. Returns 0
+ * with the status to offer in *status, -1 when there is nothing to offer. */
+static int lag_one_behind(registry_watch *w, int *status) {
+  long now = now_ms();
+  int burst = w->last_change_ms && now - w->last_change_ms < BURST_WINDOW_MS;
+  int held = w->held;
+
+  if (*status == w->offered)
+    return -1;
+  w->offered = *status;
+  w->last_change_ms = now;
+  if (!burst) {
+    w->held = -1;
+    return 0;
+  }
+  w->held = *status;
+  if (held < 0)
+    return -1;
+  *status = held;
+  return 0;
+}
+
 /* H-WATCH-2/5/6: remember the newest status; start a send only when none
  * is in flight and it differs from what the client last received. */
-static void watch_offer(registry_watch *w, int status) {
-  w->latest = status;
-  if (w->busy || status == w->last_sent)
+static void watch_offer(const registry *r, registry_watch *w, int status) {
+  if (faults_on(r->faults, VIOLATE_WATCH_NO_LATE_KNOWN) && w->began_unknown)
     return;
+  if (faults_on(r->faults, VIOLATE_WATCH_DROP_LAST) && lag_one_behind(w, &status) < 0)
+    return;
+  if (faults_on(r->faults, VIOLATE_WATCH_DUPLICATES) && status == w->last_sent)
+    w->dup_pending = 1; /* every set goes out, equal or not */
+  w->latest = status;
+  if (w->busy || (status == w->last_sent && !w->dup_pending))
+    return;
+  w->dup_pending = 0;
   w->busy = 1;
   w->sending = status;
   w->notify(w->ctx, status);
 }
 
-static void offer_all(entry *e) {
+static void offer_all(const registry *r, entry *e) {
   int status = e->known ? e->status : WIRE_SERVICE_UNKNOWN;
 
-  for (registry_watch *w = e->watchers; w; w = w->next)
-    watch_offer(w, status);
+  if (faults_on(r->faults, VIOLATE_WATCH_NO_UPDATES))
+    return;
+  for (registry_watch *w = e->watchers; w; w = w->next) {
+    watch_offer(r, w, status);
+    if (faults_on(r->faults, VIOLATE_WATCH_NOTIFY_ONE))
+      break; /* the list starts with the newest watcher */
+  }
 }
 
 static void set_locked(entry *e, registry *r, int status) {
@@ -158,7 +212,7 @@ static void set_locked(entry *e, registry *r, int status) {
     r->known++;
   e->known = 1;
   e->status = status;
-  offer_all(e);
+  offer_all(r, e);
 }
 
 int registry_set(registry *r, const char *name, int status) {
@@ -168,7 +222,7 @@ int registry_set(registry *r, const char *name, int status) {
   if (!name || status < 0 || status > WIRE_STATUS_MAX)
     return REGISTRY_EINVAL;
   pthread_rwlock_wrlock(&r->lock);
-  if (r->shut_down) {
+  if (r->shut_down && !faults_on(r->faults, VIOLATE_SHUTDOWN_ACCEPTS_SETS)) {
     rv = REGISTRY_ESHUTDOWN;
     goto out;
   }
@@ -190,7 +244,7 @@ int registry_remove(registry *r, const char *name) {
   if (!name)
     return REGISTRY_EINVAL;
   pthread_rwlock_wrlock(&r->lock);
-  if (r->shut_down) {
+  if (r->shut_down && !faults_on(r->faults, VIOLATE_SHUTDOWN_ACCEPTS_SETS)) {
     rv = REGISTRY_ESHUTDOWN;
     goto out;
   }
@@ -201,7 +255,7 @@ int registry_remove(registry *r, const char *name) {
   }
   e->known = 0;
   r->known--;
-  offer_all(e); /* H-WATCH-3: watchers now see SERVICE_UNKNOWN */
+  offer_all(r, e); /* H-WATCH-3: watchers now see SERVICE_UNKNOWN */
   drop_if_unused(r, e);
 out:
   pthread_rwlock_unlock(&r->lock);
@@ -280,7 +334,8 @@ static void set_all_locked(registry *r, int status) {
 
 void registry_shutdown(registry *r) {
   pthread_rwlock_wrlock(&r->lock);
-  set_all_locked(r, WIRE_NOT_SERVING); /* H-WATCH-9 */
+  if (!faults_on(r->faults, VIOLATE_SHUTDOWN_KEEPS_SERVING))
+    set_all_locked(r, WIRE_NOT_SERVING); /* H-WATCH-9 */
   r->shut_down = 1;
   pthread_rwlock_unlock(&r->lock);
 }
@@ -328,6 +383,9 @@ int registry_watch_start(registry *r, const char *name, registry_notify_fn notif
   w->last_sent = -1;
   w->sending = w->latest;
   w->busy = 1;
+  w->began_unknown = !e->known;
+  w->offered = w->latest;
+  w->held = -1;
   w->next = e->watchers;
   if (e->watchers)
     e->watchers->prev = w;
@@ -347,7 +405,8 @@ int registry_watch_sent(registry_watch *w, int *next) {
   pthread_rwlock_wrlock(&r->lock);
   w->last_sent = w->sending;
   w->busy = 0;
-  if (w->latest != w->last_sent) {
+  if (w->latest != w->last_sent || w->dup_pending) {
+    w->dup_pending = 0;
     w->busy = 1;
     w->sending = w->latest;
     *next = w->latest;
@@ -385,4 +444,10 @@ size_t registry_watch_count(registry *r) {
   n = r->watches;
   pthread_rwlock_unlock(&r->lock);
   return n;
+}
+
+void registry_set_faults(registry *r, const faults *f) {
+  pthread_rwlock_wrlock(&r->lock);
+  r->faults = f;
+  pthread_rwlock_unlock(&r->lock);
 }

@@ -25,6 +25,8 @@
 
 #include <stddef.h>
 
+#include "faults.h"
+
 typedef struct registry registry;
 typedef struct registry_watch registry_watch;
 
@@ -86,6 +88,13 @@ int registry_watch_sent(registry_watch *w, int *next);
 /* Detaches and frees the watch. After it returns, notify is never called
  * for this watch again. */
 void registry_watch_stop(registry_watch *w);
+
+/* Lets the registry consult the violation knobs at run time (issue 6):
+ * watch-duplicates, watch-drop-last, watch-notify-one, watch-no-updates,
+ * watch-no-late-known, shutdown-keeps-serving, shutdown-accepts-sets.
+ * Borrowed; must outlive the registry. NULL (the default): none is on, and
+ * the registry behaves as described above. Call before any watch starts. */
+void registry_set_faults(registry *r, const faults *f);
 
 /* Number of open watches (for leak checks and figures). */
 size_t registry_watch_count(registry *r);

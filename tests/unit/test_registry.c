@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "faults.h"
 #include "registry.h"
 #include "wire.h"
 
@@ -256,6 +257,138 @@ static void many_names__lookup_stays_correct(void **state) {
   }
 }
 
+/* ---- violation knobs (faults.h): off by default, on through the setter */
+
+/* A registry with one knob on; the faults object lives as long as the test. */
+typedef struct knob_fixture {
+  registry *r;
+  faults *f;
+} knob_fixture;
+
+static int setup_knobs(void **state) {
+  knob_fixture *k = calloc(1, sizeof(*k));
+  assert_non_null(k);
+  assert_int_equal(registry_new(&k->r), 0);
+  assert_int_equal(faults_new(&k->f), 0);
+  registry_set_faults(k->r, k->f);
+  *state = k;
+  return 0;
+}
+
+static int teardown_knobs(void **state) {
+  knob_fixture *k = *state;
+  registry_free(k->r);
+  faults_free(k->f);
+  free(k);
+  return 0;
+}
+
+/* Opens a watch on "svc" (set SERVING) and completes its first send. */
+static registry_watch *idle_watch(registry *r, fake_watcher *f) {
+  registry_watch *w;
+  int first, next;
+  registry_set(r, "svc", WIRE_SERVING);
+  assert_int_equal(registry_watch_start(r, "svc", record, f, &w, &first), 0);
+  assert_int_equal(registry_watch_sent(w, &next), 0);
+  return w;
+}
+
+static void knob__duplicates_sends_equal_sets_even_while_busy(void **state) {
+  knob_fixture *k = *state;
+  fake_watcher f = {0};
+  int next = -1;
+  registry_watch *w;
+
+  faults_set(k->f, VIOLATE_WATCH_DUPLICATES, 1);
+  w = idle_watch(k->r, &f);
+  registry_set(k->r, "svc", WIRE_SERVING); /* idle: sent at once */
+  assert_int_equal(f.nsent, 1);
+  assert_int_equal(f.sent[0], WIRE_SERVING);
+  registry_set(k->r, "svc", WIRE_SERVING); /* busy: still goes out after */
+  assert_int_equal(registry_watch_sent(w, &next), 1);
+  assert_int_equal(next, WIRE_SERVING);
+  assert_int_equal(registry_watch_sent(w, &next), 0);
+  faults_set(k->f, VIOLATE_WATCH_DUPLICATES, 0); /* read at run time */
+  registry_set(k->r, "svc", WIRE_SERVING);
+  assert_int_equal(f.nsent, 1);
+  registry_watch_stop(w);
+}
+
+static void knob__drop_last_loses_the_end_of_a_burst(void **state) {
+  knob_fixture *k = *state;
+  fake_watcher f = {0};
+  int next;
+  registry_watch *w;
+
+  faults_set(k->f, VIOLATE_WATCH_DROP_LAST, 1);
+  w = idle_watch(k->r, &f);
+  /* The first change goes out; the rest of the burst lags one behind. */
+  for (int i = 1; i <= 5; i++) {
+    registry_set(k->r, "svc", i % 2 ? WIRE_NOT_SERVING : WIRE_SERVING);
+    while (registry_watch_sent(w, &next))
+      f.sent[f.nsent++] = next;
+  }
+  assert_true(f.nsent >= 2);
+  assert_int_equal(f.sent[0], WIRE_NOT_SERVING);
+  assert_int_equal(f.sent[f.nsent - 1], WIRE_SERVING); /* never the final NOT_SERVING */
+  registry_watch_stop(w);
+}
+
+static void knob__notify_one_tells_only_the_newest(void **state) {
+  knob_fixture *k = *state;
+  fake_watcher old = {0}, young = {0};
+  registry_watch *a, *b;
+
+  faults_set(k->f, VIOLATE_WATCH_NOTIFY_ONE, 1);
+  a = idle_watch(k->r, &old);
+  b = idle_watch(k->r, &young);
+  registry_set(k->r, "svc", WIRE_NOT_SERVING);
+  assert_int_equal(old.nsent, 0);
+  assert_int_equal(young.nsent, 1);
+  registry_watch_stop(a);
+  registry_watch_stop(b);
+}
+
+static void knob__no_updates_and_no_late_known(void **state) {
+  knob_fixture *k = *state;
+  fake_watcher f = {0}, late = {0};
+  registry_watch *w, *u;
+  int first, next;
+
+  faults_set(k->f, VIOLATE_WATCH_NO_UPDATES, 1);
+  w = idle_watch(k->r, &f);
+  registry_set(k->r, "svc", WIRE_NOT_SERVING);
+  assert_int_equal(f.nsent, 0);
+  faults_set(k->f, VIOLATE_WATCH_NO_UPDATES, 0);
+  faults_set(k->f, VIOLATE_WATCH_NO_LATE_KNOWN, 1);
+  registry_set(k->r, "svc", WIRE_NOT_SERVING); /* known at start: still told */
+  assert_int_equal(f.nsent, 1);
+  assert_int_equal(registry_watch_start(k->r, "later", record, &late, &u, &first), 0);
+  assert_int_equal(first, WIRE_SERVICE_UNKNOWN);
+  assert_int_equal(registry_watch_sent(u, &next), 0);
+  registry_set(k->r, "later", WIRE_SERVING); /* unknown at start: never told */
+  assert_int_equal(late.nsent, 0);
+  registry_watch_stop(w);
+  registry_watch_stop(u);
+}
+
+static void knob__shutdown_keeps_serving_and_accepts_sets(void **state) {
+  knob_fixture *k = *state;
+  int st;
+
+  registry_set(k->r, "svc", WIRE_SERVING);
+  faults_set(k->f, VIOLATE_SHUTDOWN_KEEPS_SERVING, 1);
+  registry_shutdown(k->r);
+  assert_true(registry_is_shut_down(k->r));
+  assert_int_equal(registry_get(k->r, "svc", &st), 0);
+  assert_int_equal(st, WIRE_SERVING);
+  assert_int_equal(registry_set(k->r, "svc", WIRE_NOT_SERVING), REGISTRY_ESHUTDOWN);
+  faults_set(k->f, VIOLATE_SHUTDOWN_ACCEPTS_SETS, 1);
+  assert_int_equal(registry_set(k->r, "svc", WIRE_NOT_SERVING), 0);
+  assert_int_equal(registry_get(k->r, "svc", &st), 0);
+  assert_int_equal(st, WIRE_NOT_SERVING);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(set_get__stores_every_status, setup, teardown),
@@ -272,6 +405,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(shutdown__all_not_serving_sets_refused_until_resume, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(many_names__lookup_stays_correct, setup, teardown),
+      cmocka_unit_test_setup_teardown(knob__duplicates_sends_equal_sets_even_while_busy,
+                                      setup_knobs, teardown_knobs),
+      cmocka_unit_test_setup_teardown(knob__drop_last_loses_the_end_of_a_burst, setup_knobs,
+                                      teardown_knobs),
+      cmocka_unit_test_setup_teardown(knob__notify_one_tells_only_the_newest, setup_knobs,
+                                      teardown_knobs),
+      cmocka_unit_test_setup_teardown(knob__no_updates_and_no_late_known, setup_knobs,
+                                      teardown_knobs),
+      cmocka_unit_test_setup_teardown(knob__shutdown_keeps_serving_and_accepts_sets,
+                                      setup_knobs, teardown_knobs),
   };
   return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }
