@@ -22,7 +22,9 @@ static struct {
 } tls;
 
 int ctls_check(const ctls_options *o, char *err, size_t errlen) {
-  if (!o->enabled && (o->ca_file || o->no_verify || o->server_name || o->cert_file || o->key_file)) {
+  int any = o->ca_file || o->no_verify || o->server_name || o->cert_file || o->key_file;
+
+  if (!o->enabled && any) {
     snprintf(err, errlen, "--tls-ca-cert, --tls-no-verify, --tls-server-name, "
                           "--tls-client-cert and --tls-client-key need --tls");
     return -EINVAL;
