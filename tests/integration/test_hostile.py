@@ -1,0 +1,137 @@
+"""The runner against hostile servers (issue 7, tests/hostile/servers.py).
+
+Each server breaks the protocol in one way: garbage instead of HTTP/2, a
+server that never answers, TLS on a plaintext port, a Watch that streams
+forever at full speed, a 4 GiB length prefix, a 1 MiB header block,
+RST_STREAM and GOAWAY floods, a one-byte-every-20-ms trickle. Against each,
+health-conformance must end with a verdict, fail (1) or unreachable (3),
+never pass (0) and never crash, within a bound, with no sanitizer report and
+a bounded peak RSS (wait4's ru_maxrss of that very process).
+
+The runs go in parallel (one thread per server, started once for the
+module) so the whole file stays well under 60 s; each test then checks one
+server's run. Every process is stopped by its pid; every wait is bounded.
+"""
+
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD, REPO, SANITIZED, SANITIZER_MARKS, SLOW
+
+SERVERS = os.path.join(REPO, "tests", "hostile", "servers.py")
+RUNNER = os.path.join(BUILD, "conformance", "health-conformance")
+
+TIMEOUT_S = 0.5            # --timeout for every run
+NCASES = 37                # the catalogue (--list); a case waits a few timeouts at most
+BOUND_S = NCASES * TIMEOUT_S * 2 * SLOW   # 37 s; the slowest run measured 18 s
+RSS_CAP_KIB = (400 if SANITIZED else 200) * 1024
+START_TIMEOUT_S = 10.0
+
+# mode -> verdicts it may end with (1: a MUST failed, 3: unreachable).
+MODES = {
+    "garbage": {1, 3},
+    "silent": {1, 3},
+    "tls": {1, 3},
+    "watch-flood": {1},
+    "huge-prefix": {1},
+    "huge-headers": {1},
+    "rst-flood": {1},
+    "goaway-flood": {1},
+    "trickle": {1, 3},
+}
+
+
+def start_server(mode):
+    proc = subprocess.Popen(["/usr/bin/python3", SERVERS, mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    found = {}
+
+    def read_port():
+        line = proc.stdout.readline()
+        if line.startswith("LISTENING "):
+            found["port"] = int(line.split()[1])
+
+    reader = threading.Thread(target=read_port, daemon=True)
+    reader.start()
+    reader.join(START_TIMEOUT_S)
+    if "port" not in found:
+        proc.kill()
+        proc.wait(5)
+        pytest.fail(f"hostile server {mode} printed no LISTENING line")
+    return proc, found["port"]
+
+
+def run_runner(port, out_dir, mode):
+    """Runs the runner once; its exit code, seconds, peak RSS (KiB), output."""
+    out = open(os.path.join(out_dir, f"{mode}.out"), "w+")
+    err = open(os.path.join(out_dir, f"{mode}.err"), "w+")
+    t0 = time.monotonic()
+    proc = subprocess.Popen([RUNNER, "--target", f"127.0.0.1:{port}",
+                             "--timeout", f"{int(TIMEOUT_S * 1000)}ms"],
+                            stdout=out, stderr=err)
+    # A hang past the bound (and some slack) is killed, and shows as a
+    # signal exit and a time over the bound below.
+    killer = threading.Timer(BOUND_S + 10, proc.kill)
+    killer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child only
+    finally:
+        killer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - t0
+    out.seek(0)
+    err.seek(0)
+    result = {"rc": proc.returncode, "seconds": seconds, "rss_kib": usage.ru_maxrss,
+              "stdout": out.read(), "stderr": err.read()}
+    out.close()
+    err.close()
+    return result
+
+
+@pytest.fixture(scope="module")
+def hostile_runs(tmp_path_factory):
+    if not os.access(RUNNER, os.X_OK):
+        pytest.exit(f"health-conformance not found at {RUNNER}; build first or set HC_BUILD",
+                    returncode=1)
+    out_dir = str(tmp_path_factory.mktemp("hostile"))
+    servers = {}
+    results = {}
+    try:
+        for mode in MODES:
+            servers[mode] = start_server(mode)
+
+        def one(mode):
+            results[mode] = run_runner(servers[mode][1], out_dir, mode)
+
+        threads = [threading.Thread(target=one, args=(m,)) for m in MODES]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(BOUND_S + 20)  # run_runner kills at BOUND_S + 10
+    finally:
+        for proc, _ in servers.values():
+            proc.kill()
+            proc.wait(5)
+    return results
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_runner_survives_hostile_server(hostile_runs, mode):
+    r = hostile_runs.get(mode)
+    assert r is not None, f"{mode}: the runner did not finish"
+    where = f"{mode}: rc={r['rc']} {r['seconds']:.1f}s rss={r['rss_kib']} KiB\n" \
+            f"stderr: {r['stderr'][-2000:]}\nstdout tail: {r['stdout'][-1500:]}"
+    assert r["rc"] >= 0, f"runner killed by signal {-r['rc']} (crash or hang): {where}"
+    assert r["rc"] in MODES[mode], f"unexpected verdict: {where}"
+    assert r["seconds"] < BOUND_S, f"over the {BOUND_S:.0f} s bound: {where}"
+    assert r["rss_kib"] < RSS_CAP_KIB, f"peak RSS over {RSS_CAP_KIB} KiB: {where}"
+    for mark in SANITIZER_MARKS:
+        assert mark not in r["stderr"], f"sanitizer report: {where}"
+    # The verdict is said, not only returned.
+    assert f"exit code {r['rc']}" in r["stdout"], where
+    if r["rc"] == 3:
+        assert "target unreachable" in r["stderr"], where
