@@ -121,4 +121,14 @@ void case_reflection_describes_health(const case_ctx *ctx, case_result *res);
 void case_reflection_version_fallback(const case_ctx *ctx, case_result *res);
 void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res);
 
+/* http (--protocol http) */
+void case_http_root_ok(const case_ctx *ctx, case_result *res);
+void case_http_root_json_body(const case_ctx *ctx, case_result *res);
+void case_http_root_content_type(const case_ctx *ctx, case_result *res);
+void case_http_keep_alive(const case_ctx *ctx, case_result *res);
+void case_http_latency_budget(const case_ctx *ctx, case_result *res);
+void case_http_unhealthy_not_success(const case_ctx *ctx, case_result *res);
+void case_http_unknown_path(const case_ctx *ctx, case_result *res);
+void case_http_head(const case_ctx *ctx, case_result *res);
+
 #endif

@@ -7,7 +7,9 @@
 
 #define GRPC PROTOCOL_GRPC
 #define CTL NEED_CONTROL
+#define HTTP PROTOCOL_HTTP
 #define SHUT (NEED_CONTROL | NEED_SHUTDOWN)
+#define ALONE NEED_ALONE
 
 static const hc_case cases[] = {
     {"check/overall-health", "T01", "H-SVC-3,H-SVC-4,H-CHECK-1,H-CHECK-3", LEVEL_MUST, GRPC, 0,
@@ -45,7 +47,7 @@ static const hc_case cases[] = {
     {"check/unknown-field-ignored", "T09", "H-CHECK-9", LEVEL_SHOULD, GRPC, 0,
      "a request with an unknown field is answered as without it",
      "old binaries simply ignore the new field when parsing.", case_check_unknown_field_ignored},
-    {"check/latency-budget", "T10", "H-CHECK-6,H-WIRE-5", LEVEL_MUST, GRPC, 0,
+    {"check/latency-budget", "T10", "H-CHECK-6,H-WIRE-5", LEVEL_MUST, GRPC, ALONE,
      "Check with grpc-timeout 1S answers within the latency budget",
      "Clients should set a deadline when calling Check, and can declare the server unhealthy if "
      "they do not receive a timely response.",
@@ -133,7 +135,7 @@ static const hc_case cases[] = {
      "When the client subchannel is shutting down or when the backend sends a GOAWAY, the client "
      "will cancel the Watch() call.",
      case_watch_cancel_no_leak},
-    {"watch/check-not-starved", "T36", "H-WATCH-10,H-CHECK-6", LEVEL_MUST, GRPC, 0,
+    {"watch/check-not-starved", "T36", "H-WATCH-10,H-CHECK-6", LEVEL_MUST, GRPC, ALONE,
      "with 64 Watches open, Check answers within the latency budget",
      "health checking will use a stream on every connection. [...] Clients should set a deadline "
      "when calling Check, and can declare the server unhealthy if they do not receive a timely "
@@ -142,7 +144,7 @@ static const hc_case cases[] = {
     {"list/includes-checked-names", "T26", "H-LIST-1,H-LIST-2", LEVEL_MUST, GRPC, 0,
      "List (if served) holds '' and every known name with Check's status",
      "statuses contains all the services and their respective status.", case_list_includes_names},
-    {"list/limit", "T27", "H-LIST-3", LEVEL_MUST, GRPC, CTL,
+    {"list/limit", "T27", "H-LIST-3", LEVEL_MUST, GRPC, CTL | ALONE,
      "List (if served) answers OK at 100 services, OK or RESOURCE_EXHAUSTED at 101",
      "The server may respond with a RESOURCE_EXHAUSTED error if too many services exist. (A90: "
      "The maximum number of services to return is 100)",
@@ -170,6 +172,45 @@ static const hc_case cases[] = {
      "Lookup failures go back in-stream as error_response{error_code:5}, and the stream stays "
      "usable.",
      case_reflection_unknown_symbol},
+    /* HTTP (--protocol http): Jina's FastAPI Executor app, kubelet httpGet, `jina ping`. */
+    {"http/root-ok", "H01", "H-HTTP-1", LEVEL_MUST, HTTP, 0,
+     "GET / answers 200 while healthy (WARN for another 2xx/3xx: `jina ping` needs 200)",
+     "GET / returns {} with status 200 (Jina worker/http_fastapi_app.py). Jina's readiness "
+     "check: \"return conn.code == HTTPStatus.OK\" (servers/http.py).",
+     case_http_root_ok},
+    {"http/root-json-body", "H02", "H-HTTP-1", LEVEL_MUST, HTTP, 0,
+     "GET / carries a JSON body: {} passes, other valid JSON warns, non-JSON fails",
+     "GET / returns {} with status 200. The response model is the empty pydantic "
+     "JinaHealthModel.",
+     case_http_root_json_body},
+    {"http/root-content-type-json", "H03", "H-HTTP-3", LEVEL_SHOULD, HTTP, 0,
+     "GET / is labelled Content-Type: application/json",
+     "FastAPI answers a response model with JSONResponse, media_type application/json.",
+     case_http_root_content_type},
+    {"http/keep-alive", "H04", "H-HTTP-4", LEVEL_SHOULD, HTTP, 0,
+     "3 GETs on one client reuse one HTTP/1.1 connection",
+     "HTTP/1.1 defaults to the use of \"persistent connections\", allowing multiple requests and "
+     "responses to be carried over a single connection (RFC 9112 section 9.3).",
+     case_http_keep_alive},
+    {"http/latency-budget", "H05", "H-HTTP-5", LEVEL_MUST, HTTP, ALONE,
+     "GET / answers within the latency budget",
+     "kubelet probes with timeoutSeconds (default 1 s) and counts a late answer as a failure.",
+     case_http_latency_budget},
+    {"http/unhealthy-not-success", "H06", "H-HTTP-2", LEVEL_MUST, HTTP, CTL | ALONE,
+     "'' NOT_SERVING turns GET / outside 200-399, SERVING turns it back",
+     "kubelet DoHTTPProbe: \"if res.StatusCode >= http.StatusOK && res.StatusCode < "
+     "http.StatusBadRequest\" is success (k8s pkg/probe/http/http.go). Unhealthy means no 200.",
+     case_http_unhealthy_not_success},
+    {"http/unknown-path-not-health", "H07", "H-HTTP-6", LEVEL_SHOULD, HTTP, 0,
+     "an unknown path does not answer 200 with the health body",
+     "A FastAPI app answers 404 {\"detail\":\"Not Found\"} on a path with no route; an "
+     "Executor has no route but GET / (jina-executor.md 2.1).",
+     case_http_unknown_path},
+    {"http/head", "H08", "H-HTTP-7", LEVEL_MAY, HTTP, 0,
+     "HEAD / answers like GET without a body, or 405 as Jina's FastAPI app does",
+     "HEAD / is 405 on FastAPI, which does not add HEAD to GET routes; a real Jina Executor "
+     "must pass, so HEAD is at most optional here.",
+     case_http_head},
     {"shutdown/watchers-see-not-serving", "T24", "H-WATCH-9", LEVEL_SHOULD, GRPC, SHUT,
      "on graceful shutdown, watchers get NOT_SERVING and Check says NOT_SERVING",
      "Make sure you inform the health check library about server shutdown so that it can notify "

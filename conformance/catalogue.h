@@ -29,6 +29,9 @@ typedef enum case_outcome {
 enum {
   NEED_CONTROL = 1 << 0,  /* a control hook to change statuses (Ctl) */
   NEED_SHUTDOWN = 1 << 1, /* a control hook that can start a shutdown */
+  NEED_ALONE = 1 << 2,    /* runs with no other case at once (--parallel): it
+                             changes what others read (the status of '') or
+                             measures time */
 };
 
 typedef enum case_protocol { PROTOCOL_GRPC = 0, PROTOCOL_HTTP } case_protocol;

@@ -1,5 +1,8 @@
-/* health-conformance: checks a grpc.health.v1 server against the protocol
- * (health-protocol.md §6). Flags -> reports -> reachability probe -> run. */
+/* health-conformance: checks a grpc.health.v1 server (or its plain-HTTP
+ * health endpoint) against the protocol (health-protocol.md §6).
+ *   run:   flags -> selection -> spawn -> reports -> reachability -> cases
+ *   probe: one check with grpc_health_probe's exit codes (probe.h)
+ *   wait:  until a status is reached, or a timeout (wait.h) */
 #define _GNU_SOURCE /* strdup */
 #include <curl/curl.h>
 #include <errno.h>
@@ -11,16 +14,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalogue.h"
 #include "control.h"
+#include "probe.h"
 #include "report.h"
 #include "runner.h"
+#include "selection.h"
+#include "spawner.h"
+#include "wait.h"
+#include "wire.h"
 
 #define PROG "health-conformance"
 #define MAX_OUTPUTS 8
 #define MAX_DURATION_MS (3600 * 1000)
+#define MAX_ATTEMPTS 1000
+#define SPAWN_GRACE_MS 5000   /* SIGTERM -> exit, before SIGKILL */
+#define SPAWN_TAIL_BYTES 4096 /* of the target's output, on failure */
+
+typedef enum command { CMD_RUN = 0, CMD_LIST, CMD_PROBE, CMD_WAIT } command;
+
+/* Usage errors exit 2, except under `probe`, which keeps grpc_health_probe's 1. */
+static int usage_exit = RUNNER_EXIT_USAGE;
 
 typedef struct output {
   report_format fmt;
@@ -28,7 +45,20 @@ typedef struct output {
 } output;
 
 typedef struct cli {
-  const char *target;
+  command cmd;
+  const char *target; /* "host:port" after parse_cli (the scheme removed) */
+  char target_buf[300];
+  int protocol; /* case_protocol, -1 until known */
+  const char *service;
+  int attempts, min_successful, interval_ms;
+  int connect_timeout_ms, rpc_timeout_ms;
+  int want_status;
+  int timeout_given, interval_given;
+  selection *sel;
+  const char *known_failing;
+  const char *spawn;
+  int spawn_timeout_ms;
+  int parallel;
   const char *control_url;
   const char *control_cmd;
   int timeout_ms;
@@ -41,31 +71,66 @@ typedef struct cli {
 } cli;
 
 static void usage(FILE *f) {
-  fprintf(f, "Usage: " PROG " [run] --target HOST:PORT [options]\n"
-             "       " PROG " --list | --help | --version\n"
-             "\n"
-             "Checks a grpc.health.v1.Health server against the health protocol.\n"
-             "\n"
-             "  --target HOST:PORT     server under test (also [IPV6]:PORT)\n"
-             "  --control URL          the mock's control API (http://HOST:PORT)\n"
-             "  --control-cmd CMD      a command changing statuses; {service} and {status}\n"
-             "                         are replaced by shell-quoted words. status is SERVING,\n"
-             "                         NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, REMOVE, SHUTDOWN\n"
-             "                         or RESUME; exit 0 on success, 64 if not supported\n"
-             "  --timeout DUR          bound on every wait of a case (default 2s)\n"
-             "  --latency-budget DUR   Check latency budget for T10 (default 500ms)\n"
-             "  --strict               SHOULD failures and warnings fail the run\n"
-             "  --format FMT           text, tap, junit or json (NDJSON); repeatable\n"
-             "  --output FILE          where the preceding --format goes (default stdout)\n"
-             "  --list                 print the catalogue and exit, without connecting\n"
-             "  --help, --version\n"
-             "\n"
-             "DUR is a number with a unit: 250ms, 2s, 1.5s.\n"
-             "The text report goes to stdout unless another format does.\n"
-             "\n"
-             "Exit: 0 no MUST failed; 1 a MUST failed (with --strict: any failure or\n"
-             "warning), or a report could not be written; 2 usage error; 3 target\n"
-             "unreachable.\n");
+  fprintf(f,
+          "Usage: " PROG " [run] (--target TARGET | --spawn CMD) [options]\n"
+          "       " PROG " probe --target TARGET [probe options]\n"
+          "       " PROG " wait --target TARGET [--timeout DUR] [--status STATUS]\n"
+          "       " PROG " list [--protocol P] [--run PAT] [--skip PAT] | --help | --version\n"
+          "\n"
+          "Checks a grpc.health.v1.Health server, or a plain-HTTP health endpoint such as\n"
+          "a Jina Executor's, against the health protocol.\n"
+          "\n"
+          "TARGET is HOST:PORT, [IPV6]:PORT or http://HOST:PORT (which means --protocol http).\n"
+          "\n"
+          "run (the default):\n"
+          "  --target TARGET        server under test\n"
+          "  --protocol P           grpc (default) or http: which cases run\n"
+          "  --control URL          the mock's control API (http://HOST:PORT)\n"
+          "  --control-cmd CMD      a command changing statuses; {service} and {status}\n"
+          "                         are replaced by shell-quoted words. status is SERVING,\n"
+          "                         NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, REMOVE, SHUTDOWN\n"
+          "                         or RESUME; exit 0 on success, 64 if not supported\n"
+          "  --timeout DUR          bound on every wait of a case (default 2s)\n"
+          "  --latency-budget DUR   latency budget for T10, T36 and H05 (default 500ms)\n"
+          "  --strict               SHOULD failures and warnings fail the run\n"
+          "  --run PATTERN          run only cases whose ID matches the glob; repeatable;\n"
+          "                         @FILE reads patterns from FILE, one per line\n"
+          "  --skip PATTERN         do not run matching cases; repeatable; @FILE too\n"
+          "  --known-failing FILE   cases expected to fail: lines 'ID-or-glob  reason'\n"
+          "                         (the reason is required). A listed failure does not\n"
+          "                         fail the run; a listed case that passes does (stale)\n"
+          "  --parallel N           run up to N independent cases at once (default 1);\n"
+          "                         cases that change '' or measure time run alone, and\n"
+          "                         results are reported in catalogue order\n"
+          "  --spawn CMD            start the target with /bin/sh: {port} becomes a free\n"
+          "                         port, {control_port} a second one (then --control\n"
+          "                         defaults to http://127.0.0.1:{control_port}); it is\n"
+          "                         stopped after the run, its output shown on failure\n"
+          "  --spawn-timeout DUR    how long the spawned target may take to listen (10s)\n"
+          "  --format FMT           text, tap, junit or json (NDJSON); repeatable\n"
+          "  --output FILE          where the preceding --format goes (default stdout)\n"
+          "  --list                 print the catalogue and exit, without connecting\n"
+          "  --help, --version\n"
+          "\n"
+          "probe: one check, exit codes as grpc_health_probe: 0 SERVING (HTTP: 200-399),\n"
+          "1 usage error, 2 connection failed or timed out, 3 RPC failed, 4 answered but\n"
+          "not SERVING (HTTP: another status).\n"
+          "  --service NAME         gRPC service (default ''); HTTP: GET /health/NAME\n"
+          "  --connect-timeout DUR  (default 1s)    --rpc-timeout DUR  (default 1s)\n"
+          "  --attempts N           checks to make, like jina ping (default 1)\n"
+          "  --min-successful M     successes needed (default 1); stops once reached\n"
+          "  --interval DUR         pause between attempts (default 1s)\n"
+          "\n"
+          "wait: polls (gRPC: Watches) until --status (default SERVING) is seen, printing\n"
+          "each change; exit 0 when reached, 1 on timeout (--timeout, default 30s),\n"
+          "2 usage error. Also --service, --interval (default 200ms), --rpc-timeout.\n"
+          "\n"
+          "DUR is a number with a unit: 250ms, 2s, 1.5s.\n"
+          "The text report goes to stdout unless another format does.\n"
+          "\n"
+          "Exit (run): 0 no MUST failed; 1 a MUST failed (with --strict: any failure or\n"
+          "warning), a known-failing entry is stale, or a report could not be written;\n"
+          "2 usage error; 3 target unreachable (or the spawned target did not start).\n");
 }
 
 /* Prints "health-conformance: <what>" naming the flag, returns exit 2. */
@@ -78,7 +143,7 @@ static int usage_error(const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fprintf(stderr, "\nTry '" PROG " --help'.\n");
-  return RUNNER_EXIT_USAGE;
+  return usage_exit;
 }
 
 /* "250ms", "2s", "1.5s" -> milliseconds; -EINVAL otherwise. */
@@ -102,6 +167,19 @@ static int parse_duration(const char *text, int *ms) {
   return 0;
 }
 
+/* A whole number in [lo, hi]; -EINVAL otherwise. */
+static int parse_int(const char *text, int lo, int hi, int *out) {
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (end == text || *end || errno || v < lo || v > hi)
+    return -EINVAL;
+  *out = (int)v;
+  return 0;
+}
+
 enum {
   OPT_TARGET = 256,
   OPT_CONTROL,
@@ -113,7 +191,21 @@ enum {
   OPT_OUTPUT,
   OPT_LIST,
   OPT_HELP,
-  OPT_VERSION
+  OPT_VERSION,
+  OPT_PROTOCOL,
+  OPT_SERVICE,
+  OPT_ATTEMPTS,
+  OPT_MIN_SUCCESSFUL,
+  OPT_INTERVAL,
+  OPT_CONNECT_TIMEOUT,
+  OPT_RPC_TIMEOUT,
+  OPT_STATUS,
+  OPT_RUN,
+  OPT_SKIP,
+  OPT_KNOWN_FAILING,
+  OPT_SPAWN,
+  OPT_SPAWN_TIMEOUT,
+  OPT_PARALLEL
 };
 
 static const struct option long_options[] = {
@@ -128,8 +220,100 @@ static const struct option long_options[] = {
     {"list", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"attempts", required_argument, NULL, OPT_ATTEMPTS},
+    {"min-successful", required_argument, NULL, OPT_MIN_SUCCESSFUL},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"rpc-timeout", required_argument, NULL, OPT_RPC_TIMEOUT},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"run", required_argument, NULL, OPT_RUN},
+    {"skip", required_argument, NULL, OPT_SKIP},
+    {"known-failing", required_argument, NULL, OPT_KNOWN_FAILING},
+    {"spawn", required_argument, NULL, OPT_SPAWN},
+    {"spawn-timeout", required_argument, NULL, OPT_SPAWN_TIMEOUT},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
     {NULL, 0, NULL, 0},
 };
+
+/* A duration flag: "--flag: 'x' is not a duration ..." on error. */
+static int take_duration(const char *flag, const char *arg, int *ms) {
+  if (parse_duration(arg, ms) < 0)
+    return usage_error("%s: '%s' is not a duration from 1ms to 3600s (e.g. 2s)", flag, arg);
+  return 0;
+}
+
+static int parse_protocol(const char *flag, const char *arg, int *protocol) {
+  if (strcmp(arg, "grpc") == 0)
+    *protocol = PROTOCOL_GRPC;
+  else if (strcmp(arg, "http") == 0)
+    *protocol = PROTOCOL_HTTP;
+  else
+    return usage_error("%s: unknown protocol '%s' (grpc, http)", flag, arg);
+  return 0;
+}
+
+/* Flags of the probe and wait subcommands. */
+static int parse_check_option(cli *o, int opt, const char *arg) {
+  switch (opt) {
+  case OPT_SERVICE:
+    o->service = arg;
+    return 0;
+  case OPT_ATTEMPTS:
+    if (parse_int(arg, 1, MAX_ATTEMPTS, &o->attempts) < 0)
+      return usage_error("--attempts: '%s' is not a number from 1 to %d", arg, MAX_ATTEMPTS);
+    return 0;
+  case OPT_MIN_SUCCESSFUL:
+    if (parse_int(arg, 1, MAX_ATTEMPTS, &o->min_successful) < 0)
+      return usage_error("--min-successful: '%s' is not a number from 1 to %d", arg,
+                         MAX_ATTEMPTS);
+    return 0;
+  case OPT_INTERVAL:
+    o->interval_given = 1;
+    return take_duration("--interval", arg, &o->interval_ms);
+  case OPT_CONNECT_TIMEOUT:
+    return take_duration("--connect-timeout", arg, &o->connect_timeout_ms);
+  case OPT_RPC_TIMEOUT:
+    return take_duration("--rpc-timeout", arg, &o->rpc_timeout_ms);
+  case OPT_STATUS:
+    if (wire_status_parse(arg, &o->want_status) < 0)
+      return usage_error("--status: '%s' is not SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN",
+                         arg);
+    return 0;
+  default: /* getopt_long has named the bad flag */
+    fprintf(stderr, "Try '" PROG " --help'.\n");
+    return usage_exit;
+  }
+}
+
+/* Flags of a run: selection, baseline, spawn, parallel. */
+static int parse_run_option(cli *o, int opt, const char *arg) {
+  char err[RUNNER_ERR_MAX];
+
+  switch (opt) {
+  case OPT_RUN:
+  case OPT_SKIP:
+    if (selection_add(o->sel, opt == OPT_SKIP, arg, err, sizeof(err)) < 0)
+      return usage_error("%s: %s", opt == OPT_SKIP ? "--skip" : "--run", err);
+    return 0;
+  case OPT_KNOWN_FAILING:
+    o->known_failing = arg;
+    return 0;
+  case OPT_SPAWN:
+    o->spawn = arg;
+    return 0;
+  case OPT_SPAWN_TIMEOUT:
+    return take_duration("--spawn-timeout", arg, &o->spawn_timeout_ms);
+  case OPT_PARALLEL:
+    if (parse_int(arg, 1, RUNNER_MAX_PARALLEL, &o->parallel) < 0)
+      return usage_error("--parallel: '%s' is not a number from 1 to %d", arg,
+                         RUNNER_MAX_PARALLEL);
+    return 0;
+  default:
+    return parse_check_option(o, opt, arg);
+  }
+}
 
 static int parse_option(cli *o, int opt, const char *arg) {
   report_format fmt;
@@ -138,6 +322,8 @@ static int parse_option(cli *o, int opt, const char *arg) {
   case OPT_TARGET:
     o->target = arg;
     return 0;
+  case OPT_PROTOCOL:
+    return parse_protocol("--protocol", arg, &o->protocol);
   case OPT_CONTROL:
     o->control_url = arg;
     return 0;
@@ -145,14 +331,10 @@ static int parse_option(cli *o, int opt, const char *arg) {
     o->control_cmd = arg;
     return 0;
   case OPT_TIMEOUT:
-    if (parse_duration(arg, &o->timeout_ms) < 0)
-      return usage_error("--timeout: '%s' is not a duration from 1ms to 3600s (e.g. 2s)", arg);
-    return 0;
+    o->timeout_given = 1;
+    return take_duration("--timeout", arg, &o->timeout_ms);
   case OPT_BUDGET:
-    if (parse_duration(arg, &o->latency_budget_ms) < 0)
-      return usage_error("--latency-budget: '%s' is not a duration from 1ms to 3600s (e.g. 500ms)",
-                         arg);
-    return 0;
+    return take_duration("--latency-budget", arg, &o->latency_budget_ms);
   case OPT_STRICT:
     o->strict = 1;
     return 0;
@@ -182,38 +364,115 @@ static int parse_option(cli *o, int opt, const char *arg) {
   case OPT_VERSION:
     o->version = 1;
     return 0;
-  default: /* getopt_long has named the bad flag */
-    fprintf(stderr, "Try '" PROG " --help'.\n");
-    return RUNNER_EXIT_USAGE;
+  default:
+    return parse_run_option(o, opt, arg);
   }
 }
 
-static int parse_cli(int argc, char **argv, cli *o) {
+static int command_parse(const char *word, command *cmd) {
+  static const char *const names[] = {"run", "list", "probe", "wait"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcmp(word, names[i]) == 0) {
+      *cmd = (command)i;
+      return 0;
+    }
+  return -EINVAL;
+}
+
+/* "http://HOST:PORT[/]" -> HOST:PORT and protocol http; "HOST:PORT" as is. */
+static int parse_target(cli *o) {
   char err[RUNNER_ERR_MAX], host[256], port[16];
+  const char *t = o->target;
+
+  if (strncmp(t, "http://", 7) == 0) {
+    size_t len = strlen(t + 7);
+    if (o->protocol == PROTOCOL_GRPC)
+      return usage_error("--target '%s' is an http:// URL but --protocol is grpc", t);
+    o->protocol = PROTOCOL_HTTP;
+    if (len && t[7 + len - 1] == '/')
+      len--;
+    if (memchr(t + 7, '/', len))
+      return usage_error("--target '%s': a path is not supported (GET / is checked)", t);
+    if (len >= sizeof(o->target_buf))
+      return usage_error("--target '%s' is too long", t);
+    memcpy(o->target_buf, t + 7, len);
+    o->target_buf[len] = '\0';
+    o->target = o->target_buf;
+  } else if (strstr(t, "://")) {
+    return usage_error("--target '%s': the only scheme is http:// (gRPC is HOST:PORT)", t);
+  }
+  if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
+    return usage_error("--target: %s", err);
+  return 0;
+}
+
+/* Which flags belong to which subcommand is checked after parsing. */
+static int check_command_flags(const cli *o) {
+  if (o->cmd != CMD_PROBE && o->cmd != CMD_WAIT &&
+      (o->service || o->attempts || o->min_successful || o->interval_given ||
+       o->connect_timeout_ms || o->rpc_timeout_ms || o->want_status >= 0))
+    return usage_error("--service, --attempts, --min-successful, --interval, --connect-timeout, "
+                       "--rpc-timeout and --status belong to probe and wait");
+  if (o->cmd == CMD_WAIT && (o->attempts || o->min_successful || o->connect_timeout_ms))
+    return usage_error("--attempts, --min-successful and --connect-timeout belong to probe");
+  if (o->cmd == CMD_PROBE && o->want_status >= 0)
+    return usage_error("--status belongs to wait");
+  if ((o->cmd == CMD_PROBE || o->cmd == CMD_WAIT) &&
+      (o->spawn || o->known_failing || o->parallel || o->control_url || o->control_cmd))
+    return usage_error("--spawn, --known-failing, --parallel and --control belong to run");
+  if (o->cmd == CMD_PROBE && o->min_successful > (o->attempts ? o->attempts : 1))
+    return usage_error("--min-successful %d is more than --attempts %d", o->min_successful,
+                       o->attempts ? o->attempts : 1);
+  return 0;
+}
+
+static int parse_cli(int argc, char **argv, cli *o) {
   size_t on_stdout = 0;
   int opt, rc;
 
-  *o = (cli){.timeout_ms = 2000, .latency_budget_ms = 500};
+  *o = (cli){.timeout_ms = 2000, .latency_budget_ms = 500, .protocol = -1, .want_status = -1,
+             .spawn_timeout_ms = 10000};
+  /* The subcommand decides the usage exit code, so it is read first. */
+  if (argc > 1 && command_parse(argv[1], &o->cmd) == 0 && o->cmd == CMD_PROBE)
+    usage_exit = PROBE_EXIT_USAGE;
+  if (selection_new(&o->sel) < 0)
+    return usage_error("out of memory");
   while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
     rc = parse_option(o, opt, optarg);
     if (rc)
       return rc;
   }
   for (int i = optind; i < argc; i++) {
-    if (i == optind && strcmp(argv[i], "run") == 0)
-      continue;
-    if (i == optind && strcmp(argv[i], "list") == 0) {
-      o->list = 1;
+    command cmd;
+    if (i == optind && command_parse(argv[i], &cmd) == 0) {
+      o->cmd = cmd;
       continue;
     }
-    return usage_error("unexpected argument '%s' (subcommands: run, list)", argv[i]);
+    return usage_error("unexpected argument '%s' (subcommands: run, probe, wait, list)", argv[i]);
   }
-  if (o->help || o->version || o->list)
+  if (o->cmd == CMD_PROBE)
+    usage_exit = PROBE_EXIT_USAGE;
+  if (o->list)
+    o->cmd = CMD_LIST;
+  if (o->help || o->version)
     return 0;
-  if (!o->target)
-    return usage_error("--target HOST:PORT is required");
-  if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
-    return usage_error("--target: %s", err);
+  rc = check_command_flags(o);
+  if (rc)
+    return rc;
+  if (o->cmd == CMD_LIST)
+    return 0;
+  if (o->spawn && o->target)
+    return usage_error("--spawn and --target exclude each other (the spawned target is used)");
+  if (!o->target && !o->spawn)
+    return usage_error(o->cmd == CMD_RUN ? "--target HOST:PORT (or --spawn CMD) is required"
+                                         : "--target HOST:PORT is required");
+  if (o->target) {
+    rc = parse_target(o);
+    if (rc)
+      return rc;
+  }
+  if (o->protocol < 0)
+    o->protocol = PROTOCOL_GRPC;
   if (o->control_url && o->control_cmd)
     return usage_error("--control and --control-cmd exclude each other");
   for (size_t i = 0; i < o->noutputs; i++)
@@ -223,8 +482,16 @@ static int parse_cli(int argc, char **argv, cli *o) {
   return 0;
 }
 
+/* 1 if case c is in this run: its protocol (when one was named) and the
+ * --run / --skip selection. */
+static int selected(const cli *o, const hc_case *c) {
+  if (o->protocol >= 0 && (int)c->protocol != o->protocol)
+    return 0;
+  return selection_match(o->sel, c->id);
+}
+
 /* --list: one row per case, columns as wide as their longest entry. */
-static void list_cases(void) {
+static void list_cases(const cli *o) {
   size_t count;
   const hc_case *cases = catalogue_cases(&count);
   int wid = 2, wclauses = 7;
@@ -236,9 +503,10 @@ static void list_cases(void) {
   }
   printf("%-*s %-4s %-6s %-*s %s\n", wid, "ID", "TEST", "LEVEL", wclauses, "CLAUSES", "SUMMARY");
   for (size_t i = 0; i < count; i++)
-    printf("%-*s %-4s %-6s %-*s %s%s\n", wid, cases[i].id, cases[i].test,
-           catalogue_level_name(cases[i].level), wclauses, cases[i].clauses, cases[i].summary,
-           cases[i].needs & (NEED_CONTROL | NEED_SHUTDOWN) ? " [control]" : "");
+    if (selected(o, &cases[i]))
+      printf("%-*s %-4s %-6s %-*s %s%s\n", wid, cases[i].id, cases[i].test,
+             catalogue_level_name(cases[i].level), wclauses, cases[i].clauses, cases[i].summary,
+             cases[i].needs & (NEED_CONTROL | NEED_SHUTDOWN) ? " [control]" : "");
 }
 
 /* Attaches every writer; the text report takes stdout unless a format does. */
@@ -266,32 +534,146 @@ static int setup_reports(const cli *o, report *rep) {
   return 0;
 }
 
-static int run(const cli *o) {
+/* The cases of this run, copied out of the table (the copies outlive the
+ * report). Checks every pattern against the whole catalogue first. */
+static int select_cases(const cli *o, hc_case **out, size_t *n) {
+  char err[RUNNER_ERR_MAX];
+  size_t count, k = 0;
+  const hc_case *cases = catalogue_cases(&count);
+  hc_case *sel;
+
+  if (selection_check(o->sel, cases, count, err, sizeof(err)) < 0)
+    return usage_error("%s", err);
+  sel = calloc(count, sizeof(*sel));
+  if (!sel)
+    return usage_error("out of memory");
+  for (size_t i = 0; i < count; i++)
+    if (selected(o, &cases[i]))
+      sel[k++] = cases[i];
+  if (k == 0) {
+    free(sel);
+    return usage_error("--run/--skip select no %s case (see --list)",
+                       o->protocol == PROTOCOL_HTTP ? "http" : "grpc");
+  }
+  *out = sel;
+  *n = k;
+  return 0;
+}
+
+static int load_baseline(const cli *o, baseline **out) {
+  char err[RUNNER_ERR_MAX];
+  size_t count;
+  const hc_case *cases = catalogue_cases(&count);
+
+  *out = NULL;
+  if (!o->known_failing)
+    return 0;
+  if (baseline_load(o->known_failing, out, err, sizeof(err)) < 0)
+    return usage_error("--known-failing: %s", err);
+  if (baseline_check(*out, cases, count, err, sizeof(err)) < 0) {
+    baseline_free(*out);
+    *out = NULL;
+    return usage_error("--known-failing: %s", err);
+  }
+  return 0;
+}
+
+/* --spawn: a free port (and a control port when asked for), the command
+ * started and listening. On failure prints why and the target's output,
+ * and returns exit 3 (or 2 for a bad template). */
+static int start_target(cli *o, spawned **sp, char *control_url, size_t urlsize) {
+  char cmd[4096], err[RUNNER_ERR_MAX];
+  int ports[2] = {0, 0};
+  size_t nports = strstr(o->spawn, "{control_port}") ? 2 : 1;
+  int rc;
+
+  for (size_t i = 0; i < nports; i++)
+    if (spawner_free_port(&ports[i], err, sizeof(err)) < 0) {
+      fprintf(stderr, PROG ": --spawn: %s\n", err);
+      return RUNNER_EXIT_UNREACHABLE;
+    }
+  rc = spawner_expand(o->spawn, ports[0], ports[1], cmd, sizeof(cmd));
+  if (rc == -EINVAL)
+    return usage_error("--spawn '%s' has no {port} to put the port in", o->spawn);
+  if (rc < 0)
+    return usage_error("--spawn: the command is longer than %zu bytes", sizeof(cmd) - 1);
+  snprintf(o->target_buf, sizeof(o->target_buf), "127.0.0.1:%d", ports[0]);
+  o->target = o->target_buf;
+  if (nports == 2 && !o->control_url && !o->control_cmd) {
+    snprintf(control_url, urlsize, "http://127.0.0.1:%d", ports[1]);
+    o->control_url = control_url;
+  }
+  if (spawner_start(cmd, sp, err, sizeof(err)) < 0) {
+    fprintf(stderr, PROG ": --spawn: %s\n", err);
+    return RUNNER_EXIT_UNREACHABLE;
+  }
+  if (spawner_wait_ready(*sp, ports, nports, o->spawn_timeout_ms, err, sizeof(err)) < 0) {
+    fprintf(stderr, PROG ": --spawn '%s': %s\n", cmd, err); /* stop_target shows its output */
+    return RUNNER_EXIT_UNREACHABLE;
+  }
+  return 0;
+}
+
+/* Stops the spawned target; on a failed run shows the tail of its output. */
+static void stop_target(spawned *sp, int code) {
+  if (!sp)
+    return;
+  int st = spawner_stop(sp, SPAWN_GRACE_MS);
+  if (code != RUNNER_EXIT_OK) {
+    fprintf(stderr, "--- spawned target output (tail) ---\n");
+    spawner_print_tail(sp, stderr, SPAWN_TAIL_BYTES);
+  }
+  if (st < 0)
+    fprintf(stderr, PROG ": the spawned target ignored SIGTERM for %d ms and was killed\n",
+            SPAWN_GRACE_MS);
+  spawner_free(sp);
+}
+
+static int run(cli *o) {
   char err[RUNNER_ERR_MAX], cerr[CONTROL_ERR_MAX], desc[1100], reason[RUNNER_ERR_MAX];
+  char control_url[64];
   control *ctl = NULL;
   report *rep = NULL;
   report_summary sum;
-  size_t count;
-  const hc_case *cases = catalogue_cases(&count);
-  runner_options ro = {.target = o->target,
-                       .timeout_ms = o->timeout_ms,
-                       .latency_budget_ms = o->latency_budget_ms,
-                       .strict = o->strict,
-                       .control_desc = "none"};
+  hc_case *cases = NULL;
+  baseline *known = NULL;
+  spawned *sp = NULL;
+  size_t count = 0;
+  runner_options ro = {0};
   int code;
 
+  code = select_cases(o, &cases, &count);
+  if (code)
+    return code;
+  code = load_baseline(o, &known);
+  if (code)
+    goto out;
+  if (o->spawn) {
+    code = start_target(o, &sp, control_url, sizeof(control_url));
+    if (code)
+      goto out;
+  }
+  ro = (runner_options){.target = o->target,
+                        .timeout_ms = o->timeout_ms,
+                        .latency_budget_ms = o->latency_budget_ms,
+                        .strict = o->strict,
+                        .control_desc = "none",
+                        .parallel = o->parallel,
+                        .known_failing = known};
   if (o->control_url || o->control_cmd) {
-    if (control_new(o->control_url, o->control_cmd, o->timeout_ms, &ctl, cerr) < 0)
-      return usage_error("%s: %s", o->control_url ? "--control" : "--control-cmd", cerr);
+    if (control_new(o->control_url, o->control_cmd, o->timeout_ms, &ctl, cerr) < 0) {
+      code = usage_error("%s: %s", o->control_url ? "--control" : "--control-cmd", cerr);
+      goto out;
+    }
     snprintf(desc, sizeof(desc), "%s %s", o->control_url ? "url" : "cmd",
              o->control_url ? o->control_url : o->control_cmd);
     ro.control = ctl;
     ro.control_desc = desc;
   }
   if (report_new(&rep) < 0) {
-    control_free(ctl);
     fprintf(stderr, PROG ": out of memory\n");
-    return RUNNER_EXIT_FAILED;
+    code = RUNNER_EXIT_FAILED;
+    goto out;
   }
   code = setup_reports(o, rep);
   if (code)
@@ -308,14 +690,82 @@ static int run(const cli *o) {
   code = runner_run(cases, count, &ro, rep, &sum);
   grpc_shutdown();
   curl_global_cleanup();
+  if (code < 0) {
+    fprintf(stderr, PROG ": out of memory\n");
+    code = RUNNER_EXIT_FAILED;
+    goto out;
+  }
   if (report_end(rep, &sum, err, sizeof(err)) < 0) {
     fprintf(stderr, PROG ": %s\n", err);
     if (code == RUNNER_EXIT_OK)
       code = RUNNER_EXIT_FAILED;
   }
 out:
+  stop_target(sp, code);
   report_free(rep);
   control_free(ctl);
+  baseline_free(known);
+  free(cases);
+  return code;
+}
+
+/* probe: --attempts checks, --interval apart, until --min-successful
+ * succeeded (exit 0) or too few can still succeed (the last failure's code). */
+static int probe(const cli *o) {
+  probe_options po = {.protocol = (case_protocol)o->protocol,
+                      .target = o->target,
+                      .service = o->service ? o->service : "",
+                      .connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 1000,
+                      .rpc_timeout_ms = o->rpc_timeout_ms ? o->rpc_timeout_ms : 1000};
+  int attempts = o->attempts ? o->attempts : 1;
+  int need = o->min_successful ? o->min_successful : 1;
+  int interval_ms = o->interval_given ? o->interval_ms : 1000; /* jina ping sleeps 1 s */
+  int ok = 0, last = PROBE_EXIT_CONNECT;
+  probe_result r;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  grpc_init();
+  for (int i = 1; i <= attempts; i++) {
+    probe_once(&po, &r);
+    if (r.exit_code == PROBE_EXIT_SERVING)
+      ok++;
+    else
+      last = r.exit_code;
+    if (attempts > 1)
+      printf("attempt %d/%d: %s (exit %d)\n", i, attempts, r.detail, r.exit_code);
+    else
+      fprintf(r.exit_code == PROBE_EXIT_SERVING ? stdout : stderr, "%s\n", r.detail);
+    if (ok >= need || ok + (attempts - i) < need)
+      break;
+    struct timespec ts = {interval_ms / 1000, (long)(interval_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* the pause between attempts, as jina ping's */
+  }
+  grpc_shutdown();
+  curl_global_cleanup();
+  if (attempts > 1)
+    printf("%d of %d attempts succeeded (%d needed)\n", ok, attempts, need);
+  return ok >= need ? PROBE_EXIT_SERVING : last;
+}
+
+static int wait_for(const cli *o) {
+  wait_options wo = {.protocol = (case_protocol)o->protocol,
+                     .target = o->target,
+                     .service = o->service ? o->service : "",
+                     .want = o->want_status >= 0 ? o->want_status : WIRE_SERVING,
+                     .timeout_ms = o->timeout_given ? o->timeout_ms : 30000,
+                     .interval_ms = o->interval_given ? o->interval_ms : 200,
+                     .rpc_timeout_ms = o->rpc_timeout_ms ? o->rpc_timeout_ms : 1000,
+                     .progress = stdout};
+  int code;
+
+  if (o->protocol == PROTOCOL_HTTP && wo.want != WIRE_SERVING && wo.want != WIRE_NOT_SERVING)
+    return usage_error("--status %s: HTTP can only show SERVING or NOT_SERVING",
+                       wire_status_name(wo.want));
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  grpc_init();
+  code = wait_run(&wo);
+  grpc_shutdown();
+  curl_global_cleanup();
   return code;
 }
 
@@ -326,19 +776,22 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* peers and pipes closing under us are reported, not fatal */
   rc = parse_cli(argc, argv, &o);
   if (rc)
-    return rc;
+    goto out;
   if (o.help) {
     usage(stdout);
-    return 0;
-  }
-  if (o.version) {
+  } else if (o.version) {
     printf(PROG " %s (gRPC core %s, libcurl %s)\n", HC_VERSION, grpc_version_string(),
            curl_version_info(CURLVERSION_NOW)->version);
-    return 0;
+  } else if (o.cmd == CMD_LIST) {
+    list_cases(&o);
+  } else if (o.cmd == CMD_PROBE) {
+    rc = probe(&o);
+  } else if (o.cmd == CMD_WAIT) {
+    rc = wait_for(&o);
+  } else {
+    rc = run(&o);
   }
-  if (o.list) {
-    list_cases();
-    return 0;
-  }
-  return run(&o);
+out:
+  selection_free(o.sel);
+  return rc;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,106 @@ static void run_one(const hc_case *c, const case_ctx *ctx, const runner_options 
   c->run(ctx, res);
 }
 
+/* One run: what the threads share. Results are written by workers and
+ * read by the reporting thread under `lock`. */
+typedef struct run_state {
+  const hc_case *cases;
+  const case_ctx *ctx;
+  const runner_options *opts;
+  case_result *results;
+  long *durations;
+  unsigned char *done;
+  size_t next, end; /* the batch being run: [next, end) still to start */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} run_state;
+
+static void run_timed(run_state *st, size_t i) {
+  long long t0 = now_ms();
+  run_one(&st->cases[i], st->ctx, st->opts, &st->results[i]);
+  st->durations[i] = (long)(now_ms() - t0);
+}
+
+static void *worker(void *arg) {
+  run_state *st = arg;
+  pthread_mutex_lock(&st->lock);
+  while (st->next < st->end) {
+    size_t i = st->next++;
+    pthread_mutex_unlock(&st->lock);
+    run_timed(st, i);
+    pthread_mutex_lock(&st->lock);
+    st->done[i] = 1;
+    pthread_cond_broadcast(&st->cond);
+  }
+  pthread_mutex_unlock(&st->lock);
+  return NULL;
+}
+
+static int runs_alone(const hc_case *c) { return (c->needs & (NEED_ALONE | NEED_SHUTDOWN)) != 0; }
+
+/* Starts up to `parallel` workers on [from, to); 0 threads started means
+ * the caller runs the batch itself. Returns how many started. */
+static size_t start_batch(run_state *st, size_t from, size_t to, int parallel, pthread_t *threads) {
+  size_t want = to - from, started = 0;
+  if (parallel < 2 || want < 2)
+    return 0;
+  if (want > (size_t)parallel)
+    want = (size_t)parallel;
+  st->next = from;
+  st->end = to;
+  while (started < want && pthread_create(&threads[started], NULL, worker, st) == 0)
+    started++;
+  return started;
+}
+
+/* Counts, applies the baseline and reports result i. */
+static int finish(run_state *st, size_t i, report *rep, report_summary *s) {
+  const hc_case *c = &st->cases[i];
+  case_result *res = &st->results[i];
+  int counts = runner_counts_as_failure(c, res, st->opts->strict);
+  counts = baseline_verdict(st->opts->known_failing, c, res, counts);
+  switch (res->outcome) {
+  case OUTCOME_PASS:
+    s->passed++;
+    break;
+  case OUTCOME_FAIL:
+    s->failed++;
+    break;
+  case OUTCOME_WARN:
+    s->warned++;
+    break;
+  case OUTCOME_SKIP:
+    s->skipped++;
+    break;
+  }
+  report_case(rep, c, res, st->durations[i], counts);
+  return counts;
+}
+
+/* Runs [from, to), none of them alone-only, and reports them in order. */
+static int run_batch(run_state *st, size_t from, size_t to, report *rep, report_summary *s) {
+  pthread_t threads[RUNNER_MAX_PARALLEL];
+  int parallel = st->opts->parallel > RUNNER_MAX_PARALLEL ? RUNNER_MAX_PARALLEL
+                                                          : st->opts->parallel;
+  size_t nthreads = start_batch(st, from, to, parallel, threads);
+  int failed = 0;
+
+  for (size_t i = from; i < to; i++) {
+    if (nthreads == 0) {
+      run_timed(st, i);
+    } else {
+      pthread_mutex_lock(&st->lock);
+      while (!st->done[i])
+        pthread_cond_wait(&st->cond, &st->lock);
+      pthread_mutex_unlock(&st->lock);
+    }
+    failed |= finish(st, i, rep, s);
+  }
+  for (size_t k = 0; k < nthreads; k++)
+    pthread_join(threads[k], NULL);
+  return failed;
+}
+
 int runner_run(const hc_case *cases, size_t count, const runner_options *opts, report *rep,
                report_summary *summary) {
   report_summary s = {0};
@@ -189,38 +290,40 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
                           .started = started,
                           .total = count,
                           .strict = opts->strict};
+  run_state st = {.cases = cases, .ctx = &ctx, .opts = opts};
 
+  st.results = calloc(count ? count : 1, sizeof(*st.results));
+  st.durations = calloc(count ? count : 1, sizeof(*st.durations));
+  st.done = calloc(count ? count : 1, 1);
+  if (!st.results || !st.durations || !st.done) {
+    free(st.results);
+    free(st.durations);
+    free(st.done);
+    return -ENOMEM;
+  }
+  pthread_mutex_init(&st.lock, NULL);
+  pthread_cond_init(&st.cond, NULL);
   snprintf(service, sizeof(service), "hc-conformance-%ld", (long)getpid());
-  snprintf(options, sizeof(options), "timeout=%dms latency-budget=%dms strict=%s control=%s",
-           opts->timeout_ms, opts->latency_budget_ms, opts->strict ? "yes" : "no",
+  snprintf(options, sizeof(options),
+           "timeout=%dms latency-budget=%dms strict=%s parallel=%d control=%s", opts->timeout_ms,
+           opts->latency_budget_ms, opts->strict ? "yes" : "no",
+           opts->parallel > 1 ? opts->parallel : 1,
            opts->control_desc ? opts->control_desc : (opts->control ? "yes" : "none"));
   gmtime_r(&t, &tm);
   strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
   report_begin(rep, &info);
 
-  for (size_t i = 0; i < count; i++) {
-    case_result res;
-    long long t0 = now_ms();
-    int counts;
-
-    run_one(&cases[i], &ctx, opts, &res);
-    counts = runner_counts_as_failure(&cases[i], &res, opts->strict);
-    failed |= counts;
-    switch (res.outcome) {
-    case OUTCOME_PASS:
-      s.passed++;
-      break;
-    case OUTCOME_FAIL:
-      s.failed++;
-      break;
-    case OUTCOME_WARN:
-      s.warned++;
-      break;
-    case OUTCOME_SKIP:
-      s.skipped++;
-      break;
-    }
-    report_case(rep, &cases[i], &res, (long)(now_ms() - t0), counts);
+  /* Batches of cases that may share the target, split by cases that must
+   * run alone; each batch ends before the next case starts. */
+  for (size_t i = 0; i < count;) {
+    size_t j = i;
+    if (runs_alone(&cases[i]))
+      j = i + 1;
+    else
+      while (j < count && !runs_alone(&cases[j]))
+        j++;
+    failed |= run_batch(&st, i, j, rep, &s);
+    i = j;
   }
   if (opts->unreachable)
     s.exit_code = RUNNER_EXIT_UNREACHABLE;
@@ -228,5 +331,10 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
     s.exit_code = failed ? RUNNER_EXIT_FAILED : RUNNER_EXIT_OK;
   if (summary)
     *summary = s;
+  pthread_cond_destroy(&st.cond);
+  pthread_mutex_destroy(&st.lock);
+  free(st.results);
+  free(st.durations);
+  free(st.done);
   return s.exit_code;
 }

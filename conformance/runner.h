@@ -6,8 +6,12 @@
  * 3 target unreachable: every case is reported as skipped, and the run
  * never passes.
  *
- * Thread safety: runner_run runs cases one after another on the calling
- * thread; the other functions are pure or only touch their arguments.
+ * Thread safety: runner_run drives the report from the calling thread.
+ * With parallel > 1 it runs cases on up to that many threads at once;
+ * a case with NEED_ALONE or NEED_SHUTDOWN runs only when no other case is
+ * running. Results are reported in catalogue order (a case that finishes
+ * early waits for those before it), so output order does not depend on
+ * timing. The other functions are pure or only touch their arguments.
  */
 #ifndef HC_RUNNER_H
 #define HC_RUNNER_H
@@ -17,6 +21,7 @@
 #include "catalogue.h"
 #include "control.h"
 #include "report.h"
+#include "selection.h"
 
 enum {
   RUNNER_EXIT_OK = 0,
@@ -26,6 +31,7 @@ enum {
 };
 
 #define RUNNER_ERR_MAX 256
+#define RUNNER_MAX_PARALLEL 64 /* --parallel is capped here */
 
 /* Borrowed strings and control; they must outlive runner_run. */
 typedef struct runner_options {
@@ -37,6 +43,8 @@ typedef struct runner_options {
   const char *control_desc; /* for the header: "none", "url http://..", "cmd .." */
   const char *unreachable;  /* non-NULL: the reason the target could not be
                                reached; every case is skipped, exit 3 */
+  int parallel;             /* --parallel: cases at once; 0 or 1 = one by one */
+  const baseline *known_failing; /* --known-failing, or NULL (selection.h) */
 } runner_options;
 
 /* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */
@@ -51,9 +59,11 @@ int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]);
  * strict also any other failure and any WARN. */
 int runner_counts_as_failure(const hc_case *c, const case_result *res, int strict);
 
-/* Runs cases[0..count) in order, reporting each as it ends (a case whose
- * needs are unmet is skipped with the reason). Fills *summary when non-NULL
- * and returns the exit code. report_end is left to the caller. */
+/* Runs cases[0..count), reporting each in order (a case whose needs are
+ * unmet is skipped with the reason); known_failing rewrites verdicts as
+ * baseline_verdict says. Fills *summary when non-NULL
+ * and returns the exit code, or -ENOMEM before anything was reported.
+ * report_end is left to the caller. */
 int runner_run(const hc_case *cases, size_t count, const runner_options *opts, report *rep,
                report_summary *summary);
 

@@ -44,7 +44,7 @@ STATUS_NAME = {v: k for k, v in STATUS.items()}
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                    "ERROR: UndefinedBehaviorSanitizer")
-LISTENING_RE = re.compile(r"^LISTENING (grpc|admin) (\S+):(\d+)$")
+LISTENING_RE = re.compile(r"^LISTENING (grpc|http|admin) (\S+):(\d+)$")
 
 # Channels never go through a proxy, whatever the environment says: all
 # traffic stays on 127.0.0.1.

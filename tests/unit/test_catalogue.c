@@ -99,16 +99,22 @@ static void test_ids_unique_and_well_formed(void **state) {
   }
 }
 
-/* Every T01-T37 of health-protocol.md §6 applies to a server; each is
- * there exactly once. */
+/* Every T01-T37 of health-protocol.md §6 applies to a gRPC server; each
+ * is there exactly once. HTTP cases are numbered H01, H02, ... in order. */
 static void test_every_t_number_once(void **state) {
   (void)state;
   size_t n = 0;
   const hc_case *c = catalogue_cases(&n);
-  int seen[38] = {0};
+  int seen[38] = {0}, next_http = 1;
   for (size_t i = 0; i < n; i++) {
     int t = 0;
     char tail = 0;
+    if (c[i].protocol == PROTOCOL_HTTP) {
+      if (sscanf(c[i].test, "H%2d%c", &t, &tail) != 1 || strlen(c[i].test) != 3 ||
+          t != next_http++ || strncmp(c[i].id, "http/", 5) != 0)
+        fail_msg("%s: bad HTTP test number '%s'", c[i].id, c[i].test);
+      continue;
+    }
     if (sscanf(c[i].test, "T%2d%c", &t, &tail) != 1 || strlen(c[i].test) != 3 || t < 1 || t > 37)
       fail_msg("%s: bad test number '%s'", c[i].id, c[i].test);
     seen[t]++;
@@ -127,7 +133,7 @@ static void test_needs_and_order(void **state) {
   int in_shutdown = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned needs = c[i].needs;
-    assert_int_equal(needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN), 0);
+    assert_int_equal(needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE), 0);
     if (needs & NEED_SHUTDOWN) {
       assert_true(needs & NEED_CONTROL);
       assert_int_equal(strncmp(c[i].id, "shutdown/", 9), 0);
