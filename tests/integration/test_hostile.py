@@ -3,7 +3,9 @@
 Each server breaks the protocol in one way: garbage instead of HTTP/2, a
 server that never answers, TLS on a plaintext port, a Watch that streams
 forever at full speed, a 4 GiB length prefix, a 1 MiB header block,
-RST_STREAM and GOAWAY floods, a one-byte-every-20-ms trickle. Against each,
+RST_STREAM and GOAWAY floods, a one-byte-every-20-ms trickle; and for
+--protocol http, a 200 whose body never ends, a body that is not JSON, and
+the silent, garbage and TLS servers again. Against each,
 health-conformance must end with a verdict, fail (1) or unreachable (3),
 never pass (0) and never crash, within a bound, with no sanitizer report and
 a bounded peak RSS (wait4's ru_maxrss of that very process).
@@ -31,17 +33,23 @@ BOUND_S = NCASES * TIMEOUT_S * 2 * SLOW   # 37 s; the slowest run measured 18 s
 RSS_CAP_KIB = (400 if SANITIZED else 200) * 1024
 START_TIMEOUT_S = 10.0
 
-# mode -> verdicts it may end with (1: a MUST failed, 3: unreachable).
-MODES = {
-    "garbage": {1, 3},
-    "silent": {1, 3},
-    "tls": {1, 3},
-    "watch-flood": {1},
-    "huge-prefix": {1},
-    "huge-headers": {1},
-    "rst-flood": {1},
-    "goaway-flood": {1},
-    "trickle": {1, 3},
+# run id -> (servers.py mode, --protocol, verdicts it may end with: 1 a MUST
+# failed, 3 unreachable).
+RUNS = {
+    "garbage": ("garbage", "grpc", {1, 3}),
+    "silent": ("silent", "grpc", {1, 3}),
+    "tls": ("tls", "grpc", {1, 3}),
+    "watch-flood": ("watch-flood", "grpc", {1}),
+    "huge-prefix": ("huge-prefix", "grpc", {1}),
+    "huge-headers": ("huge-headers", "grpc", {1}),
+    "rst-flood": ("rst-flood", "grpc", {1}),
+    "goaway-flood": ("goaway-flood", "grpc", {1}),
+    "trickle": ("trickle", "grpc", {1, 3}),
+    "http-endless": ("http-endless", "http", {1}),
+    "http-bad-json": ("http-bad-json", "http", {1}),
+    "http-silent": ("silent", "http", {1, 3}),
+    "http-garbage": ("garbage", "http", {1, 3}),
+    "http-tls": ("tls", "http", {1, 3}),
 }
 
 
@@ -65,12 +73,13 @@ def start_server(mode):
     return proc, found["port"]
 
 
-def run_runner(port, out_dir, mode):
+def run_runner(port, out_dir, run_id):
     """Runs the runner once; its exit code, seconds, peak RSS (KiB), output."""
-    out = open(os.path.join(out_dir, f"{mode}.out"), "w+")
-    err = open(os.path.join(out_dir, f"{mode}.err"), "w+")
+    protocol = RUNS[run_id][1]
+    out = open(os.path.join(out_dir, f"{run_id}.out"), "w+")
+    err = open(os.path.join(out_dir, f"{run_id}.err"), "w+")
     t0 = time.monotonic()
-    proc = subprocess.Popen([RUNNER, "--target", f"127.0.0.1:{port}",
+    proc = subprocess.Popen([RUNNER, "--target", f"127.0.0.1:{port}", "--protocol", protocol,
                              "--timeout", f"{int(TIMEOUT_S * 1000)}ms"],
                             stdout=out, stderr=err)
     # A hang past the bound (and some slack) is killed, and shows as a
@@ -101,13 +110,13 @@ def hostile_runs(tmp_path_factory):
     servers = {}
     results = {}
     try:
-        for mode in MODES:
-            servers[mode] = start_server(mode)
+        for run_id, (mode, _, _) in RUNS.items():
+            servers[run_id] = start_server(mode)
 
-        def one(mode):
-            results[mode] = run_runner(servers[mode][1], out_dir, mode)
+        def one(run_id):
+            results[run_id] = run_runner(servers[run_id][1], out_dir, run_id)
 
-        threads = [threading.Thread(target=one, args=(m,)) for m in MODES]
+        threads = [threading.Thread(target=one, args=(r,)) for r in RUNS]
         for t in threads:
             t.start()
         for t in threads:
@@ -119,14 +128,14 @@ def hostile_runs(tmp_path_factory):
     return results
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_runner_survives_hostile_server(hostile_runs, mode):
-    r = hostile_runs.get(mode)
-    assert r is not None, f"{mode}: the runner did not finish"
-    where = f"{mode}: rc={r['rc']} {r['seconds']:.1f}s rss={r['rss_kib']} KiB\n" \
+@pytest.mark.parametrize("run_id", sorted(RUNS))
+def test_runner_survives_hostile_server(hostile_runs, run_id):
+    r = hostile_runs.get(run_id)
+    assert r is not None, f"{run_id}: the runner did not finish"
+    where = f"{run_id}: rc={r['rc']} {r['seconds']:.1f}s rss={r['rss_kib']} KiB\n" \
             f"stderr: {r['stderr'][-2000:]}\nstdout tail: {r['stdout'][-1500:]}"
     assert r["rc"] >= 0, f"runner killed by signal {-r['rc']} (crash or hang): {where}"
-    assert r["rc"] in MODES[mode], f"unexpected verdict: {where}"
+    assert r["rc"] in RUNS[run_id][2], f"unexpected verdict: {where}"
     assert r["seconds"] < BOUND_S, f"over the {BOUND_S:.0f} s bound: {where}"
     assert r["rss_kib"] < RSS_CAP_KIB, f"peak RSS over {RSS_CAP_KIB} KiB: {where}"
     for mark in SANITIZER_MARKS:
