@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-unit test-integration test-asan conformance fuzz clean
+.PHONY: all deps test test-asan conformance fuzz bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -17,7 +17,7 @@ deps:
 
 test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration
+	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
 	$(MAKE) test-asan
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -25,7 +25,7 @@ test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DHC_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
-	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration
+	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration python/tests
 
 conformance: all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
@@ -34,6 +34,11 @@ conformance: all
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# Every benchmark figure against its peers in the same run (bench/README in
+# docs/performance.md); not part of `make test`.
+bench: all
+	HC_BUILD=$(abspath $(BUILD)) bench/run-all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

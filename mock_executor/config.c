@@ -313,7 +313,7 @@ static int apply_grace(config *cfg, const char *v, int from_file, char *err, siz
 
 static int apply_drain_watch(config *cfg, const char *v, int from_file, char *err,
                              size_t errlen) {
-  int mode;
+  int mode = CONFIG_DRAIN_END;
 
   (void)from_file;
   if (parse_enum("--drain-watch", v, drain_names, 2, &mode, err, errlen) < 0)
@@ -542,7 +542,7 @@ static int pair_protocols(config *cfg, char *err, size_t errlen) {
     return fail(err, errlen, "--protocol: %zu values for %zu ports (give one, or one per port)",
                 n, cfg->n_listeners);
   for (size_t k = 0; k < cfg->n_listeners; k++) {
-    int p;
+    int p = CONFIG_PROTOCOL_GRPC; /* validated when the flag was parsed */
     parse_enum("--protocol", cfg->protocols[n == 1 ? 0 : k], protocol_names, 2, &p, err,
                errlen);
     cfg->listeners[k].protocol = (config_protocol)p;

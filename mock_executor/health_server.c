@@ -331,16 +331,18 @@ static void handle_check(hs_call *c) {
   int status;
   int rc = request_service(c->payload, &name);
 
+  /* Journal first: a client that reads the journal after its answer
+   * must find the call there. */
   if (rc < 0) {
-    finish_bad_request(c, rc, 1);
     journal_call(c, method_defs[M_CHECK].path, NULL, rc == -EBADMSG ? WIRE_INVALID_ARGUMENT
                                                                      : WIRE_INTERNAL, -1);
+    finish_bad_request(c, rc, 1);
   } else if (registry_get(c->hs->reg, name, &status) < 0) {
-    finish(c, WIRE_NOT_FOUND, "unknown service", NULL, 1); /* H-CHECK-2 */
     journal_call(c, method_defs[M_CHECK].path, name, WIRE_NOT_FOUND, -1);
+    finish(c, WIRE_NOT_FOUND, "unknown service", NULL, 1); /* H-CHECK-2 */
   } else {
-    finish(c, WIRE_OK, NULL, response_buffer(c->hs, status), 1); /* H-CHECK-1 */
     journal_call(c, method_defs[M_CHECK].path, name, WIRE_OK, status);
+    finish(c, WIRE_OK, NULL, response_buffer(c->hs, status), 1); /* H-CHECK-1 */
   }
   free(name);
 }
@@ -395,6 +397,7 @@ static int check_list_request(grpc_byte_buffer *payload) {
 }
 
 static void handle_list(hs_call *c) {
+  const char *path = method_defs[M_LIST].path;
   health_server *hs = c->hs;
   registry_entry *entries;
   grpc_byte_buffer *bb;
@@ -402,22 +405,26 @@ static void handle_list(hs_call *c) {
   size_t n;
   int rc = check_list_request(c->payload);
 
-  journal_call(c, method_defs[M_LIST].path, NULL, rc < 0 ? WIRE_INVALID_ARGUMENT : WIRE_OK, -1);
   if (rc < 0) {
+    journal_call(c, path, NULL, WIRE_INVALID_ARGUMENT, -1);
     finish_bad_request(c, rc, 1);
     return;
   }
   if (registry_snapshot(hs->reg, &entries, &n) < 0) {
+    journal_call(c, path, NULL, WIRE_INTERNAL, -1);
     finish(c, WIRE_INTERNAL, "out of memory", NULL, 1);
     return;
   }
   if (n > hs->list_limit) { /* H-LIST-3: limit N passes, N+1 fails (grpc-go) */
     snprintf(msg, sizeof(msg), "server health list exceeds maximum capacity: %zu",
              hs->list_limit);
+    journal_call(c, path, NULL, WIRE_RESOURCE_EXHAUSTED, -1);
     finish(c, WIRE_RESOURCE_EXHAUSTED, msg, NULL, 1);
   } else if (encode_list(entries, n, &bb) < 0) {
+    journal_call(c, path, NULL, WIRE_INTERNAL, -1);
     finish(c, WIRE_INTERNAL, "out of memory", NULL, 1);
   } else {
+    journal_call(c, path, NULL, WIRE_OK, -1);
     finish(c, WIRE_OK, NULL, bb, 1); /* H-LIST-2 */
   }
   registry_snapshot_free(entries, n);

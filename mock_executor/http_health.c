@@ -1,40 +1,71 @@
 /* http_health: GET / and GET /health/{name} over HTTP. See http_health.h. */
+#define _POSIX_C_SOURCE 200809L /* getnameinfo */
 #include "http_health.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "httpd.h"
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
 
+/* A status answer comes in four forms: the right one, and the ones the
+ * HTTP violation knobs ask for (body not JSON, Content-Type text/html). */
+enum { BODY_JSON, BODY_NOT_JSON, NBODY };
+enum { TYPE_JSON, TYPE_HTML, NTYPE };
+
 struct http_health {
   httpd *h;
   registry *reg;
+  journal *journal;
+  const faults *faults;
   unsigned codes[NSTATUS];
   /* Built once, queued by every request (MHD counts the references). */
-  struct MHD_Response *by_status[NSTATUS];
+  struct MHD_Response *by_status[NBODY][NTYPE][NSTATUS];
   struct MHD_Response *unknown;
 };
 
-static const char *const status_bodies[NSTATUS] = {
-    [WIRE_UNKNOWN] = "{\"status\":\"UNKNOWN\"}",
-    [WIRE_SERVING] = "{}",
-    [WIRE_NOT_SERVING] = "{\"status\":\"NOT_SERVING\"}",
-    [WIRE_SERVICE_UNKNOWN] = "{\"status\":\"SERVICE_UNKNOWN\"}",
+static const char *const status_bodies[NBODY][NSTATUS] = {
+    [BODY_JSON] =
+        {
+            [WIRE_UNKNOWN] = "{\"status\":\"UNKNOWN\"}",
+            [WIRE_SERVING] = "{}",
+            [WIRE_NOT_SERVING] = "{\"status\":\"NOT_SERVING\"}",
+            [WIRE_SERVICE_UNKNOWN] = "{\"status\":\"SERVICE_UNKNOWN\"}",
+        },
+    [BODY_NOT_JSON] =
+        {
+            [WIRE_UNKNOWN] = "UNKNOWN",
+            [WIRE_SERVING] = "OK",
+            [WIRE_NOT_SERVING] = "NOT_SERVING",
+            [WIRE_SERVICE_UNKNOWN] = "SERVICE_UNKNOWN",
+        },
+};
+
+static const char *const content_types[NTYPE] = {
+    [TYPE_JSON] = "application/json",
+    [TYPE_HTML] = "text/html",
 };
 
 static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn, const char *name,
                               int named) {
-  int status;
+  int status, body, type;
 
   if (registry_get(hh->reg, name, &status) < 0) {
     if (named)
       return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, hh->unknown);
     status = WIRE_SERVICE_UNKNOWN; /* no overall health set: not healthy */
   }
-  return MHD_queue_response(conn, hh->codes[status], hh->by_status[status]);
+  if (faults_on(hh->faults, VIOLATE_HTTP_OK_WHEN_UNHEALTHY))
+    status = WIRE_SERVING;
+  body = faults_on(hh->faults, VIOLATE_HTTP_NOT_JSON) ? BODY_NOT_JSON : BODY_JSON;
+  type = faults_on(hh->faults, VIOLATE_HTTP_WRONG_CONTENT_TYPE) ? TYPE_HTML : TYPE_JSON;
+  return MHD_queue_response(conn, hh->codes[status], hh->by_status[body][type][status]);
 }
 
 static enum MHD_Result get_root(void *ctx, struct MHD_Connection *conn,
@@ -56,19 +87,68 @@ static const httpd_route routes[] = {
     {"HEAD", "/health/", 1, get_named},
 };
 
+/* The client's address as gRPC names peers ("ipv4:127.0.0.1:5000",
+ * "ipv6:[::1]:5000"), so both protocols read alike in the journal. */
+static void format_peer(struct MHD_Connection *conn, char *out, size_t outlen) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  char host[INET6_ADDRSTRLEN], port[8];
+  const struct sockaddr *sa;
+  socklen_t len;
+
+  out[0] = '\0';
+  if (!info || !info->client_addr)
+    return;
+  sa = info->client_addr;
+  len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return;
+  if (sa->sa_family == AF_INET6)
+    snprintf(out, outlen, "ipv6:[%s]:%s", host, port);
+  else
+    snprintf(out, outlen, "ipv4:%s:%s", host, port);
+}
+
+/* Every request, answered by a route or not (404, 405, 413), goes into
+ * the journal. */
+static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *rq,
+                   unsigned code) {
+  http_health *hh = ctx;
+  char method[160], peer[80], result[8];
+  journal_record rec = {.protocol = "http", .deadline_ms = -1};
+
+  snprintf(method, sizeof(method), "%s %s", rq->method, rq->path);
+  format_peer(conn, peer, sizeof(peer));
+  snprintf(result, sizeof(result), "%u", code);
+  rec.method = method;
+  rec.service = rq->rest; /* NULL ("") when no route took the path */
+  rec.user_agent =
+      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+  rec.peer = peer;
+  rec.result = result;
+  journal_add(hh->journal, &rec);
+}
+
 static void free_responses(http_health *hh) {
-  for (int s = 0; s < NSTATUS; s++)
-    if (hh->by_status[s])
-      MHD_destroy_response(hh->by_status[s]);
+  for (int b = 0; b < NBODY; b++)
+    for (int t = 0; t < NTYPE; t++)
+      for (int s = 0; s < NSTATUS; s++)
+        if (hh->by_status[b][t][s])
+          MHD_destroy_response(hh->by_status[b][t][s]);
   if (hh->unknown)
     MHD_destroy_response(hh->unknown);
 }
 
 static int build_responses(http_health *hh) {
-  for (int s = 0; s < NSTATUS; s++) {
-    hh->by_status[s] = httpd_static_json(status_bodies[s]);
-    if (!hh->by_status[s])
-      return -ENOMEM;
+  for (int b = 0; b < NBODY; b++) {
+    for (int t = 0; t < NTYPE; t++) {
+      for (int s = 0; s < NSTATUS; s++) {
+        hh->by_status[b][t][s] = httpd_static(status_bodies[b][s], content_types[t]);
+        if (!hh->by_status[b][t][s])
+          return -ENOMEM;
+      }
+    }
   }
   hh->unknown = httpd_static_json("{\"error\":\"unknown service\"}");
   return hh->unknown ? 0 : -ENOMEM;
@@ -94,7 +174,8 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
                       .host = opts->host,
                       .port = opts->port,
                       .routes = routes,
-                      .nroutes = sizeof(routes) / sizeof(routes[0])};
+                      .nroutes = sizeof(routes) / sizeof(routes[0]),
+                      .observe = opts->journal ? record : NULL};
   http_health *hh;
   int rv;
 
@@ -108,6 +189,8 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
     return -ENOMEM;
   }
   hh->reg = opts->reg;
+  hh->journal = opts->journal;
+  hh->faults = opts->faults;
   ho.ctx = hh;
   rv = set_codes(hh, opts->codes, err, errlen);
   if (rv < 0)

@@ -13,18 +13,35 @@
  * Other paths 404, other methods 405 (Allow: GET, HEAD); every body is
  * JSON (Content-Type application/json). HTTP/1.1 keep-alive works.
  *
+ * Journal: every request (404, 405 and 413 included) is recorded once
+ * answered: protocol "http", method "GET /health/x" (the decoded path),
+ * service (the name asked for; "" for / and for paths no route takes),
+ * deadline_ms -1, the User-Agent header, peer "ipv4:127.0.0.1:5000" or
+ * "ipv6:[::1]:5000" (as gRPC names peers), result the HTTP code ("503").
+ *
+ * Violation knobs (faults.h), read per request, change the status answers
+ * of / and /health/{name} (the 404 of an unknown name stays as it is):
+ *   http-ok-when-unhealthy   every status answered as SERVING (200 {})
+ *   http-not-json            the body is not JSON ("OK", "NOT_SERVING"),
+ *                            Content-Type still application/json
+ *   http-wrong-content-type  Content-Type text/html
+ * They combine.
+ *
  * Statuses are read per request with registry_get (a read lock), and the
- * status responses are built once at start, so a request allocates
- * nothing beyond libmicrohttpd's own per-connection state.
+ * status responses (every knob's form too) are built once at start, so a
+ * request allocates nothing beyond libmicrohttpd's own per-connection state.
  *
  * Thread safety: http_health_start/http_health_stop from one thread;
- * requests are served on libmicrohttpd's thread and only read the registry.
+ * requests are served on libmicrohttpd's thread and only read the registry
+ * and faults and append to the journal (all thread-safe).
  */
 #ifndef HC_HTTP_HEALTH_H
 #define HC_HTTP_HEALTH_H
 
 #include <stddef.h>
 
+#include "faults.h"
+#include "journal.h"
 #include "registry.h"
 #include "wire.h"
 
@@ -34,6 +51,8 @@ typedef struct http_health_options {
   const char *host; /* address to bind, e.g. "127.0.0.1"; NULL = 127.0.0.1 (copied) */
   int port;         /* 0 = a free port */
   registry *reg;    /* borrowed; must outlive the listener */
+  journal *journal; /* borrowed, must outlive the listener; NULL = no recording */
+  const faults *faults; /* borrowed, must outlive the listener; NULL = no knobs */
   /* HTTP code per ServingStatus (index WIRE_UNKNOWN..WIRE_SERVICE_UNKNOWN),
    * 100-599; 0 = the default: 200 for SERVING, 503 for the others. */
   int codes[WIRE_STATUS_MAX + 1];

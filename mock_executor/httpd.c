@@ -1,5 +1,5 @@
 /* httpd: libmicrohttpd listener shared by admin and http_health. See httpd.h. */
-#define _POSIX_C_SOURCE 200809L /* getaddrinfo */
+#define _POSIX_C_SOURCE 200809L /* getaddrinfo, strdup */
 #include "httpd.h"
 
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define HTTPD_IDLE_TIMEOUT_S 60 /* closes keep-alive connections left idle */
@@ -22,6 +23,9 @@ struct httpd {
   size_t nroutes;
   size_t max_body;
   void *ctx;
+  char *token; /* NULL: no authentication */
+  size_t token_len;
+  httpd_observe_fn observe;
   char name[32];
   atomic_int started;   /* after start, libmicrohttpd's messages go to stderr */
   char start_error[256]; /* before: the first one is kept for err */
@@ -46,17 +50,21 @@ static void on_log(void *cls, const char *fmt, va_list ap) {
     vsnprintf(h->start_error, sizeof(h->start_error), fmt, ap);
 }
 
-struct MHD_Response *httpd_static_json(const char *body) {
+struct MHD_Response *httpd_static(const char *body, const char *content_type) {
   struct MHD_Response *r;
 
   r = MHD_create_response_from_buffer(body ? strlen(body) : 0, (void *)body,
                                       MHD_RESPMEM_PERSISTENT);
   if (r && body &&
-      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
     MHD_destroy_response(r);
     return NULL;
   }
   return r;
+}
+
+struct MHD_Response *httpd_static_json(const char *body) {
+  return httpd_static(body, "application/json");
 }
 
 static enum MHD_Result queue(struct MHD_Connection *conn, unsigned code,
@@ -141,11 +149,25 @@ static int route_matches(const httpd_route *rt, const char *path) {
   return strcmp(path, rt->path) == 0;
 }
 
+/* Queues `body` (reference stolen) with one extra header. */
+static enum MHD_Result queue_with_header(struct MHD_Connection *conn, unsigned code,
+                                         json_t *body, const char *header,
+                                         const char *value) {
+  struct MHD_Response *r = json_response(body);
+
+  if (!r)
+    return MHD_NO;
+  if (MHD_add_response_header(r, header, value) != MHD_YES) {
+    MHD_destroy_response(r);
+    return MHD_NO;
+  }
+  return queue(conn, code, r);
+}
+
 /* 405: the Allow header lists every method the path takes. */
 static enum MHD_Result not_allowed(httpd *h, struct MHD_Connection *conn,
                                    const httpd_request *rq) {
   char allow[128] = "";
-  struct MHD_Response *r;
 
   for (size_t i = 0; i < h->nroutes; i++) {
     if (!route_matches(&h->routes[i], rq->path))
@@ -154,19 +176,56 @@ static enum MHD_Result not_allowed(httpd *h, struct MHD_Connection *conn,
       strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
     strncat(allow, h->routes[i].method, sizeof(allow) - strlen(allow) - 1);
   }
-  r = json_response(error_json("method %s not allowed on %s; allowed: %s", rq->method,
-                                rq->path, allow));
-  if (!r)
-    return MHD_NO;
-  if (MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) {
-    MHD_destroy_response(r);
-    return MHD_NO;
+  return queue_with_header(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                           error_json("method %s not allowed on %s; allowed: %s", rq->method,
+                                      rq->path, allow),
+                           MHD_HTTP_HEADER_ALLOW, allow);
+}
+
+/* Whether `given` equals the token. The time taken depends on the
+ * lengths only, never on where the first difference is, so the token
+ * cannot be guessed byte by byte from response times. */
+static int token_matches(const httpd *h, const char *given) {
+  size_t len = strlen(given);
+  unsigned diff = len != h->token_len;
+
+  for (size_t i = 0; i < h->token_len; i++)
+    diff |= (unsigned char)h->token[i] ^ (unsigned char)(i < len ? given[i] : 0);
+  return diff == 0;
+}
+
+/* 0 when the request carries the bearer token (or none is needed);
+ * otherwise queues a 401 into *rv and returns -EACCES. */
+static int authenticate(httpd *h, struct MHD_Connection *conn, enum MHD_Result *rv) {
+  static const char scheme[] = "Bearer ";
+  const char *auth;
+
+  if (!h->token)
+    return 0;
+  auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (auth && strncasecmp(auth, scheme, sizeof(scheme) - 1) == 0) {
+    const char *given = auth + sizeof(scheme) - 1;
+    while (*given == ' ')
+      given++;
+    if (token_matches(h, given))
+      return 0;
   }
-  return queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+  /* RFC 6750 section 3: name the scheme the client must use. */
+  *rv = queue_with_header(conn, MHD_HTTP_UNAUTHORIZED,
+                          error_json(auth ? "wrong credentials: send Authorization: Bearer "
+                                            "<the --admin-token>"
+                                          : "no credentials: send Authorization: Bearer "
+                                            "<the --admin-token>"),
+                          MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  return -EACCES;
 }
 
 static enum MHD_Result dispatch(httpd *h, struct MHD_Connection *conn, httpd_request *rq) {
   int path_known = 0;
+  enum MHD_Result rv;
+
+  if (authenticate(h, conn, &rv) < 0)
+    return rv;
 
   for (size_t i = 0; i < h->nroutes; i++) {
     const httpd_route *rt = &h->routes[i];
@@ -216,6 +275,19 @@ static void upload_append(httpd *h, upload *up, const char *data, size_t size) {
   up->body = grown;
 }
 
+/* Tells the observer what `rv` (the result of queueing) answered. */
+static enum MHD_Result observed(httpd *h, struct MHD_Connection *conn, const httpd_request *rq,
+                                enum MHD_Result rv) {
+  const union MHD_ConnectionInfo *info;
+
+  if (!h->observe)
+    return rv;
+  info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+  if (info) /* NULL: nothing was queued (out of memory), the connection closes */
+    h->observe(h->ctx, conn, rq, info->http_status);
+  return rv;
+}
+
 /* Marks a request whose headers were seen and that has no body (yet):
  * bodyless requests, the common case, need no per-request allocation. */
 static char headers_seen;
@@ -230,8 +302,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
   (void)version;
   if (!*con_cls) { /* first call: headers only */
-    if (declared_length(conn) > h->max_body)
-      return too_large(h, conn); /* before reading a byte of it */
+    if (declared_length(conn) > h->max_body) /* before reading a byte of it */
+      return observed(h, conn, &rq, too_large(h, conn));
     /* Answer from the next call: a reply queued now, before MHD has seen
      * the end of the request, makes it close the connection (no keep-alive). */
     *con_cls = &headers_seen;
@@ -251,11 +323,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (*con_cls != &headers_seen) {
     up = *con_cls;
     if (up->too_large)
-      return too_large(h, conn);
+      return observed(h, conn, &rq, too_large(h, conn));
     rq.body = up->body;
     rq.body_len = up->len;
   }
-  return dispatch(h, conn, &rq);
+  return observed(h, conn, &rq, dispatch(h, conn, &rq));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -319,6 +391,16 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   h->nroutes = opts->nroutes;
   h->max_body = opts->max_body ? opts->max_body : HTTPD_MAX_BODY_DEFAULT;
   h->ctx = opts->ctx;
+  h->observe = opts->observe;
+  if (opts->bearer_token) {
+    h->token = strdup(opts->bearer_token);
+    if (!h->token) {
+      snprintf(err, errlen, "%s: out of memory", opts->name);
+      free(h);
+      return -ENOMEM;
+    }
+    h->token_len = strlen(h->token);
+  }
   if (addr.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   errno = 0;
@@ -332,6 +414,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
     h->start_error[strcspn(h->start_error, "\n")] = '\0';
     snprintf(err, errlen, "%s: cannot listen on %s:%d: %s", opts->name, host, opts->port,
              h->start_error[0] ? h->start_error : strerror(-rv));
+    free(h->token);
     free(h);
     return rv;
   }
@@ -346,5 +429,6 @@ void httpd_stop(httpd *h) {
   if (!h)
     return;
   MHD_stop_daemon(h->daemon);
+  free(h->token);
   free(h);
 }

@@ -6,7 +6,8 @@
  * A listener hands httpd_start() a table of routes. Each request is routed
  * once it is complete: a path no route knows gets 404, a known path with a
  * method no route takes gets 405 with an Allow header listing the methods
- * that path takes, a body over the cap gets 413. Paths are percent-decoded
+ * that path takes, a body over the cap gets 413. With a bearer token set,
+ * a request that does not carry it gets 401 before any of that. Paths are percent-decoded
  * by libmicrohttpd before routing. A route's function must queue exactly
  * one response, normally through the httpd_respond_* calls.
  *
@@ -42,6 +43,13 @@ typedef struct httpd_request {
 typedef enum MHD_Result (*httpd_route_fn)(void *ctx, struct MHD_Connection *conn,
                                           const httpd_request *rq);
 
+/* Told of every request once it is answered, by a route or by httpd itself
+ * (401, 404, 405, 413), with the HTTP code queued. Runs on the event
+ * thread; must not block. rq->body may be NULL here even when one was sent
+ * (a 413 before it was read). */
+typedef void (*httpd_observe_fn)(void *ctx, struct MHD_Connection *conn,
+                                 const httpd_request *rq, unsigned code);
+
 typedef struct httpd_route {
   const char *method; /* "GET", ... */
   const char *path;   /* exact path, or the prefix when prefix is set */
@@ -58,7 +66,12 @@ typedef struct httpd_options {
   size_t max_body;            /* 0 = HTTPD_MAX_BODY_DEFAULT */
   const httpd_route *routes;  /* borrowed; must outlive the httpd. First match wins */
   size_t nroutes;
-  void *ctx;                  /* passed to every route */
+  void *ctx;                  /* passed to every route and to observe */
+  /* When set, a request without "Authorization: Bearer <token>" (compared
+   * in constant time) is answered 401 with WWW-Authenticate: Bearer before
+   * routing, whatever its path. Copied. NULL = no authentication. */
+  const char *bearer_token;
+  httpd_observe_fn observe;   /* NULL = none */
 } httpd_options;
 
 /* Starts serving. On success *bound_port is the port bound. On failure
@@ -70,10 +83,13 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
 /* Stops serving (waits for running routes) and frees. Safe with NULL. */
 void httpd_stop(httpd *h);
 
-/* A response over a static JSON text (never copied or freed) with
- * Content-Type application/json, or with no body and no Content-Type when
- * body is NULL. NULL if out of memory. For responses built once and queued
- * many times, and by the calls below; the caller destroys it. */
+/* A response over a static text (never copied or freed) with that
+ * Content-Type, or with no body and no Content-Type when body is NULL.
+ * NULL if out of memory. For responses built once and queued many times;
+ * the caller destroys it. */
+struct MHD_Response *httpd_static(const char *body, const char *content_type);
+
+/* httpd_static(body, "application/json"), as the calls below use it. */
 struct MHD_Response *httpd_static_json(const char *body);
 
 /* Queues a static JSON text (or no body when NULL) with `code`. */

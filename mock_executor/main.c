@@ -141,7 +141,11 @@ static int start_http(mock *m) {
   char err[256];
 
   for (size_t i = 0; i < cfg->n_listeners; i++) {
-    http_health_options opts = {.host = cfg->host, .port = cfg->listeners[i].port, .reg = m->reg};
+    http_health_options opts = {.host = cfg->host,
+                                .port = cfg->listeners[i].port,
+                                .reg = m->reg,
+                                .journal = m->journal,
+                                .faults = m->faults};
     int port, rc;
 
     if (cfg->listeners[i].protocol != CONFIG_PROTOCOL_HTTP)
@@ -171,7 +175,13 @@ static int is_loopback(const char *host) {
 
 static int start_admin(mock *m) {
   const config *cfg = m->cfg;
-  admin_options opts = {.host = cfg->admin_host, .port = cfg->admin_port, .reg = m->reg};
+  admin_options opts = {.host = cfg->admin_host,
+                        .port = cfg->admin_port,
+                        .reg = m->reg,
+                        .journal = m->journal,
+                        .timelines = m->timelines,
+                        .faults = m->faults,
+                        .token = cfg->admin_token};
   char err[256];
   int port, rc;
 
@@ -210,8 +220,9 @@ static long now_ms(void) {
 static void drain(mock *m) {
   long deadline = now_ms() + m->cfg->grace_ms;
 
-  timelines_free(m->timelines); /* nothing may set SERVING again */
-  m->timelines = NULL;
+  /* Nothing may set SERVING again; the control API still holds the
+   * timelines, so they stop but stay allocated until teardown. */
+  timelines_stop_all(m->timelines);
   registry_shutdown(m->reg);
   if (!m->grpc)
     return;
@@ -275,6 +286,9 @@ static int run(const config *cfg) {
       goto out;
   }
   rc = load_statuses(&m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
+  /* A timeline's first step holds from the first connection on. */
+  if (rc == 0 && cfg->ready_delay_ms == 0)
+    rc = start_timelines(&m);
   if (rc == 0)
     rc = start_listeners(&m);
   if (rc < 0)
@@ -283,9 +297,9 @@ static int run(const config *cfg) {
     sig = wait_signal(&m.stop, cfg->ready_delay_ms);
     if (sig == 0)
       rc = load_statuses(&m, -1);
+    if (sig == 0 && rc == 0)
+      rc = start_timelines(&m);
   }
-  if (sig == 0 && rc == 0)
-    rc = start_timelines(&m);
   if (rc < 0)
     goto out;
   if (sig == 0)
@@ -317,10 +331,13 @@ int main(int argc, char **argv) {
   }
   if (rc == CONFIG_HELP) {
     config_usage(stdout);
+    rc = 0;
   } else if (rc == CONFIG_VERSION) {
     printf(PROG " %s\n", HC_VERSION);
+    rc = 0;
   } else if (rc == CONFIG_LIST_VIOLATIONS) {
     list_violations();
+    rc = 0;
   } else if (cfg.print_config) {
     rc = config_print(&cfg, stdout) < 0 ? 1 : 0;
   } else if (cfg.admin_port >= 0 && !is_loopback(cfg.admin_host) && !cfg.admin_token &&

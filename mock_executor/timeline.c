@@ -207,11 +207,7 @@ void timelines_free(timelines *t) {
   pthread_cond_signal(&t->cond);
   pthread_mutex_unlock(&t->lock);
   pthread_join(t->thread, NULL);
-  while (t->list) {
-    running *r = t->list;
-    t->list = r->next;
-    running_free(r);
-  }
+  timelines_stop_all(t);
   pthread_cond_destroy(&t->cond);
   pthread_mutex_destroy(&t->lock);
   free(t);
@@ -270,6 +266,16 @@ int timelines_stop(timelines *t, const char *service) {
   return rv;
 }
 
+void timelines_stop_all(timelines *t) {
+  pthread_mutex_lock(&t->lock);
+  while (t->list) {
+    running *r = t->list;
+    t->list = r->next;
+    running_free(r);
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
 size_t timelines_count(timelines *t) {
   size_t n = 0;
 
@@ -278,4 +284,68 @@ size_t timelines_count(timelines *t) {
     n++;
   pthread_mutex_unlock(&t->lock);
   return n;
+}
+
+/* Milliseconds from now until `at` (CLOCK_MONOTONIC), 0 if past. */
+static long ms_until(const struct timespec *at) {
+  struct timespec now;
+  long ms;
+
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  ms = (long)(at->tv_sec - now.tv_sec) * 1000 + (at->tv_nsec - now.tv_nsec) / 1000000L;
+  return ms > 0 ? ms : 0;
+}
+
+/* Copies r into *info; -ENOMEM leaves nothing to free. */
+static int info_copy(const running *r, timeline_info *info) {
+  info->service = strdup(r->service);
+  info->spec.steps = malloc(r->spec.count * sizeof(*r->spec.steps));
+  if (!info->service || !info->spec.steps) {
+    free(info->service);
+    free(info->spec.steps);
+    return -ENOMEM;
+  }
+  memcpy(info->spec.steps, r->spec.steps, r->spec.count * sizeof(*r->spec.steps));
+  info->spec.count = r->spec.count;
+  info->spec.repeat = r->spec.repeat;
+  info->step = r->step;
+  info->next_in_ms = ms_until(&r->next_at);
+  return 0;
+}
+
+int timelines_snapshot(timelines *t, timeline_info **out, size_t *n) {
+  timeline_info *infos = NULL;
+  size_t count = 0, done = 0;
+  int rv = 0;
+
+  *out = NULL;
+  *n = 0;
+  pthread_mutex_lock(&t->lock);
+  for (running *r = t->list; r; r = r->next)
+    count++;
+  if (count)
+    infos = calloc(count, sizeof(*infos));
+  if (count && !infos)
+    rv = -ENOMEM;
+  for (running *r = t->list; r && rv == 0; r = r->next) {
+    rv = info_copy(r, &infos[done]);
+    if (rv == 0)
+      done++;
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (rv < 0) {
+    timelines_snapshot_free(infos, done);
+    return rv;
+  }
+  *out = infos;
+  *n = count;
+  return 0;
+}
+
+void timelines_snapshot_free(timeline_info *infos, size_t n) {
+  for (size_t i = 0; infos && i < n; i++) {
+    free(infos[i].service);
+    timeline_spec_free(&infos[i].spec);
+  }
+  free(infos);
 }

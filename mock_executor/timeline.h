@@ -54,7 +54,26 @@ int timelines_set(timelines *t, const char *service, const timeline_spec *spec);
  * it had none. */
 int timelines_stop(timelines *t, const char *service);
 
+/* Stops every timeline, leaving each status where it is; the scheduler
+ * keeps running and takes new timelines. For a drain: the timelines object
+ * stays valid for the control API (admin.h) that borrows it. */
+void timelines_stop_all(timelines *t);
+
 /* Number of running timelines. */
 size_t timelines_count(timelines *t);
+
+/* One running timeline as timelines_snapshot() saw it. A timeline that
+ * reached its held last step is over and no longer listed. */
+typedef struct timeline_info {
+  char *service;      /* owned */
+  timeline_spec spec; /* owned copy */
+  size_t step;        /* index of the step in force */
+  long next_in_ms;    /* until the next step, >= 0 */
+} timeline_info;
+
+/* Copies every running timeline into a new array (*out, *n; NULL and 0 when
+ * none run), in no particular order. -ENOMEM leaves *out NULL. */
+int timelines_snapshot(timelines *t, timeline_info **out, size_t *n);
+void timelines_snapshot_free(timeline_info *infos, size_t n);
 
 #endif

@@ -153,14 +153,17 @@ class MockExecutor:
         self._out = _StreamCollector(self.proc.stdout)
         self._err = _StreamCollector(self.proc.stderr)
         self._channels = []
-        self.listening = {}
+        self.listening = {}   # kind -> (host, port) of its first LISTENING line
+        self.listeners = []   # every LISTENING line: (kind, host, port), in order
         self.expected_exit = {0}
         self.stopped = False
 
     # -- start -------------------------------------------------------------
     def wait_listening(self, kinds=("grpc", "admin"), timeout=START_TIMEOUT):
+        """Waits for a LISTENING line per entry of kinds (a kind listed
+        twice waits for two lines of that kind)."""
         deadline = time.monotonic() + timeout
-        while not all(k in self.listening for k in kinds):
+        while any(len(self.ports(k)) < list(kinds).count(k) for k in kinds):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"no LISTENING {kinds} line within {timeout:.0f}s; "
@@ -175,8 +178,14 @@ class MockExecutor:
                                      f"listening; stderr={self.stderr()!r}")
             m = LISTENING_RE.match(line)
             if m:
-                self.listening[m.group(1)] = (m.group(2), int(m.group(3)))
+                kind, host, port = m.group(1), m.group(2), int(m.group(3))
+                self.listeners.append((kind, host, port))
+                self.listening.setdefault(kind, (host, port))
         return self
+
+    def ports(self, kind):
+        """Ports of every LISTENING line of that kind, in order."""
+        return [port for k, _, port in self.listeners if k == kind]
 
     @property
     def grpc_addr(self):
@@ -349,6 +358,36 @@ def mock(processes):
     crashed, did not exit cleanly or printed a sanitizer report.
     """
     return processes.start
+
+
+@pytest.fixture
+def mock_on(processes):
+    """Factory: mock_on(kinds, *args) starts mock-executor with exactly
+    `--host 127.0.0.1 --admin-port 0 --admin-host 127.0.0.1 *args` (so args
+    choose the --port/--protocol pairs) and waits for a LISTENING line per
+    entry of kinds, e.g. ("http", "grpc", "admin")."""
+    def start(kinds, *args):
+        m = processes.spawn(["--host", "127.0.0.1", "--admin-port", "0", "--admin-host",
+                             "127.0.0.1", *args])
+        return m.wait_listening(tuple(kinds))
+    return start
+
+
+def http_request(port, method, path, body=None, headers=None, host="127.0.0.1"):
+    """One request on a fresh connection: (status, headers, body bytes).
+    Header names in the returned dict are lower-case."""
+    conn = http.client.HTTPConnection(host, port, timeout=RPC_TIMEOUT)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        hdrs = dict(headers or {})
+        if data is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload
+    finally:
+        conn.close()
 
 
 @pytest.fixture

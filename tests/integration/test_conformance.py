@@ -64,7 +64,7 @@ def closed_port():
 
 @functools.lru_cache(maxsize=None)
 def catalogue_ids():
-    res = run_runner("--list", timeout=QUICK_TIMEOUT)
+    res = run_runner("--list", "--protocol", "grpc", timeout=QUICK_TIMEOUT)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines and lines[0].startswith("ID"), res.stdout
@@ -185,7 +185,7 @@ def test_without_control_hook_ctl_cases_skip_naming_the_hook(mock):
     cases, _ = parse_ndjson(res.stdout)
     skipped = by_result(cases, "skip")
     # The [control] marker of --list names the Ctl cases.
-    listing = run_runner("--list", timeout=QUICK_TIMEOUT).stdout
+    listing = run_runner("--list", "--protocol", "grpc", timeout=QUICK_TIMEOUT).stdout
     ctl = {ln.split()[0] for ln in listing.splitlines()[1:] if "[control]" in ln}
     assert len(ctl) >= 10, listing
     assert set(skipped) == ctl, (sorted(set(skipped) ^ ctl), skipped)
@@ -209,7 +209,8 @@ def test_unreachable_target_exits_3_quickly_and_never_passes():
 
 def test_list_works_without_connecting():
     # No --target at all, and nothing listens anywhere: --list must not care.
-    res = run_runner("--list", timeout=QUICK_TIMEOUT)
+    # (--protocol grpc: the gRPC catalogue; the HTTP cases are H01-H08.)
+    res = run_runner("--list", "--protocol", "grpc", timeout=QUICK_TIMEOUT)
     assert res.returncode == 0, res.stderr
     ids = catalogue_ids()
     assert len(ids) == len(set(ids)) == 37, ids

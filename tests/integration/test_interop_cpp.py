@@ -52,7 +52,7 @@ PREDICTED = {
 
 
 def _catalogue():
-    res = subprocess.run([RUNNER, "--list"], capture_output=True, text=True, timeout=10 * SLOW)
+    res = subprocess.run([RUNNER, "--list", "--protocol", "grpc"], capture_output=True, text=True, timeout=10 * SLOW)
     assert res.returncode == 0, res.stderr
     return [ln.split()[0] for ln in res.stdout.splitlines()[1:] if ln.strip()]
 

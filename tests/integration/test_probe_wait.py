@@ -113,7 +113,8 @@ def test_wait_for_not_serving(mock):
 
 
 def test_wait_http_timeline(spawn):
-    m = start_http_mock(spawn, "--timeline", "NOT_SERVING:800ms,SERVING")
+    # The first step outlasts the runner's start, even under sanitizers.
+    m = start_http_mock(spawn, "--timeline", f"NOT_SERVING:{int(800 * SLOW)}ms,SERVING")
     p = run("wait", "--target", m.http_target, "--timeout", f"{10 * SLOW:.0f}s")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "NOT_SERVING (HTTP 503)" in p.stdout and "reached SERVING" in p.stdout

@@ -3,7 +3,7 @@
 
 import json
 
-from conftest import binary_path
+from conftest import SLOW, binary_path
 from hc_runner import run, run_json, start_http_mock
 
 
@@ -111,7 +111,8 @@ def test_spawn_without_port_placeholder():
 def test_parallel_output_is_valid_ndjson(mock):
     m = mock()
     p = run("--target", m.grpc_addr, "--control", m.admin_url, "--parallel", "16",
+            "--timeout", f"{int(2000 * SLOW)}ms", "--latency-budget", f"{int(500 * SLOW)}ms",
             "--format", "json")
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 0, p.stdout + p.stderr
     recs = [json.loads(line) for line in p.stdout.splitlines()]
     assert "summary" in recs[-1] and len(recs) == 38

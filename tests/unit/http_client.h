@@ -11,10 +11,11 @@
 
 typedef struct http_reply {
   long code;
-  char body[1024]; /* NUL-terminated, truncated */
+  char body[16384]; /* NUL-terminated, truncated */
   size_t len;      /* bytes received (may exceed what body kept) */
   char content_type[64];
   char allow[64];
+  char www_authenticate[64];
   long num_connects; /* new connections this transfer opened */
 } http_reply;
 
@@ -66,26 +67,37 @@ static inline CURLcode http_perform(CURL *h, http_reply *r) {
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &r->num_connects);
   http_copy_header(h, "Content-Type", r->content_type, sizeof(r->content_type));
   http_copy_header(h, "Allow", r->allow, sizeof(r->allow));
+  http_copy_header(h, "WWW-Authenticate", r->www_authenticate, sizeof(r->www_authenticate));
+  return rc;
+}
+
+/* One request with extra headers (e.g. "User-Agent: x"; NULL = none);
+ * body (NUL-terminated) is sent when not NULL. */
+static inline CURLcode http_do_with(CURL *h, int port, const char *method, const char *path,
+                                    const char *body, const char *const *headers,
+                                    http_reply *r) {
+  struct curl_slist *hdrs = NULL;
+  CURLcode rc;
+
+  http_prepare(h, port, method, path, r);
+  for (size_t i = 0; headers && headers[i]; i++)
+    hdrs = curl_slist_append(hdrs, headers[i]);
+  if (body) {
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+  }
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  rc = http_perform(h, r);
+  curl_slist_free_all(hdrs);
   return rc;
 }
 
 /* One request; body (NUL-terminated) is sent when not NULL. */
 static inline CURLcode http_do(CURL *h, int port, const char *method, const char *path,
                                const char *body, http_reply *r) {
-  struct curl_slist *hdrs = NULL;
-  CURLcode rc;
-
-  http_prepare(h, port, method, path, r);
-  if (body) {
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-  }
-  rc = http_perform(h, r);
-  curl_slist_free_all(hdrs);
-  return rc;
+  return http_do_with(h, port, method, path, body, NULL, r);
 }
 
 #endif

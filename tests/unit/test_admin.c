@@ -1,43 +1,77 @@
 /* cmocka tests for mock_executor/admin.c: every route and error path of the
  * control API, over real HTTP (libcurl) to 127.0.0.1 on a free port, with a
  * real registry. */
+#define _DEFAULT_SOURCE /* usleep */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "admin.h"
+#include "faults.h"
 #include "http_client.h"
+#include "journal.h"
 #include "registry.h"
+#include "timeline.h"
 #include "wire.h"
 
 typedef struct fixture {
   registry *reg;
+  journal *jrn;
+  timelines *tls;
+  faults *flt;
   admin *adm;
   int port;
   CURL *curl;
 } fixture;
 
-static int setup(void **state) {
+#define TOKEN "s3cret-token"
+
+/* features: also the journal, timelines and faults; token: NULL or one. */
+static fixture *fixture_new(int features, const char *token) {
   fixture *f = calloc(1, sizeof(*f));
-  admin_options opts = {.host = "127.0.0.1", .port = 0};
+  admin_options opts = {.host = "127.0.0.1", .port = 0, .token = token};
   char err[256];
 
   assert_non_null(f);
   assert_int_equal(registry_new(&f->reg), 0);
+  if (features) {
+    assert_int_equal(journal_new(8, &f->jrn), 0);
+    assert_int_equal(timelines_new(f->reg, &f->tls), 0);
+    assert_int_equal(faults_new(&f->flt), 0);
+  }
   opts.reg = f->reg;
+  opts.journal = f->jrn;
+  opts.timelines = f->tls;
+  opts.faults = f->flt;
   assert_int_equal(admin_start(&opts, &f->adm, &f->port, err, sizeof(err)), 0);
   assert_true(f->port > 0);
   f->curl = curl_easy_init();
   assert_non_null(f->curl);
   assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
   assert_int_equal(registry_set(f->reg, "svc", WIRE_NOT_SERVING), 0);
-  *state = f;
+  return f;
+}
+
+static int setup(void **state) {
+  *state = fixture_new(1, NULL);
+  return 0;
+}
+
+static int setup_bare(void **state) {
+  *state = fixture_new(0, NULL);
+  return 0;
+}
+
+static int setup_token(void **state) {
+  *state = fixture_new(1, TOKEN);
   return 0;
 }
 
@@ -46,6 +80,9 @@ static int teardown(void **state) {
 
   curl_easy_cleanup(f->curl);
   admin_stop(f->adm);
+  timelines_free(f->tls);
+  journal_free(f->jrn);
+  faults_free(f->flt);
   registry_free(f->reg);
   free(f);
   return 0;
@@ -250,6 +287,13 @@ static void wrong_method__is_405_with_allow(void **state) {
       {"GET", "/v1/shutdown", "POST"},
       {"GET", "/v1/resume", "POST"},
       {"POST", "/v1/health", "GET"},
+      {"POST", "/v1/journal", "GET, DELETE"},
+      {"PUT", "/v1/journal", "GET, DELETE"},
+      {"POST", "/v1/timelines", "GET, PUT"},
+      {"DELETE", "/v1/timelines", "GET, PUT"},
+      {"GET", "/v1/timelines/svc", "DELETE"},
+      {"DELETE", "/v1/violations", "GET, PUT"},
+      {"POST", "/v1/violations", "GET, PUT"},
   };
   fixture *f = *state;
   http_reply r;
@@ -263,7 +307,9 @@ static void wrong_method__is_405_with_allow(void **state) {
 }
 
 static void unknown_path__is_404(void **state) {
-  static const char *const paths[] = {"/", "/v1", "/v1/status", "/v1/shutdown/", "/v2/statuses"};
+  static const char *const paths[] = {"/",           "/v1",          "/v1/status",
+                                      "/v1/shutdown/", "/v2/statuses", "/v1/journal/",
+                                      "/v1/violations/x"};
   fixture *f = *state;
   http_reply r;
 
@@ -393,6 +439,391 @@ static void start__ipv6_loopback(void **state) {
   admin_stop(v6);
 }
 
+
+/* --- journal ------------------------------------------------------------ */
+
+static void journal__get_lists_records_delete_clears(void **state) {
+  fixture *f = *state;
+  journal_record rec = {.protocol = "grpc", .method = "/grpc.health.v1.Health/Check",
+                        .service = "svc", .deadline_ms = 950, .user_agent = "probe/1",
+                        .peer = "ipv4:127.0.0.1:5000", .result = "OK NOT_SERVING"};
+  json_t *root, *records, *r0;
+  http_reply r;
+
+  journal_add(f->jrn, &rec);
+  request(f, "GET", "/v1/journal", NULL, &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.content_type, "application/json");
+  root = json_loads(r.body, 0, NULL);
+  assert_non_null(root);
+  assert_int_equal(json_integer_value(json_object_get(root, "capacity")), 8);
+  records = json_object_get(root, "records");
+  assert_int_equal(json_array_size(records), 1);
+  r0 = json_array_get(records, 0);
+  assert_string_equal(json_string_value(json_object_get(r0, "method")),
+                      "/grpc.health.v1.Health/Check");
+  assert_int_equal(json_integer_value(json_object_get(r0, "deadline_ms")), 950);
+  assert_string_equal(json_string_value(json_object_get(r0, "user_agent")), "probe/1");
+  json_decref(root);
+
+  request(f, "DELETE", "/v1/journal", NULL, &r);
+  assert_int_equal(r.code, 204);
+  assert_int_equal(r.len, 0);
+  request(f, "GET", "/v1/journal", NULL, &r);
+  assert_int_equal(r.code, 200);
+  root = json_loads(r.body, 0, NULL);
+  assert_int_equal(json_array_size(json_object_get(root, "records")), 0);
+  json_decref(root);
+  assert_unchanged(f);
+}
+
+/* --- timelines ---------------------------------------------------------- */
+
+/* Waits (bounded) until `name` has `status`; 0 when it did. */
+static int wait_status(fixture *f, const char *name, int status, int max_ms) {
+  for (int waited = 0; waited <= max_ms; waited += 10) {
+    if (status_of(f, name) == status)
+      return 0;
+    usleep(10 * 1000);
+  }
+  return -ETIMEDOUT;
+}
+
+static void timelines__put_applies_and_runs(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  request(f, "PUT", "/v1/timelines",
+          "{\"service\": \"svc\", \"timeline\": \"serving:100ms,NOT_SERVING\"}", &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.body,
+                      "{\"service\":\"svc\",\"timeline\":\"serving:100ms,NOT_SERVING\","
+                      "\"repeat\":false}");
+  /* The first step is applied before the reply. */
+  assert_int_equal(status_of(f, "svc"), WIRE_SERVING);
+  assert_int_equal(wait_status(f, "svc", WIRE_NOT_SERVING, 3000), 0);
+  /* Held last step: the timeline is over. */
+  request(f, "DELETE", "/v1/timelines/svc", NULL, &r);
+  assert_error(&r, 404, "no timeline running for \"svc\"");
+}
+
+static void timelines__get_shows_running_ones(void **state) {
+  fixture *f = *state;
+  json_t *root, *tl, *steps;
+  http_reply r;
+
+  request(f, "GET", "/v1/timelines", NULL, &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.body, "{\"timelines\":{}}");
+
+  request(f, "PUT", "/v1/timelines",
+          "{\"service\": \"\", \"timeline\": \"NOT_SERVING:60m,SERVING:2s\", \"repeat\": true}",
+          &r);
+  assert_int_equal(r.code, 200);
+  request(f, "GET", "/v1/timelines", NULL, &r);
+  assert_int_equal(r.code, 200);
+  root = json_loads(r.body, 0, NULL);
+  assert_non_null(root);
+  tl = json_object_get(json_object_get(root, "timelines"), "");
+  assert_non_null(tl);
+  assert_true(json_is_true(json_object_get(tl, "repeat")));
+  assert_int_equal(json_integer_value(json_object_get(tl, "step")), 0);
+  assert_true(json_integer_value(json_object_get(tl, "next_in_ms")) > 3500 * 1000);
+  steps = json_object_get(tl, "steps");
+  assert_int_equal(json_array_size(steps), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "status")),
+                      "NOT_SERVING");
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(steps, 1), "duration_ms")),
+                   2000);
+  json_decref(root);
+
+  request(f, "PUT", "/v1/timelines", "{\"service\": \"x\", \"timeline\": \"UNKNOWN:60m,SERVING\"}",
+          &r);
+  request(f, "GET", "/v1/timelines", NULL, &r);
+  root = json_loads(r.body, 0, NULL);
+  tl = json_object_get(json_object_get(root, "timelines"), "x");
+  assert_true(json_is_null(
+      json_object_get(json_array_get(json_object_get(tl, "steps"), 1), "duration_ms")));
+  json_decref(root);
+}
+
+static void timelines__put_replaces(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  request(f, "PUT", "/v1/timelines", "{\"service\": \"svc\", \"timeline\": \"SERVING:60m,2\"}", &r);
+  assert_int_equal(r.code, 200);
+  request(f, "PUT", "/v1/timelines", "{\"service\": \"svc\", \"timeline\": \"UNKNOWN:60m,2\"}", &r);
+  assert_int_equal(r.code, 200);
+  assert_int_equal(timelines_count(f->tls), 1);
+  assert_int_equal(status_of(f, "svc"), WIRE_UNKNOWN);
+}
+
+/* "" is allowed here, unlike DELETE /v1/statuses/: it stops the "" timeline
+ * and leaves "" where it is. */
+static void timelines__delete_stops_even_the_empty_name(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  request(f, "PUT", "/v1/timelines", "{\"service\": \"\", \"timeline\": \"UNKNOWN:60m,SERVING\"}",
+          &r);
+  assert_int_equal(r.code, 200);
+  request(f, "DELETE", "/v1/timelines/", NULL, &r);
+  assert_int_equal(r.code, 204);
+  assert_int_equal(r.len, 0);
+  assert_int_equal(timelines_count(f->tls), 0);
+  assert_int_equal(status_of(f, ""), WIRE_UNKNOWN);
+  request(f, "DELETE", "/v1/timelines/", NULL, &r);
+  assert_error(&r, 404, "no timeline running for \"\"");
+  request(f, "DELETE", "/v1/timelines/nope", NULL, &r);
+  assert_error(&r, 404, "\"nope\"");
+}
+
+/* A running timeline on "svc" (NOT_SERVING for 60 minutes, so the registry
+ * stays as setup() left it) and the check that it is still the same. */
+static void start_svc_timeline(fixture *f) {
+  http_reply r;
+
+  request(f, "PUT", "/v1/timelines",
+          "{\"service\": \"svc\", \"timeline\": \"NOT_SERVING:60m,SERVING\"}", &r);
+  assert_int_equal(r.code, 200);
+}
+
+static void assert_svc_timeline_unchanged(fixture *f) {
+  timeline_info *infos;
+  size_t n;
+
+  assert_int_equal(timelines_snapshot(f->tls, &infos, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(infos[0].service, "svc");
+  assert_int_equal(infos[0].spec.count, 2);
+  assert_int_equal(infos[0].spec.steps[0].duration_ms, 3600 * 1000);
+  assert_int_equal(infos[0].spec.repeat, 0);
+  timelines_snapshot_free(infos, n);
+  assert_unchanged(f);
+}
+
+static void timelines__bad_bodies_are_refused_unchanged(void **state) {
+  static const struct {
+    const char *body;
+    const char *needle;
+  } cases[] = {
+      {NULL, "missing body"},
+      {"{\"service\": \"svc\"", "bad JSON"},
+      {"[\"svc\"]", "must be a JSON object"},
+      {"{\"timeline\": \"SERVING\"}", "missing field \"service\""},
+      {"{\"service\": \"svc\"}", "missing field \"timeline\""},
+      {"{\"service\": 1, \"timeline\": \"SERVING\"}", "\"service\" must be a string"},
+      {"{\"service\": \"svc\", \"timeline\": [\"SERVING\"]}", "\"timeline\" must be a string"},
+      {"{\"service\": \"svc\", \"timeline\": \"SERVING\", \"repeat\": \"yes\"}",
+       "\"repeat\" must be true or false"},
+      {"{\"service\": \"svc\", \"timeline\": \"SERVING\", \"loop\": true}",
+       "unknown field \"loop\""},
+      {"{\"service\": \"svc\", \"timeline\": \"\"}", "empty timeline"},
+      {"{\"service\": \"svc\", \"timeline\": \"SERVING:1s,HEALTHY:1s\"}",
+       "step 2: unknown status 'HEALTHY'"},
+      {"{\"service\": \"svc\", \"timeline\": \"SERVING:1s,NOT_SERVING:soon\"}",
+       "step 2: bad duration 'soon'"},
+      {"{\"service\": \"svc\", \"timeline\": \"SERVING,NOT_SERVING:1s\"}",
+       "step 1: needs a duration"},
+      {"{\"service\": \"svc\", \"timeline\": \"SERVING:1s,NOT_SERVING\", \"repeat\": true}",
+       "step 2: needs a duration (STATUS:DURATION) when repeating"},
+  };
+  fixture *f = *state;
+  http_reply r;
+
+  start_svc_timeline(f);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    request(f, "PUT", "/v1/timelines", cases[i].body, &r);
+    assert_error(&r, 400, cases[i].needle);
+    assert_svc_timeline_unchanged(f);
+  }
+}
+
+static void timelines__put_after_shutdown_is_409(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  registry_shutdown(f->reg);
+  request(f, "PUT", "/v1/timelines", "{\"service\": \"\", \"timeline\": \"SERVING:1s,SERVING\"}",
+          &r);
+  assert_error(&r, 409, "shut down");
+  assert_int_equal(timelines_count(f->tls), 0);
+  assert_int_equal(status_of(f, ""), WIRE_NOT_SERVING);
+}
+
+/* --- violations --------------------------------------------------------- */
+
+static void violations__get_lists_catalogue_and_enabled(void **state) {
+  fixture *f = *state;
+  const fault_info *knobs;
+  size_t n;
+  json_t *root, *available, *enabled, *first;
+  http_reply r;
+
+  knobs = faults_catalogue(&n);
+  faults_set(f->flt, VIOLATE_WATCH_DUPLICATES, 1);
+  request(f, "GET", "/v1/violations", NULL, &r);
+  assert_int_equal(r.code, 200);
+  assert_true(r.len < sizeof(r.body)); /* not truncated */
+  root = json_loads(r.body, 0, NULL);
+  assert_non_null(root);
+  available = json_object_get(root, "available");
+  assert_int_equal(json_array_size(available), n);
+  first = json_array_get(available, 0);
+  assert_string_equal(json_string_value(json_object_get(first, "name")), knobs[0].name);
+  assert_string_equal(json_string_value(json_object_get(first, "breaks")), knobs[0].breaks);
+  assert_string_equal(json_string_value(json_object_get(first, "description")),
+                      knobs[0].description);
+  enabled = json_object_get(root, "enabled");
+  assert_int_equal(json_array_size(enabled), 1);
+  assert_string_equal(json_string_value(json_array_get(enabled, 0)), "watch-duplicates");
+  json_decref(root);
+}
+
+static void violations__put_switches_a_knob(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  request(f, "PUT", "/v1/violations", "{\"violation\": \"http-not-json\", \"enabled\": true}",
+          &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.body, "{\"violation\":\"http-not-json\",\"enabled\":true}");
+  assert_true(faults_on(f->flt, VIOLATE_HTTP_NOT_JSON));
+  request(f, "PUT", "/v1/violations", "{\"enabled\": false, \"violation\": \"http-not-json\"}",
+          &r);
+  assert_int_equal(r.code, 200);
+  assert_false(faults_on(f->flt, VIOLATE_HTTP_NOT_JSON));
+}
+
+static void violations__bad_bodies_are_refused_unchanged(void **state) {
+  static const struct {
+    const char *body;
+    const char *needle;
+  } cases[] = {
+      {NULL, "missing body"},
+      {"{", "bad JSON"},
+      {"[]", "must be a JSON object"},
+      {"{\"enabled\": true}", "missing field \"violation\""},
+      {"{\"violation\": \"watch-duplicates\"}", "missing field \"enabled\""},
+      {"{\"violation\": \"watch-duplicates\", \"enabled\": 1}",
+       "\"enabled\" must be true or false"},
+      {"{\"violation\": \"watch-duplicates\", \"enabled\": \"true\"}",
+       "\"enabled\" must be true or false"},
+      {"{\"violation\": true, \"enabled\": true}", "\"violation\" must be a string"},
+      {"{\"violation\": \"watch-duplicates\", \"enabled\": true, \"x\": 1}",
+       "unknown field \"x\""},
+      {"{\"violation\": \"no-such-knob\", \"enabled\": true}",
+       "unknown violation \"no-such-knob\""},
+      {"{\"violation\": \"WATCH-DUPLICATES\", \"enabled\": true}",
+       "unknown violation \"WATCH-DUPLICATES\""},
+  };
+  fixture *f = *state;
+  char on[256];
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_CHECK_SLOW, 1);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    request(f, "PUT", "/v1/violations", cases[i].body, &r);
+    assert_error(&r, 400, cases[i].needle);
+    faults_describe(f->flt, on, sizeof(on));
+    assert_string_equal(on, "check-slow");
+  }
+}
+
+/* --- features off ------------------------------------------------------- */
+
+static void features_off__answer_404(void **state) {
+  static const struct {
+    const char *method, *path, *body, *needle;
+  } cases[] = {
+      {"GET", "/v1/journal", NULL, "the journal"},
+      {"DELETE", "/v1/journal", NULL, "the journal"},
+      {"GET", "/v1/timelines", NULL, "timelines"},
+      {"PUT", "/v1/timelines", "{\"service\": \"\", \"timeline\": \"SERVING\"}", "timelines"},
+      {"DELETE", "/v1/timelines/x", NULL, "timelines"},
+      {"GET", "/v1/violations", NULL, "violations"},
+      {"PUT", "/v1/violations", "{\"violation\": \"check-slow\", \"enabled\": true}",
+       "violations"},
+  };
+  fixture *f = *state;
+  http_reply r;
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    request(f, cases[i].method, cases[i].path, cases[i].body, &r);
+    assert_error(&r, 404, cases[i].needle);
+    assert_error(&r, 404, "not enabled");
+  }
+  assert_unchanged(f);
+}
+
+/* --- bearer token ------------------------------------------------------- */
+
+static void request_auth(fixture *f, const char *method, const char *path, const char *body,
+                         const char *auth, http_reply *r) {
+  const char *headers[] = {auth, NULL};
+
+  assert_int_equal(http_do_with(f->curl, f->port, method, path, body, headers, r), CURLE_OK);
+}
+
+static void token__refused_without_or_with_a_wrong_one(void **state) {
+  static const char *const bad[] = {
+      NULL, /* no Authorization header */
+      "Authorization: Bearer wrong",
+      "Authorization: Bearer s3cret-toke",   /* a prefix */
+      "Authorization: Bearer s3cret-token2", /* longer */
+      "Authorization: Bearer ",
+      "Authorization: Basic czNjcmV0LXRva2Vu",
+      "Authorization: s3cret-token",
+  };
+  fixture *f = *state;
+  http_reply r;
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    request_auth(f, "GET", "/v1/statuses", NULL, bad[i], &r);
+    assert_error(&r, 401, bad[i] ? "wrong credentials" : "no credentials");
+    assert_string_equal(r.www_authenticate, "Bearer");
+    /* Before routing: unknown paths and wrong methods are 401 too. */
+    request_auth(f, "GET", "/nope", NULL, bad[i], &r);
+    assert_int_equal(r.code, 401);
+    request_auth(f, "PATCH", "/v1/statuses", NULL, bad[i], &r);
+    assert_int_equal(r.code, 401);
+    request_auth(f, "PUT", "/v1/statuses", "{\"service\": \"svc\", \"status\": \"SERVING\"}",
+                 bad[i], &r);
+    assert_int_equal(r.code, 401);
+    request_auth(f, "POST", "/v1/shutdown", NULL, bad[i], &r);
+    assert_int_equal(r.code, 401);
+    assert_unchanged(f);
+  }
+}
+
+static void token__accepted(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  request_auth(f, "GET", "/v1/statuses", NULL, "Authorization: Bearer " TOKEN, &r);
+  assert_int_equal(r.code, 200);
+  /* The scheme is case-insensitive (RFC 7235 section 2.1). */
+  request_auth(f, "PUT", "/v1/statuses", "{\"service\": \"svc\", \"status\": \"SERVING\"}",
+               "Authorization: bearer " TOKEN, &r);
+  assert_int_equal(r.code, 200);
+  assert_int_equal(status_of(f, "svc"), WIRE_SERVING);
+  request_auth(f, "GET", "/nope", NULL, "Authorization: Bearer " TOKEN, &r);
+  assert_int_equal(r.code, 404);
+}
+
+static void token__empty_is_refused_at_start(void **state) {
+  fixture *f = *state;
+  admin_options opts = {.host = "127.0.0.1", .reg = f->reg, .token = ""};
+  admin *second = NULL;
+  char err[256] = "";
+  int port = 0;
+
+  assert_int_equal(admin_start(&opts, &second, &port, err, sizeof(err)), -EINVAL);
+  assert_null(second);
+  assert_non_null(strstr(err, "empty token"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(health__answers_ok, setup, teardown),
@@ -412,6 +843,25 @@ int main(void) {
       cmocka_unit_test_setup_teardown(start__port_in_use_is_a_clear_error, setup, teardown),
       cmocka_unit_test_setup_teardown(start__bad_host_is_a_clear_error, setup, teardown),
       cmocka_unit_test_setup_teardown(start__ipv6_loopback, setup, teardown),
+      cmocka_unit_test_setup_teardown(journal__get_lists_records_delete_clears, setup, teardown),
+      cmocka_unit_test_setup_teardown(timelines__put_applies_and_runs, setup, teardown),
+      cmocka_unit_test_setup_teardown(timelines__get_shows_running_ones, setup, teardown),
+      cmocka_unit_test_setup_teardown(timelines__put_replaces, setup, teardown),
+      cmocka_unit_test_setup_teardown(timelines__delete_stops_even_the_empty_name, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(timelines__bad_bodies_are_refused_unchanged, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(timelines__put_after_shutdown_is_409, setup, teardown),
+      cmocka_unit_test_setup_teardown(violations__get_lists_catalogue_and_enabled, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(violations__put_switches_a_knob, setup, teardown),
+      cmocka_unit_test_setup_teardown(violations__bad_bodies_are_refused_unchanged, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(features_off__answer_404, setup_bare, teardown),
+      cmocka_unit_test_setup_teardown(token__refused_without_or_with_a_wrong_one, setup_token,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(token__accepted, setup_token, teardown),
+      cmocka_unit_test_setup_teardown(token__empty_is_refused_at_start, setup, teardown),
   };
   int failed;
 

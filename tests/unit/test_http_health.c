@@ -11,13 +11,19 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
+#include "faults.h"
 #include "http_client.h"
 #include "http_health.h"
+#include "journal.h"
 #include "registry.h"
 #include "wire.h"
 
 typedef struct fixture {
   registry *reg;
+  journal *jrn;
+  faults *flt;
   http_health *hh;
   int port;
   CURL *curl;
@@ -30,7 +36,11 @@ static fixture *fixture_new(const int *codes) {
 
   assert_non_null(f);
   assert_int_equal(registry_new(&f->reg), 0);
+  assert_int_equal(journal_new(16, &f->jrn), 0);
+  assert_int_equal(faults_new(&f->flt), 0);
   opts.reg = f->reg;
+  opts.journal = f->jrn;
+  opts.faults = f->flt;
   if (codes)
     memcpy(opts.codes, codes, sizeof(opts.codes));
   assert_int_equal(http_health_start(&opts, &f->hh, &f->port, err, sizeof(err)), 0);
@@ -60,6 +70,8 @@ static int teardown(void **state) {
 
   curl_easy_cleanup(f->curl);
   http_health_stop(f->hh);
+  journal_free(f->jrn);
+  faults_free(f->flt);
   registry_free(f->reg);
   free(f);
   return 0;
@@ -237,6 +249,163 @@ static void start__port_in_use_is_a_clear_error(void **state) {
     fail_msg("unclear error: %s", err);
 }
 
+
+/* --- journal ------------------------------------------------------------ */
+
+/* The journal's records (a new reference); asserts it is well formed. */
+static json_t *journal_records(fixture *f) {
+  json_t *root = journal_to_json(f->jrn);
+  json_t *records;
+
+  assert_non_null(root);
+  records = json_incref(json_object_get(root, "records"));
+  json_decref(root);
+  assert_true(json_is_array(records));
+  return records;
+}
+
+static const char *field(json_t *rec, const char *key) {
+  const char *v = json_string_value(json_object_get(rec, key));
+
+  assert_non_null(v);
+  return v;
+}
+
+static void journal__records_every_request(void **state) {
+  static const char *const ua[] = {"User-Agent: probe/1.0", NULL};
+  static const struct {
+    const char *method, *path, *logged, *service, *result;
+  } cases[] = {
+      {"GET", "/", "GET /", "", "200"},
+      {"HEAD", "/", "HEAD /", "", "200"},
+      {"GET", "/health/down", "GET /health/down", "down", "503"},
+      {"GET", "/health/a%20b", "GET /health/a b", "a b", "404"},
+      {"GET", "/nope", "GET /nope", "", "404"},
+      {"POST", "/", "POST /", "", "405"},
+  };
+  fixture *f = *state;
+  json_t *records;
+  http_reply r;
+  size_t n = sizeof(cases) / sizeof(cases[0]);
+
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  assert_int_equal(registry_set(f->reg, "down", WIRE_NOT_SERVING), 0);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(http_do_with(f->curl, f->port, cases[i].method, cases[i].path, NULL, ua, &r),
+                     CURLE_OK);
+  records = journal_records(f);
+  assert_int_equal(json_array_size(records), n);
+  for (size_t i = 0; i < n; i++) {
+    json_t *rec = json_array_get(records, i);
+    assert_string_equal(field(rec, "protocol"), "http");
+    assert_string_equal(field(rec, "method"), cases[i].logged);
+    assert_string_equal(field(rec, "service"), cases[i].service);
+    assert_true(json_is_null(json_object_get(rec, "deadline_ms")));
+    assert_string_equal(field(rec, "user_agent"), "probe/1.0");
+    if (strncmp(field(rec, "peer"), "ipv4:127.0.0.1:", 15) != 0)
+      fail_msg("peer %s", field(rec, "peer"));
+    assert_string_equal(field(rec, "result"), cases[i].result);
+  }
+  json_decref(records);
+}
+
+static void journal__no_user_agent_is_empty(void **state) {
+  fixture *f = *state;
+  json_t *records;
+  http_reply r;
+
+  request(f, "GET", "/", &r); /* libcurl sends no User-Agent unless told */
+  records = journal_records(f);
+  assert_int_equal(json_array_size(records), 1);
+  assert_string_equal(field(json_array_get(records, 0), "user_agent"), "");
+  assert_string_equal(field(json_array_get(records, 0), "result"), "503");
+  json_decref(records);
+}
+
+static void journal__none_is_fine(void **state) {
+  fixture *f = *state;
+  http_health_options opts = {.host = "127.0.0.1", .reg = f->reg};
+  http_health *plain = NULL;
+  char err[256];
+  int port = 0;
+  http_reply r;
+
+  assert_int_equal(http_health_start(&opts, &plain, &port, err, sizeof(err)), 0);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  assert_int_equal(http_do(f->curl, port, "GET", "/", NULL, &r), CURLE_OK);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.body, "{}");
+  http_health_stop(plain);
+}
+
+/* --- violation knobs ------------------------------------------------------ */
+
+/* One request without the Content-Type check of request(). */
+static void request_any(fixture *f, const char *path, http_reply *r) {
+  assert_int_equal(http_do(f->curl, f->port, "GET", path, NULL, r), CURLE_OK);
+}
+
+static void faults__ok_when_unhealthy(void **state) {
+  fixture *f = *state;
+
+  faults_set(f->flt, VIOLATE_HTTP_OK_WHEN_UNHEALTHY, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  assert_int_equal(registry_set(f->reg, "svc", WIRE_UNKNOWN), 0);
+  expect(f, "GET", "/", 200, "{}");
+  expect(f, "GET", "/health/svc", 200, "{}");
+  expect(f, "GET", "/health/nope", 404, NULL); /* unknown names stay 404 */
+  registry_remove(f->reg, "");
+  expect(f, "GET", "/", 200, "{}");
+  faults_set(f->flt, VIOLATE_HTTP_OK_WHEN_UNHEALTHY, 0);
+  expect(f, "GET", "/", 503, "{\"status\":\"SERVICE_UNKNOWN\"}");
+}
+
+static void faults__not_json(void **state) {
+  fixture *f = *state;
+  json_error_t jerr;
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_HTTP_NOT_JSON, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  request(f, "GET", "/", &r); /* Content-Type still application/json */
+  assert_int_equal(r.code, 503);
+  assert_null(json_loads(r.body, 0, &jerr));
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  request(f, "GET", "/", &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.body, "OK");
+  faults_set(f->flt, VIOLATE_HTTP_NOT_JSON, 0);
+  expect(f, "GET", "/", 200, "{}");
+}
+
+static void faults__wrong_content_type(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_HTTP_WRONG_CONTENT_TYPE, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  request_any(f, "/", &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.content_type, "text/html");
+  assert_string_equal(r.body, "{}");
+  faults_set(f->flt, VIOLATE_HTTP_WRONG_CONTENT_TYPE, 0);
+  expect(f, "GET", "/", 200, "{}");
+}
+
+static void faults__combine(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_HTTP_OK_WHEN_UNHEALTHY, 1);
+  faults_set(f->flt, VIOLATE_HTTP_NOT_JSON, 1);
+  faults_set(f->flt, VIOLATE_HTTP_WRONG_CONTENT_TYPE, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  request_any(f, "/", &r);
+  assert_int_equal(r.code, 200);
+  assert_string_equal(r.content_type, "text/html");
+  assert_string_equal(r.body, "OK");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(root__serving_is_200_empty_object, setup, teardown),
@@ -254,6 +423,13 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(start__refuses_a_bad_code, setup, teardown),
       cmocka_unit_test_setup_teardown(start__port_in_use_is_a_clear_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(journal__records_every_request, setup, teardown),
+      cmocka_unit_test_setup_teardown(journal__no_user_agent_is_empty, setup, teardown),
+      cmocka_unit_test_setup_teardown(journal__none_is_fine, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__ok_when_unhealthy, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__not_json, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__wrong_content_type, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__combine, setup, teardown),
   };
   int failed;
 

@@ -168,12 +168,85 @@ static void scheduler__repeat_then_stop_and_shutdown_ends_it(void **state) {
   registry_free(r);
 }
 
+static void snapshot__copies_running_ones(void **state) {
+  registry *r;
+  timelines *t;
+  timeline_spec a, b;
+  timeline_info *infos;
+  size_t n;
+  char err[TIMELINE_ERR_MAX];
+  (void)state;
+
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(timelines_new(r, &t), 0);
+  assert_int_equal(timelines_snapshot(t, &infos, &n), 0);
+  assert_null(infos);
+  assert_int_equal(n, 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:60s,SERVING", 0, &a, err), 0);
+  assert_int_equal(timeline_parse("SERVING:60s,UNKNOWN:2s", 1, &b, err), 0);
+  assert_int_equal(timelines_set(t, "a", &a), 0);
+  assert_int_equal(timelines_set(t, "", &b), 0);
+  timeline_spec_free(&a);
+  assert_int_equal(timeline_parse("SERVING", 0, &a, err), 0);
+  assert_int_equal(timelines_set(t, "held", &a), 0); /* one held step: over at once */
+
+  assert_int_equal(timelines_snapshot(t, &infos, &n), 0);
+  assert_int_equal(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    const timeline_info *in = &infos[i];
+    assert_int_equal(in->step, 0);
+    assert_true(in->next_in_ms > 50 * 1000 && in->next_in_ms <= 60 * 1000);
+    assert_int_equal(in->spec.count, 2);
+    if (strcmp(in->service, "a") == 0) {
+      assert_int_equal(in->spec.repeat, 0);
+      assert_int_equal(in->spec.steps[1].duration_ms, -1);
+    } else {
+      assert_string_equal(in->service, "");
+      assert_int_equal(in->spec.repeat, 1);
+      assert_int_equal(in->spec.steps[1].status, WIRE_UNKNOWN);
+    }
+  }
+  timelines_snapshot_free(infos, n);
+  timelines_snapshot_free(NULL, 0);
+  timeline_spec_free(&a);
+  timeline_spec_free(&b);
+  timelines_free(t);
+  registry_free(r);
+}
+
+static void stop_all__leaves_statuses_and_takes_new_ones(void **state) {
+  registry *r;
+  timelines *t;
+  timeline_spec s;
+  char err[TIMELINE_ERR_MAX];
+  int st;
+  (void)state;
+
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(timelines_new(r, &t), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:60s,SERVING:60s", 1, &s, err), 0);
+  assert_int_equal(timelines_set(t, "a", &s), 0);
+  assert_int_equal(timelines_set(t, "b", &s), 0);
+  timelines_stop_all(t);
+  assert_int_equal(timelines_count(t), 0);
+  assert_int_equal(registry_get(r, "a", &st), 0);
+  assert_int_equal(st, WIRE_NOT_SERVING);
+  timelines_stop_all(t); /* none left: fine */
+  assert_int_equal(timelines_set(t, "a", &s), 0);
+  assert_int_equal(timelines_count(t), 1);
+  timeline_spec_free(&s);
+  timelines_free(t);
+  registry_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse__steps_and_held_last),
       cmocka_unit_test(parse__errors_name_the_step),
       cmocka_unit_test(scheduler__watch_sees_every_step_then_last_holds),
       cmocka_unit_test(scheduler__repeat_then_stop_and_shutdown_ends_it),
+      cmocka_unit_test(snapshot__copies_running_ones),
+      cmocka_unit_test(stop_all__leaves_statuses_and_takes_new_ones),
   };
   return cmocka_run_group_tests_name("timeline", tests, NULL, NULL);
 }
