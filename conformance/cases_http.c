@@ -78,6 +78,11 @@ void case_http_root_json_body(const case_ctx *ctx, case_result *res) {
     case_fail(res, "HTTP 2xx with a JSON body", seen, "GET / is not a success; no body to judge");
     return;
   }
+  if (r.curl_code != 0) { /* a body cut short or never ending is no JSON body */
+    case_fail(res, "a whole JSON body ({} for a Jina Executor)", seen,
+              "the body of GET / did not arrive whole: %s", r.error);
+    return;
+  }
   if (r.body_len >= HCLIENT_BODY_MAX) {
     cases_should(ctx, res, "a small JSON body such as {}", seen,
                  "the health body is %zu bytes; a probe body should be small", r.body_len);
@@ -147,7 +152,9 @@ void case_http_latency_budget(const case_ctx *ctx, case_result *res) {
     return;
   snprintf(expected, sizeof(expected), "an answer within %d ms", ctx->latency_budget_ms);
   snprintf(seen, sizeof(seen), "HTTP %ld after %d ms", r.http_status, r.elapsed_ms);
-  if (r.elapsed_ms <= ctx->latency_budget_ms)
+  if (r.curl_code != 0) /* headers in time are not an answer when the body never ends */
+    case_fail(res, expected, seen, "GET / did not complete: %s", r.error);
+  else if (r.elapsed_ms <= ctx->latency_budget_ms)
     case_pass(res, "GET / answered in %d ms (budget %d ms)", r.elapsed_ms,
               ctx->latency_budget_ms);
   else

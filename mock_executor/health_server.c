@@ -127,7 +127,8 @@ struct hs_call {
   hs_call *pending_next;
   hs_call *watch_prev, *watch_next; /* in hs->watches, under hs->mu */
 
-  tag request_tag, close_tag, send_tag, recv_tag, finish_tag;
+  int wake_status; /* Watch: the status a pending wake-up sends */
+  tag request_tag, close_tag, send_tag, recv_tag, finish_tag, wake_tag;
 };
 
 /* ---- calls ----------------------------------------------------------- */
@@ -713,10 +714,36 @@ static void watch_send(hs_call *c, int status) {
   }
 }
 
+/* The wake-up is back on a CQ thread: send what the registry handed out. */
+static void on_watch_wake(void *arg, int ok) {
+  hs_call *c = arg;
+
+  (void)ok; /* an empty batch always completes */
+  watch_send(c, c->wake_status);
+  watch_send_done(c->hs); /* the wake-up's own count */
+  call_unref(c);
+}
+
 /* registry_notify_fn: H-WATCH-2/4, deduplicated and coalesced by the
- * registry (H-WATCH-5/6). */
+ * registry (H-WATCH-5/6). It runs on the writer's thread (the control API,
+ * a timeline) with the registry locked, once per watcher: rather than
+ * start 10,000 sends there, each its own socket write, it posts an empty
+ * batch that completes at once on the call's CQ (api notes §2.5 option 2),
+ * so the sends start on CQ threads, where the transport batches the
+ * writes of one connection, and the writer returns at once. The registry
+ * hands out one status at a time, so one wake-up at most is pending. */
 static void watch_notify(void *ctx, int status) {
-  watch_send(ctx, status);
+  hs_call *c = ctx;
+  health_server *hs = c->hs;
+
+  c->wake_status = status;
+  pthread_mutex_lock(&hs->mu);
+  hs->watch_sends++; /* owed: health_server_drain waits for it */
+  pthread_mutex_unlock(&hs->mu);
+  if (start_batch(c, NULL, 0, &c->wake_tag) < 0) {
+    watch_send(c, status);
+    watch_send_done(hs);
+  }
 }
 
 /* Violation watch-close-after-first (T15): a unary-like Watch. The
@@ -842,6 +869,7 @@ static void handle_watch(hs_call *c) {
   op.data.recv_close_on_server.cancelled = &c->cancelled;
   c->close_tag = (tag){on_watch_closed, c};
   c->send_tag = (tag){on_watch_sent, c};
+  c->wake_tag = (tag){on_watch_wake, c};
   if (start_batch(c, &op, 1, &c->close_tag) < 0)
     goto out;
   journal_call(c, method_defs[M_WATCH].path, name, WIRE_OK, -1);

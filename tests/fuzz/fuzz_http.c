@@ -7,7 +7,16 @@
  *
  * Invariant: after any input the listener still answers a plain request
  * within the bound below. A crash shows in libmicrohttpd's thread, so
- * libFuzzer may blame the input after the guilty one: replay the last few. */
+ * libFuzzer may blame the input after the guilty one: replay the last few.
+ *
+ * Signals: libFuzzer's -timeout runs an interval timer (SIGALRM every
+ * timeout/2 + 1 s) whose handler is installed without SA_RESTART, so any
+ * blocking call here may fail with EINTR; poll() always does. Every wait
+ * below retries on EINTR against one deadline. Before it did, an alarm
+ * landing in the probe's poll() aborted the run as a "listener that stopped
+ * answering" (docs/fuzzing.md, finding 2). FUZZ_HTTP_ALARM_US=N (replay
+ * builds and libFuzzer alike) adds a timer of our own every N us, so ctest's
+ * fuzz_http_signals replays the corpus with waits interrupted all the time. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +25,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -29,6 +41,24 @@
 
 static registry *reg;
 static int ports[2];
+
+static void on_alarm(int sig) {
+  (void)sig; /* only there to interrupt waits, as libFuzzer's alarm does */
+}
+
+/* FUZZ_HTTP_ALARM_US: a SIGALRM handler without SA_RESTART and a timer. */
+static void start_alarm(void) {
+  const char *env = getenv("FUZZ_HTTP_ALARM_US");
+  long us = env ? strtol(env, NULL, 10) : 0;
+  struct sigaction sa = {.sa_handler = on_alarm}; /* sa_flags 0: no SA_RESTART */
+  struct itimerval it = {.it_interval = {.tv_usec = us}, .it_value = {.tv_usec = us}};
+
+  if (us <= 0 || us >= 1000000)
+    return;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &it, NULL) != 0)
+    abort();
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   admin_options ao = {.host = "127.0.0.1", .port = 0};
@@ -50,30 +80,76 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     fprintf(stderr, "fuzz_http: %s\n", err);
     abort();
   }
+  start_alarm();
   return 0;
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd shows `events`, retrying on EINTR until `deadline` (now_ms);
+ * a timeout or an error is a hang or a dead listener: abort. */
+static void wait_for(int fd, short events, long long deadline) {
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = events};
+    long long left = deadline - now_ms();
+    int n = poll(&p, 1, left > 0 ? (int)left : 0);
+
+    if (n == 1)
+      return;
+    FUZZ_CHECK(n < 0 && errno == EINTR); /* no answer and no close: a hang */
+  }
 }
 
 static int connect_to(int port) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int soerr = 0;
+  socklen_t len = sizeof(soerr);
 
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-    abort(); /* the listener died */
+  FUZZ_CHECK(fd >= 0);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+    return fd;
+  /* Interrupted, the connection goes on in the background: wait for it. */
+  FUZZ_CHECK(errno == EINTR); /* anything else: the listener died */
+  wait_for(fd, POLLOUT, now_ms() + WAIT_MS);
+  FUZZ_CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0);
   return fd;
+}
+
+/* Sends what it can; 0 once all is sent, -1 when the peer closed on us. */
+static int send_all(int fd, const void *data, size_t size) {
+  size_t sent = 0;
+
+  while (sent < size) {
+    ssize_t n = send(fd, (const char *)data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    sent += (size_t)n;
+  }
+  return 0;
 }
 
 /* Reads until the server closes; keeps the first bytes in buf. */
 static size_t read_answer(int fd, char *buf, size_t cap) {
+  long long deadline = now_ms() + WAIT_MS;
   size_t got = 0;
 
   for (;;) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
     char sink[4096];
     ssize_t n;
 
-    FUZZ_CHECK(poll(&p, 1, WAIT_MS) == 1); /* no answer and no close: a hang */
+    wait_for(fd, POLLIN, deadline);
     n = recv(fd, sink, sizeof(sink), 0);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0)
       return got;
     if (got < cap) {
@@ -92,7 +168,7 @@ static void probe(int port, const char *path) {
   int fd = connect_to(port);
   size_t len = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
 
-  FUZZ_CHECK(send(fd, req, len, MSG_NOSIGNAL) == (ssize_t)len);
+  FUZZ_CHECK(send_all(fd, req, len) == 0);
   FUZZ_CHECK(read_answer(fd, head, sizeof(head)) >= 12);
   FUZZ_CHECK(memcmp(head, "HTTP/1.", 7) == 0);
   close(fd);
@@ -108,7 +184,6 @@ static void reset(int fd) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  size_t sent = 0;
   int which, fd;
 
   if (size < 1)
@@ -116,14 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   registry_resume(reg); /* a POST /v1/shutdown must not freeze later inputs */
   which = data[0] & 1;
   fd = connect_to(ports[which]);
-  data++;
-  size--;
-  while (sent < size) {
-    ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
-    if (n < 0)
-      break; /* closed on us mid-request (e.g. a bad header): fine */
-    sent += (size_t)n;
-  }
+  /* -1: closed on us mid-request (e.g. a bad header): fine */
+  (void)send_all(fd, data + 1, size - 1);
   /* libmicrohttpd answers a half-closed connection but does not close it,
    * so the answer is not awaited here: the probe is. */
   shutdown(fd, SHUT_WR);

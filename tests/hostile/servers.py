@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""Hostile servers for the runner (issue 7): each breaks the protocol in one
+way, on purpose. `servers.py MODE` listens on 127.0.0.1, a port the kernel
+picks, prints `LISTENING <port>` and serves every connection on its own
+thread until it is killed. tests/integration/test_hostile.py runs
+health-conformance against each.
+
+Modes (see MODES at the bottom):
+  garbage       64 KiB of random bytes instead of an HTTP/2 preface
+  silent        accepts, reads, never writes a byte
+  tls           answers the preface with a TLS ServerHello record and an alert
+  watch-flood   a real HTTP/2 server whose Watch streams SERVING forever, as
+                fast as flow control lets it (Check answers SERVING)
+  huge-prefix   every reply's message declares 4 GiB, then zeros stream on
+  huge-headers  every reply carries a 1 MiB header block (CONTINUATION frames)
+  rst-flood     every stream is reset, then 2 000 more RST_STREAM frames follow
+  goaway-flood  2 000 GOAWAY frames after the settings and on every request
+  trickle       a real server that writes one byte every 20 ms
+  http-endless  HTTP/1.1 200 with a body that never ends
+  http-bad-json HTTP/1.1 200, application/json, a body that is not JSON
+
+Only the standard library and python3-h2; nothing listens beyond 127.0.0.1.
+"""
+
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+CHECK = "/grpc.health.v1.Health/Check"
+WATCH = "/grpc.health.v1.Health/Watch"
+SERVING = b"\x08\x01"  # HealthCheckResponse{status: SERVING}
+GRPC_HEADERS = [(":status", "200"), ("content-type", "application/grpc")]
+
+
+def grpc_message(payload):
+    return b"\x00" + struct.pack(">I", len(payload)) + payload
+
+
+def raw_frame(ftype, stream_id, payload, flags=0):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+        struct.pack(">I", stream_id & 0x7FFFFFFF) + payload
+
+
+def drain(sock):
+    """Reads and drops until the peer closes."""
+    while sock.recv(65536):
+        pass
+
+
+# -- raw socket modes -------------------------------------------------------
+
+def serve_garbage(sock):
+    rng = random.Random(7)
+    sock.sendall(bytes(rng.getrandbits(8) for _ in range(65536)))
+    drain(sock)
+
+
+def serve_silent(sock):
+    drain(sock)
+
+
+def serve_tls(sock):
+    sock.recv(65536)  # the client's preface
+    hello = b"\x03\x03" + bytes(32) + b"\x00" + b"\x13\x01" + b"\x00"
+    handshake = b"\x02" + struct.pack(">I", len(hello))[1:] + hello
+    record = b"\x16\x03\x03" + struct.pack(">H", len(handshake)) + handshake
+    alert = b"\x15\x03\x03\x00\x02\x02\x28"  # fatal handshake_failure
+    sock.sendall(record + alert)
+    drain(sock)
+
+
+def serve_http_endless(sock):
+    sock.recv(65536)
+    sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                 b"transfer-encoding: chunked\r\n\r\n")
+    chunk = b"4000\r\n" + b"{" * 0x4000 + b"\r\n"
+    while True:
+        sock.sendall(chunk)
+
+
+def serve_http_bad_json(sock):
+    while True:
+        req = sock.recv(65536)
+        if not req:
+            return
+        body = b'{"status": SERVING,,, \xff\xfe'
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n" % len(body) + body)
+
+
+# -- HTTP/2 modes -----------------------------------------------------------
+
+class H2Server:
+    """One HTTP/2 connection; subclasses answer requests in on_request()."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        self.streams = set()  # streams being fed by pump()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.send(data)
+
+    def reply_unary(self, sid, payload):
+        self.conn.send_headers(sid, GRPC_HEADERS)
+        self.conn.send_data(sid, grpc_message(payload))
+        self.conn.send_headers(sid, [("grpc-status", "0")], end_stream=True)
+
+    def reply_status(self, sid, code):
+        self.conn.send_headers(sid, GRPC_HEADERS + [("grpc-status", str(code))],
+                               end_stream=True)
+
+    def on_preface(self):
+        pass
+
+    def on_request(self, sid, path):
+        if path == CHECK:
+            self.reply_unary(sid, SERVING)
+        else:
+            self.reply_status(sid, 12)  # UNIMPLEMENTED
+
+    def pump(self):
+        """Feeds self.streams; True if it sent something (so more may go
+        before the peer's next frame), False to block until the peer writes
+        (a WINDOW_UPDATE, say)."""
+        return False
+
+    def run(self):
+        self.conn.initiate_connection()
+        self.flush()
+        self.on_preface()
+        self.flush()
+        while True:
+            self.sock.settimeout(0 if self.pump() else None)
+            self.flush()
+            try:
+                data = self.sock.recv(65536)
+            except (BlockingIOError, socket.timeout):
+                continue
+            if not data:
+                return
+            for ev in self.conn.receive_data(data):
+                if isinstance(ev, h2.events.RequestReceived):
+                    path = dict(ev.headers).get(":path", "")
+                    self.on_request(ev.stream_id, path)
+                elif isinstance(ev, (h2.events.StreamReset, h2.events.StreamEnded)):
+                    if isinstance(ev, h2.events.StreamReset):
+                        self.streams.discard(ev.stream_id)
+            self.flush()
+
+
+class WatchFlood(H2Server):
+    def on_request(self, sid, path):
+        if path == WATCH:
+            self.conn.send_headers(sid, GRPC_HEADERS)
+            self.streams.add(sid)
+        else:
+            super().on_request(sid, path)
+
+    def pump(self):
+        msg = grpc_message(SERVING)
+        sent = False
+        for sid in list(self.streams):
+            try:
+                room = min(self.conn.local_flow_control_window(sid),
+                           self.conn.max_outbound_frame_size)
+                if room >= len(msg):
+                    self.conn.send_data(sid, msg * (room // len(msg)))
+                    sent = True
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                self.streams.discard(sid)
+        return sent
+
+
+class HugePrefix(WatchFlood):
+    def on_request(self, sid, path):
+        self.conn.send_headers(sid, GRPC_HEADERS)
+        self.conn.send_data(sid, b"\x00\xff\xff\xff\xff" + SERVING)
+        self.streams.add(sid)
+
+    def pump(self):
+        sent = False
+        for sid in list(self.streams):
+            try:
+                window = min(self.conn.local_flow_control_window(sid),
+                             self.conn.max_outbound_frame_size)
+                if window > 0:
+                    self.conn.send_data(sid, bytes(window))
+                    sent = True
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                self.streams.discard(sid)
+        return sent
+
+
+class HugeHeaders(H2Server):
+    def on_request(self, sid, path):
+        big = [("x-hostile-%04d" % i, "h" * 4096) for i in range(256)]  # 1 MiB
+        self.conn.send_headers(sid, GRPC_HEADERS + big)
+        self.conn.send_data(sid, grpc_message(SERVING))
+        self.conn.send_headers(sid, [("grpc-status", "0")], end_stream=True)
+
+
+FLOOD = 2000
+
+
+class RstFlood(H2Server):
+    def on_request(self, sid, path):
+        self.conn.reset_stream(sid, error_code=8)  # CANCEL
+        self.flush()
+        frame = raw_frame(0x3, sid, struct.pack(">I", 8))
+        self.send(frame * FLOOD)
+
+
+class GoawayFlood(H2Server):
+    def goaways(self):
+        frames = b"".join(raw_frame(0x7, 0, struct.pack(">II", (FLOOD - i) * 2 + 1, 0))
+                          for i in range(FLOOD))
+        self.send(frames)
+
+    def on_preface(self):
+        self.goaways()
+
+    def on_request(self, sid, path):
+        super().on_request(sid, path)
+        self.flush()
+        self.goaways()
+
+
+class Trickle(H2Server):
+    def send(self, data):
+        for i in range(len(data)):
+            self.sock.sendall(data[i:i + 1])
+            time.sleep(0.02)
+
+    def on_request(self, sid, path):
+        if path == WATCH:
+            self.conn.send_headers(sid, GRPC_HEADERS)
+            self.conn.send_data(sid, grpc_message(SERVING))
+        else:
+            super().on_request(sid, path)
+
+
+def h2_mode(cls):
+    return lambda sock: cls(sock).run()
+
+
+MODES = {
+    "garbage": serve_garbage,
+    "silent": serve_silent,
+    "tls": serve_tls,
+    "watch-flood": h2_mode(WatchFlood),
+    "huge-prefix": h2_mode(HugePrefix),
+    "huge-headers": h2_mode(HugeHeaders),
+    "rst-flood": h2_mode(RstFlood),
+    "goaway-flood": h2_mode(GoawayFlood),
+    "trickle": h2_mode(Trickle),
+    "http-endless": serve_http_endless,
+    "http-bad-json": serve_http_bad_json,
+}
+
+
+def handle(serve, sock):
+    try:
+        serve(sock)
+    except (OSError, h2.exceptions.ProtocolError):
+        pass  # the runner closed or reset on us: that is its right
+    finally:
+        sock.close()
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in MODES:
+        sys.stderr.write("usage: servers.py MODE (one of %s)\n" % ", ".join(MODES))
+        return 2
+    serve = MODES[sys.argv[1]]
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(128)
+    print("LISTENING %d" % lsock.getsockname()[1], flush=True)
+    while True:
+        sock, _ = lsock.accept()
+        threading.Thread(target=handle, args=(serve, sock), daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
