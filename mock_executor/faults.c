@@ -93,11 +93,22 @@ static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_WATCH_STARVES_CHECK] = {"watch-starves-check", "T36",
                                      "with more than 32 Watches open, Check waits until some close "
                                      "(or the deadline)"},
-    [VIOLATE_HTTP_OK_WHEN_UNHEALTHY] = {"http-ok-when-unhealthy", "HTTP",
+    [VIOLATE_HTTP_OK_WHEN_UNHEALTHY] = {"http-ok-when-unhealthy", "H06",
                                         "GET / answers 200 while \"\" is not SERVING"},
-    [VIOLATE_HTTP_NOT_JSON] = {"http-not-json", "HTTP", "GET / answers a body that is not JSON"},
-    [VIOLATE_HTTP_WRONG_CONTENT_TYPE] = {"http-wrong-content-type", "HTTP",
+    [VIOLATE_HTTP_NOT_JSON] = {"http-not-json", "H02", "GET / answers a body that is not JSON"},
+    [VIOLATE_HTTP_WRONG_CONTENT_TYPE] = {"http-wrong-content-type", "H03",
                                          "GET / answers Content-Type text/html"},
+    [VIOLATE_HTTP_ROOT_NOT_200] = {"http-root-not-200", "H01",
+                                   "GET / answers 204 No Content (no body) while SERVING"},
+    [VIOLATE_HTTP_NO_KEEP_ALIVE] = {"http-no-keep-alive", "H04",
+                                    "every health answer carries Connection: close"},
+    [VIOLATE_HTTP_SLOW] = {"http-slow", "H05",
+                           "GET / answers 600 ms late (the default budget is 500 ms), holding "
+                           "the HTTP listener's one thread"},
+    [VIOLATE_HTTP_UNKNOWN_PATH_OK] = {"http-unknown-path-ok", "H07",
+                                      "GET or HEAD of any unknown path answers like GET / "
+                                      "(200 {} while SERVING)"},
+    [VIOLATE_HTTP_HEAD_BROKEN] = {"http-head-broken", "H08", "HEAD / answers 500"},
 };
 
 struct faults {

@@ -3,7 +3,8 @@
  * switch on, so that every conformance case can be shown to fail against a
  * matching broken server (the kill matrix), and clients can be tested
  * against real-world bugs. Each knob is named after what it breaks and
- * lists the case (T-number of health-protocol.md §6) it must make fail.
+ * lists the case it must make fail: a T-number of health-protocol.md §6, or
+ * an H-number of the HTTP cases (health-conformance --list).
  *
  * Transports ask faults_on() on their hot paths: one relaxed atomic load,
  * no lock, so knobs may be flipped at run time. Thread safety: every call
@@ -61,15 +62,20 @@ typedef enum fault_knob {
   VIOLATE_REFLECTION_ABORT,         /* T32: an unknown symbol aborts the stream */
   VIOLATE_LONG_NAME_HANG,           /* T35: names over 1 KiB never get an answer */
   VIOLATE_WATCH_STARVES_CHECK,      /* T36: Check waits while > 32 Watches are open */
-  VIOLATE_HTTP_OK_WHEN_UNHEALTHY,   /* HTTP: GET / answers 200 while NOT_SERVING */
-  VIOLATE_HTTP_NOT_JSON,            /* HTTP: GET / answers a non-JSON body */
-  VIOLATE_HTTP_WRONG_CONTENT_TYPE,  /* HTTP: GET / answers text/html */
+  VIOLATE_HTTP_OK_WHEN_UNHEALTHY,   /* H06: GET / answers 200 while NOT_SERVING */
+  VIOLATE_HTTP_NOT_JSON,            /* H02: GET / answers a non-JSON body */
+  VIOLATE_HTTP_WRONG_CONTENT_TYPE,  /* H03: GET / answers text/html */
+  VIOLATE_HTTP_ROOT_NOT_200,        /* H01: GET / answers 204 while SERVING */
+  VIOLATE_HTTP_NO_KEEP_ALIVE,       /* H04: every answer says Connection: close */
+  VIOLATE_HTTP_SLOW,                /* H05: GET / answers 600 ms late */
+  VIOLATE_HTTP_UNKNOWN_PATH_OK,     /* H07: any unknown path answers like GET / */
+  VIOLATE_HTTP_HEAD_BROKEN,         /* H08: HEAD / answers 500 */
   VIOLATE_COUNT
 } fault_knob;
 
 typedef struct fault_info {
   const char *name;        /* "watch-duplicates" */
-  const char *breaks;      /* "T19" */
+  const char *breaks;      /* "T19", "H04" */
   const char *description; /* one line */
 } fault_info;
 

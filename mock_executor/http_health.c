@@ -9,15 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "httpd.h"
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
+#define SLOW_MS 600 /* http-slow: over the runner's default 500 ms budget (H05) */
 
-/* A status answer comes in four forms: the right one, and the ones the
- * HTTP violation knobs ask for (body not JSON, Content-Type text/html). */
+/* A status answer comes in eight forms: the right one, and the ones the
+ * HTTP violation knobs ask for (body not JSON, Content-Type text/html,
+ * Connection: close), alone or combined. */
 enum { BODY_JSON, BODY_NOT_JSON, NBODY };
 enum { TYPE_JSON, TYPE_HTML, NTYPE };
+enum { CONN_KEEP, CONN_CLOSE, NCONN };
 
 struct http_health {
   httpd *h;
@@ -26,8 +30,9 @@ struct http_health {
   const faults *faults;
   unsigned codes[NSTATUS];
   /* Built once, queued by every request (MHD counts the references). */
-  struct MHD_Response *by_status[NBODY][NTYPE][NSTATUS];
+  struct MHD_Response *by_status[NBODY][NTYPE][NCONN][NSTATUS];
   struct MHD_Response *unknown;
+  struct MHD_Response *head_error; /* http-head-broken */
 };
 
 static const char *const status_bodies[NBODY][NSTATUS] = {
@@ -52,10 +57,28 @@ static const char *const content_types[NTYPE] = {
     [TYPE_HTML] = "text/html",
 };
 
-static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn, const char *name,
-                              int named) {
-  int status, body, type;
+/* http-slow. This holds libmicrohttpd's one event thread (httpd.h), so
+ * other HTTP connections of this listener wait too; the admin API and gRPC
+ * have their own threads. Not blocking would take MHD_suspend_connection:
+ * MHD_ALLOW_SUSPEND_RESUME on the shared listener, a timer thread, routes
+ * called again on resume and every connection resumed before stop. For a
+ * knob whose one job is to make a single latency case (H05) fail, against
+ * a runner that sends one request at a time (--parallel 1), blocking is the
+ * honest simple way: every other HTTP case waits well within its timeout. */
+static void slow_down(void) {
+  struct timespec left = {.tv_sec = SLOW_MS / 1000, .tv_nsec = (SLOW_MS % 1000) * 1000000L};
 
+  while (nanosleep(&left, &left) < 0 && errno == EINTR)
+    ;
+}
+
+static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
+                              const httpd_request *rq, const char *name, int named) {
+  int status, body, type, conn_mode;
+  unsigned code;
+
+  if (faults_on(hh->faults, VIOLATE_HTTP_HEAD_BROKEN) && strcmp(rq->method, "HEAD") == 0)
+    return MHD_queue_response(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, hh->head_error);
   if (registry_get(hh->reg, name, &status) < 0) {
     if (named)
       return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, hh->unknown);
@@ -63,20 +86,40 @@ static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn, cons
   }
   if (faults_on(hh->faults, VIOLATE_HTTP_OK_WHEN_UNHEALTHY))
     status = WIRE_SERVING;
+  if (faults_on(hh->faults, VIOLATE_HTTP_SLOW))
+    slow_down();
   body = faults_on(hh->faults, VIOLATE_HTTP_NOT_JSON) ? BODY_NOT_JSON : BODY_JSON;
   type = faults_on(hh->faults, VIOLATE_HTTP_WRONG_CONTENT_TYPE) ? TYPE_HTML : TYPE_JSON;
-  return MHD_queue_response(conn, hh->codes[status], hh->by_status[body][type][status]);
+  conn_mode = faults_on(hh->faults, VIOLATE_HTTP_NO_KEEP_ALIVE) ? CONN_CLOSE : CONN_KEEP;
+  code = hh->codes[status];
+  /* libmicrohttpd sends no body with a 204, whatever the response holds. */
+  if (status == WIRE_SERVING && faults_on(hh->faults, VIOLATE_HTTP_ROOT_NOT_200))
+    code = MHD_HTTP_NO_CONTENT;
+  return MHD_queue_response(conn, code, hh->by_status[body][type][conn_mode][status]);
 }
 
 static enum MHD_Result get_root(void *ctx, struct MHD_Connection *conn,
                                 const httpd_request *rq) {
-  (void)rq;
-  return report(ctx, conn, "", 0);
+  return report(ctx, conn, rq, "", 0);
 }
 
 static enum MHD_Result get_named(void *ctx, struct MHD_Connection *conn,
                                  const httpd_request *rq) {
-  return report(ctx, conn, rq->rest, 1);
+  return report(ctx, conn, rq, rq->rest, 1);
+}
+
+/* http-unknown-path-ok: GET or HEAD of a path no route knows is answered
+ * as / is, so a mistyped probe path would pass (H07). Otherwise httpd's 404. */
+static int unknown_path(void *ctx, struct MHD_Connection *conn, const httpd_request *rq,
+                        enum MHD_Result *rv) {
+  http_health *hh = ctx;
+
+  if (!faults_on(hh->faults, VIOLATE_HTTP_UNKNOWN_PATH_OK))
+    return 0;
+  if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
+    return 0;
+  *rv = report(hh, conn, rq, "", 0);
+  return 1;
 }
 
 /* HEAD is routed like GET; libmicrohttpd leaves the body out. */
@@ -133,25 +176,44 @@ static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *
 static void free_responses(http_health *hh) {
   for (int b = 0; b < NBODY; b++)
     for (int t = 0; t < NTYPE; t++)
-      for (int s = 0; s < NSTATUS; s++)
-        if (hh->by_status[b][t][s])
-          MHD_destroy_response(hh->by_status[b][t][s]);
+      for (int c = 0; c < NCONN; c++)
+        for (int s = 0; s < NSTATUS; s++)
+          if (hh->by_status[b][t][c][s])
+            MHD_destroy_response(hh->by_status[b][t][c][s]);
   if (hh->unknown)
     MHD_destroy_response(hh->unknown);
+  if (hh->head_error)
+    MHD_destroy_response(hh->head_error);
+}
+
+/* One status answer; with CONN_CLOSE it says Connection: close, which
+ * libmicrohttpd obeys by closing after it (http-no-keep-alive, H04). */
+static struct MHD_Response *status_response(int body, int type, int conn_mode, int status) {
+  struct MHD_Response *r = httpd_static(status_bodies[body][status], content_types[type]);
+
+  if (r && conn_mode == CONN_CLOSE &&
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+    MHD_destroy_response(r);
+    return NULL;
+  }
+  return r;
 }
 
 static int build_responses(http_health *hh) {
   for (int b = 0; b < NBODY; b++) {
     for (int t = 0; t < NTYPE; t++) {
-      for (int s = 0; s < NSTATUS; s++) {
-        hh->by_status[b][t][s] = httpd_static(status_bodies[b][s], content_types[t]);
-        if (!hh->by_status[b][t][s])
-          return -ENOMEM;
+      for (int c = 0; c < NCONN; c++) {
+        for (int s = 0; s < NSTATUS; s++) {
+          hh->by_status[b][t][c][s] = status_response(b, t, c, s);
+          if (!hh->by_status[b][t][c][s])
+            return -ENOMEM;
+        }
       }
     }
   }
   hh->unknown = httpd_static_json("{\"error\":\"unknown service\"}");
-  return hh->unknown ? 0 : -ENOMEM;
+  hh->head_error = httpd_static_json("{\"error\":\"internal error\"}");
+  return hh->unknown && hh->head_error ? 0 : -ENOMEM;
 }
 
 /* codes[] with the defaults filled in; -EINVAL for a code outside 100-599. */
@@ -176,6 +238,7 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
                       .routes = routes,
                       .nroutes = sizeof(routes) / sizeof(routes[0]),
                       .observe = opts->journal ? record : NULL,
+                      .fallback = unknown_path,
                       .tls = opts->tls};
   http_health *hh;
   int rv;

@@ -25,6 +25,13 @@
  *   http-not-json            the body is not JSON ("OK", "NOT_SERVING"),
  *                            Content-Type still application/json
  *   http-wrong-content-type  Content-Type text/html
+ *   http-root-not-200        SERVING answered 204 No Content (no body)
+ *   http-no-keep-alive       Connection: close, and the connection closes
+ *   http-slow                answered 600 ms late, holding libmicrohttpd's
+ *                            one thread meanwhile (http_health.c says why)
+ *   http-head-broken         HEAD answered 500
+ *   http-unknown-path-ok     GET and HEAD of a path no route knows are
+ *                            answered as / (other methods there still 404)
  * They combine.
  *
  * Statuses are read per request with registry_get (a read lock), and the

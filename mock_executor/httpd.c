@@ -28,6 +28,7 @@ struct httpd {
   char *token; /* NULL: no authentication */
   size_t token_len;
   httpd_observe_fn observe;
+  httpd_fallback_fn fallback;
   char name[32];
   atomic_int started;   /* after start, libmicrohttpd's messages go to stderr */
   char start_error[256]; /* before: the first one is kept for err */
@@ -241,6 +242,8 @@ static enum MHD_Result dispatch(httpd *h, struct MHD_Connection *conn, httpd_req
   }
   if (path_known)
     return not_allowed(h, conn, rq);
+  if (h->fallback && h->fallback(h->ctx, conn, rq, &rv))
+    return rv;
   return httpd_respond_error(conn, MHD_HTTP_NOT_FOUND, "no such path: %s", rq->path);
 }
 
@@ -431,6 +434,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   h->max_body = opts->max_body ? opts->max_body : HTTPD_MAX_BODY_DEFAULT;
   h->ctx = opts->ctx;
   h->observe = opts->observe;
+  h->fallback = opts->fallback;
   if (opts->bearer_token) {
     h->token = strdup(opts->bearer_token);
     if (!h->token) {

@@ -4,15 +4,17 @@
  * body up to a cap, routing by method and path, and JSON responses.
  *
  * A listener hands httpd_start() a table of routes. Each request is routed
- * once it is complete: a path no route knows gets 404, a known path with a
- * method no route takes gets 405 with an Allow header listing the methods
- * that path takes, a body over the cap gets 413. With a bearer token set,
- * a request that does not carry it gets 401 before any of that. Paths are percent-decoded
- * by libmicrohttpd before routing. A route's function must queue exactly
+ * once it is complete: a path no route knows gets 404 (unless the optional
+ * fallback answers it), a known path with a method no route takes gets 405
+ * with an Allow header listing the methods that path takes, a body over the
+ * cap gets 413. With a bearer token set, a request that does not carry it
+ * gets 401 before any of that. Paths are percent-decoded by libmicrohttpd
+ * before routing. A route's function must queue exactly
  * one response, normally through the httpd_respond_* calls.
  *
  * Threading: libmicrohttpd's internal polling thread (epoll on Linux) runs
- * every route; routes must not block. One event thread serves any number
+ * every route; routes must not block (the mock's http-slow knob does, on
+ * purpose: see http_health.c). One event thread serves any number
  * of keep-alive connections, where thread-per-connection would hold a
  * thread per idle client (benchmark peers keep many open); the routes
  * only take the registry's short locks, so more threads would gain nothing.
@@ -52,6 +54,13 @@ typedef enum MHD_Result (*httpd_route_fn)(void *ctx, struct MHD_Connection *conn
 typedef void (*httpd_observe_fn)(void *ctx, struct MHD_Connection *conn,
                                  const httpd_request *rq, unsigned code);
 
+/* Offered each request whose path no route knows, before httpd answers it
+ * 404: returns 1 having queued exactly one response (what the queue call
+ * returned in *rv), or 0 to leave the 404 to httpd. rq->rest is NULL. Runs
+ * on the event thread; must not block. */
+typedef int (*httpd_fallback_fn)(void *ctx, struct MHD_Connection *conn,
+                                 const httpd_request *rq, enum MHD_Result *rv);
+
 typedef struct httpd_route {
   const char *method; /* "GET", ... */
   const char *path;   /* exact path, or the prefix when prefix is set */
@@ -74,6 +83,7 @@ typedef struct httpd_options {
    * routing, whatever its path. Copied. NULL = no authentication. */
   const char *bearer_token;
   httpd_observe_fn observe;   /* NULL = none */
+  httpd_fallback_fn fallback; /* NULL = every unknown path gets 404 */
   /* TLS only (HTTPS), from these PEM texts; with tls->ca the handshake
    * fails unless the client presents a certificate that CA signed.
    * Borrowed: must outlive the httpd. NULL = plain HTTP. */

@@ -1,6 +1,7 @@
 /* cmocka tests for mock_executor/http_health.c: GET/HEAD / and
  * /health/{name}, per-status codes, 404/405, keep-alive, over real HTTP
  * (libcurl) to 127.0.0.1 on a free port, with a real registry. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -406,6 +408,93 @@ static void faults__combine(void **state) {
   assert_string_equal(r.body, "OK");
 }
 
+static void faults__root_not_200(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_HTTP_ROOT_NOT_200, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  request_any(f, "/", &r);
+  assert_int_equal(r.code, 204);
+  assert_int_equal(r.len, 0); /* a 204 carries no body */
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  expect(f, "GET", "/", 503, "{\"status\":\"NOT_SERVING\"}"); /* only SERVING moves */
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  faults_set(f->flt, VIOLATE_HTTP_ROOT_NOT_200, 0);
+  expect(f, "GET", "/", 200, "{}");
+}
+
+static void faults__no_keep_alive(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_HTTP_NO_KEEP_ALIVE, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  for (int i = 0; i < 3; i++) {
+    request(f, "GET", "/", &r);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.body, "{}");
+    assert_int_equal(r.num_connects, 1); /* the last one was closed */
+  }
+  faults_set(f->flt, VIOLATE_HTTP_NO_KEEP_ALIVE, 0);
+  request(f, "GET", "/", &r); /* opens one more, which then stays */
+  request(f, "GET", "/", &r);
+  assert_int_equal(r.num_connects, 0);
+}
+
+static long elapsed_ms(const struct timespec *since) {
+  struct timespec now;
+
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void faults__slow(void **state) {
+  fixture *f = *state;
+  struct timespec start;
+
+  faults_set(f->flt, VIOLATE_HTTP_SLOW, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  expect(f, "GET", "/", 200, "{}");
+  assert_true(elapsed_ms(&start) >= 600);
+  faults_set(f->flt, VIOLATE_HTTP_SLOW, 0);
+  expect(f, "GET", "/", 200, "{}"); /* no upper bound on time: sanitizer builds are slow */
+}
+
+static void faults__unknown_path_ok(void **state) {
+  fixture *f = *state;
+  http_reply r;
+
+  faults_set(f->flt, VIOLATE_HTTP_UNKNOWN_PATH_OK, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  expect(f, "GET", "/no-such-path", 200, "{}");
+  expect(f, "GET", "/health", 200, "{}");
+  expect(f, "HEAD", "/x/y", 200, "");
+  expect(f, "GET", "/health/nope", 404, NULL); /* unknown names stay 404 */
+  request(f, "POST", "/no-such-path", &r);      /* other methods too */
+  assert_int_equal(r.code, 404);
+  assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
+  expect(f, "GET", "/no-such-path", 503, "{\"status\":\"NOT_SERVING\"}"); /* as / */
+  faults_set(f->flt, VIOLATE_HTTP_UNKNOWN_PATH_OK, 0);
+  request(f, "GET", "/no-such-path", &r);
+  assert_int_equal(r.code, 404);
+  assert_non_null(strstr(r.body, "no such path"));
+}
+
+static void faults__head_broken(void **state) {
+  fixture *f = *state;
+
+  faults_set(f->flt, VIOLATE_HTTP_HEAD_BROKEN, 1);
+  assert_int_equal(registry_set(f->reg, "", WIRE_SERVING), 0);
+  assert_int_equal(registry_set(f->reg, "svc", WIRE_SERVING), 0);
+  expect(f, "HEAD", "/", 500, "");
+  expect(f, "HEAD", "/health/svc", 500, "");
+  expect(f, "GET", "/", 200, "{}"); /* GET is untouched */
+  faults_set(f->flt, VIOLATE_HTTP_HEAD_BROKEN, 0);
+  expect(f, "HEAD", "/", 200, "");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(root__serving_is_200_empty_object, setup, teardown),
@@ -430,6 +519,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(faults__not_json, setup, teardown),
       cmocka_unit_test_setup_teardown(faults__wrong_content_type, setup, teardown),
       cmocka_unit_test_setup_teardown(faults__combine, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__root_not_200, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__no_keep_alive, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__slow, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__unknown_path_ok, setup, teardown),
+      cmocka_unit_test_setup_teardown(faults__head_broken, setup, teardown),
   };
   int failed;
 
