@@ -19,17 +19,22 @@ def closed_port():
     s.close()
 
 
+# The probe's 1 s defaults (those of grpc_health_probe and kubelet), stretched
+# for sanitizer builds on a loaded machine.
+BOUNDS = ("--connect-timeout", f"{int(1000 * SLOW)}ms", "--rpc-timeout", f"{int(1000 * SLOW)}ms")
+
+
 @pytest.mark.parametrize("status,code", [("SERVING", 0), ("NOT_SERVING", 4), ("UNKNOWN", 4)])
 def test_grpc_probe_exit_per_status(mock, status, code):
     m = mock("--status", status)
-    p = run("probe", "--target", m.grpc_addr)
+    p = run("probe", "--target", m.grpc_addr, *BOUNDS)
     assert p.returncode == code, p.stdout + p.stderr
     assert f"status: {status}" in p.stdout + p.stderr
 
 
 def test_grpc_probe_unknown_service_is_rpc_failure(mock):
     m = mock()
-    p = run("probe", "--target", m.grpc_addr, "--service", "no-such-service")
+    p = run("probe", "--target", m.grpc_addr, "--service", "no-such-service", *BOUNDS)
     assert p.returncode == 3
     assert "NOT_FOUND" in p.stderr
 
@@ -47,20 +52,20 @@ def test_grpc_probe_rpc_timeout_is_3(mock):
 
 def test_probe_closed_port_is_2(closed_port):
     for target in (f"127.0.0.1:{closed_port}", f"http://127.0.0.1:{closed_port}"):
-        p = run("probe", "--target", target)
+        p = run("probe", "--target", target, *BOUNDS)
         assert p.returncode == 2, (target, p.stderr)
 
 
 @pytest.mark.parametrize("status,code", [("SERVING", 0), ("NOT_SERVING", 4)])
 def test_http_probe_exit_per_status(spawn, status, code):
     m = start_http_mock(spawn, "--status", status)
-    p = run("probe", "--target", m.http_target)
+    p = run("probe", "--target", m.http_target, *BOUNDS)
     assert p.returncode == code, p.stdout + p.stderr
 
 
 def test_http_probe_named_service(spawn):
     m = start_http_mock(spawn, "--status", "db=NOT_SERVING")
-    assert run("probe", "--target", m.http_target, "--service", "db").returncode == 4
+    assert run("probe", "--target", m.http_target, "--service", "db", *BOUNDS).returncode == 4
 
 
 def test_probe_attempts_min_successful(mock):
@@ -89,7 +94,7 @@ def test_probe_usage_errors_exit_1(args):
 
 
 def test_wait_reaches_serving_on_a_timeline(mock):
-    m = mock("--timeline", "NOT_SERVING:1s,SERVING")
+    m = mock("--timeline", f"NOT_SERVING:{int(1000 * SLOW)}ms,SERVING")
     t0 = time.monotonic()
     p = run("wait", "--target", m.grpc_addr, "--timeout", f"{10 * SLOW:.0f}s")
     assert p.returncode == 0, p.stdout + p.stderr
