@@ -253,6 +253,24 @@ static void teardown(mock *m) {
   faults_free(m->faults);
 }
 
+/* The --fault rules, parsed once already by config_parse. */
+static int load_fault_rules(mock *m) {
+  inject *in = faults_inject(m->faults);
+  char err[INJECT_ERR_MAX];
+  inject_rule rule;
+
+  inject_seed(in, m->cfg->fault_seed);
+  for (size_t i = 0; i < m->cfg->n_fault_rules; i++) {
+    int rc = inject_parse(m->cfg->fault_rules[i], &rule, err, sizeof(err));
+
+    if (rc == 0)
+      rc = inject_add(in, &rule);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
 static int create_state(mock *m) {
   int rc = registry_new(&m->reg);
 
@@ -268,7 +286,7 @@ static int create_state(mock *m) {
     return rc;
   for (int k = 0; k < VIOLATE_COUNT; k++)
     faults_set(m->faults, (fault_knob)k, m->cfg->violate[k]);
-  return 0;
+  return load_fault_rules(m);
 }
 
 static int run(const config *cfg) {
