@@ -1096,16 +1096,10 @@ static int inject_fault(hs_call *c, const char *method, void (*go_on)(hs_call *)
     journal_call(c, path, name, WIRE_DEADLINE_EXCEEDED, -1);
     defer(c, after_ms(c->deadline, PAST_DEADLINE_MS), answer_hung);
     break;
-  case INJECT_CODE: /* no message: trailers-only (§2.3) */
+  default: /* INJECT_CODE: inject_parse keeps the HTTP actions off gRPC.
+            * No message: trailers-only (§2.3). */
     journal_call(c, path, name, hit.code, -1);
     finish(c, hit.code, hit.message[0] ? hit.message : NULL, NULL, 1);
-    break;
-  default: /* INJECT_RESET: inject_parse keeps the HTTP actions off gRPC */
-    journal_call(c, path, name, WIRE_CANCELLED, -1);
-    /* The core answers a cancel with RST_STREAM (CANCEL); the batch
-     * after it only collects the call's end, as every call does. */
-    grpc_call_cancel_with_status(c->call, GRPC_STATUS_CANCELLED, "injected reset", NULL);
-    finish(c, WIRE_CANCELLED, NULL, NULL, 1);
     break;
   }
   free(name);

@@ -143,16 +143,21 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
   if (!has_action)
     return fail(err, errlen, "missing action=");
   grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE;
-  http_only = r->action == INJECT_HTTP_STATUS || r->action == INJECT_CLOSE;
+  http_only = r->action == INJECT_HTTP_STATUS || r->action == INJECT_CLOSE ||
+              r->action == INJECT_RESET;
   if (r->protocol == INJECT_HTTP && grpc_only)
     return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
                 r->action == INJECT_HANG ? "hang" : "code");
-  if (r->protocol == INJECT_GRPC && http_only)
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_RESET)
     return fail(err, errlen,
-                "action: '%s' is for HTTP rules (path=), not method=%s", 
-                r->action == INJECT_CLOSE ? "close (the gRPC C core cannot close one connection)"
-                                          : "http-status",
-                r->target);
+                "action: 'reset' is for HTTP rules: the gRPC C core cannot reset a server "
+                "stream (its cancel sends trailers; use code:CANCELLED)");
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_CLOSE)
+    return fail(err, errlen,
+                "action: 'close' is for HTTP rules: the gRPC C core cannot close or GOAWAY one "
+                "connection");
+  if (r->protocol == INJECT_GRPC && http_only)
+    return fail(err, errlen, "action: 'http-status' is for HTTP rules (path=), not method=");
   if (has_message && r->action != INJECT_CODE)
     return fail(err, errlen, "message: only an action=code:C rule takes one");
   return 0;

@@ -17,10 +17,12 @@
  *     hang             gRPC: never answer (the client's deadline ends it)
  *     code:C           gRPC: fail with status C (UNAVAILABLE or 14),
  *                      trailers-only (no message)
- *     reset            gRPC: RST_STREAM (grpc_call_cancel_with_status);
- *                      HTTP: TCP RST (SO_LINGER 0, then close)
  *     http-status:N    HTTP: answer N (100-599) {"error":"injected fault"}
  *     close            HTTP: close the connection without an answer
+ *     reset            HTTP: close it with a TCP RST (SO_LINGER 0)
+ *   The gRPC C core offers no RST_STREAM, GOAWAY or close for one server
+ *   call or connection (its server-side cancel sends trailers, as
+ *   code:CANCELLED does): reset and close are refused on method= rules.
  *   probability=P               0 < P <= 1 (default 1): the chance a
  *                               matching call is hit, drawn from a PRNG
  *                               seeded by --fault-seed

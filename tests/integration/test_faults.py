@@ -1,6 +1,7 @@
 """mock-executor fault injection (issue 6 part 3): --fault rules, by flag,
 YAML and control API, seen by a grpcio client and an HTTP client."""
 
+import http.client
 import time
 
 import grpc
@@ -81,12 +82,18 @@ def test_delay_answers_late_but_answers(mock, pb):
     assert time.monotonic() - start < 0.3
 
 
-def test_reset_stream(mock, pb):
-    m = mock("--fault", "method=Check,action=reset,count=1")
-    code, _, details = check_code(m, pb)
-    assert code in (grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL,
-                    grpc.StatusCode.UNAVAILABLE), (code, details)
-    assert check_code(m, pb)[0] == grpc.StatusCode.OK
+def test_watch_fails_then_streams(mock, pb):
+    m = mock("--fault", "method=Watch,action=code:UNAVAILABLE,count=1")
+    watch = m.channel.unary_stream(
+        "/grpc.health.v1.Health/Watch",
+        request_serializer=pb.health.HealthCheckRequest.SerializeToString,
+        response_deserializer=pb.health.HealthCheckResponse.FromString)
+    with pytest.raises(grpc.RpcError) as e:
+        next(iter(watch(pb.health.HealthCheckRequest(service=""), timeout=RPC_TIMEOUT)))
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    stream = watch(pb.health.HealthCheckRequest(service=""), timeout=RPC_TIMEOUT)
+    assert next(iter(stream)).status == pb.health.HealthCheckResponse.SERVING
+    stream.cancel()
 
 
 def test_http_500_for_the_next_two_gets(mock_on):
@@ -97,11 +104,20 @@ def test_http_500_for_the_next_two_gets(mock_on):
     assert codes == [500, 500, 200], codes
 
 
+def test_http_reset(mock_on):
+    m = mock_on(("http", "grpc", "admin"), "--port", "0", "0", "--protocol", "http", "grpc",
+                "--fault", "path=/health/a,action=reset,count=1", "--status", "a=SERVING")
+    port = m.ports("http")[0]
+    with pytest.raises(ConnectionResetError):
+        http_request(port, "GET", "/health/a")
+    assert http_request(port, "GET", "/health/a")[0] == 200
+
+
 def test_http_close(mock_on):
     m = mock_on(("http", "grpc", "admin"), "--port", "0", "0", "--protocol", "http", "grpc",
                 "--fault", "path=/,action=close,count=1")
     port = m.ports("http")[0]
-    with pytest.raises((ConnectionError, OSError)):
+    with pytest.raises(http.client.RemoteDisconnected):
         http_request(port, "GET", "/")
     assert http_request(port, "GET", "/")[0] == 200
 
@@ -130,6 +146,7 @@ def test_control_api_add_list_clear(mock, pb):
     ("method=Check,action=hang,colour=red", "colour"),
     ("path=/,action=hang", "action"),
     ("method=Check,action=close", "action"),
+    ("method=Check,action=reset", "C core"),
     ("method=Check", "action"),
     ("action=hang", "method"),
 ])
