@@ -84,11 +84,55 @@ static enum MHD_Result reset_connection(struct MHD_Connection *conn) {
   return MHD_NO;
 }
 
+/* slow-body: the body handed out a byte at a time, a pause before each. */
+typedef struct slow_body {
+  const char *text; /* static storage */
+  size_t len;
+  long pause_ms;
+} slow_body;
+
+static ssize_t slow_body_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  slow_body *sb = cls;
+
+  if (pos >= sb->len)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  (void)max; /* >= 1 */
+  slow_down(sb->pause_ms);
+  buf[0] = sb->text[pos];
+  return 1;
+}
+
+/* Queues `text` as a body spread over total_ms. This blocks the listener's
+ * one thread, as http-slow does (see slow_down). */
+static enum MHD_Result queue_slow(struct MHD_Connection *conn, unsigned code, const char *text,
+                                  const char *content_type, long total_ms) {
+  slow_body *sb = malloc(sizeof(*sb));
+  struct MHD_Response *r;
+  enum MHD_Result rv;
+
+  if (!sb)
+    return MHD_NO;
+  sb->text = text;
+  sb->len = strlen(text);
+  sb->pause_ms = sb->len ? total_ms / (long)sb->len : 0;
+  r = MHD_create_response_from_callback(sb->len, 1, slow_body_read, sb, free);
+  if (!r) {
+    free(sb);
+    return MHD_NO;
+  }
+  rv = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES
+           ? MHD_queue_response(conn, code, r)
+           : MHD_NO;
+  MHD_destroy_response(r); /* the queue holds its own reference */
+  return rv;
+}
+
 /* Applies an injected fault (inject.h) before the normal answer. Returns
  * 1 with *rv set when the fault answered; a delay blocks this listener's
- * one thread, as http-slow does (see slow_down), then returns 0. */
+ * one thread, as http-slow does (see slow_down), then returns 0;
+ * slow-body returns 0 with *slow_ms set for report() to use. */
 static int inject_fault(http_health *hh, struct MHD_Connection *conn, const httpd_request *rq,
-                        const char *name, enum MHD_Result *rv) {
+                        const char *name, enum MHD_Result *rv, long *slow_ms) {
   inject_hit hit;
 
   if (!inject_match(faults_inject(hh->faults), INJECT_HTTP, rq->path, name, &hit))
@@ -103,6 +147,9 @@ static int inject_fault(http_health *hh, struct MHD_Connection *conn, const http
   case INJECT_RESET:
     *rv = reset_connection(conn);
     return 1;
+  case INJECT_SLOW_BODY:
+    *slow_ms = hit.delay_ms;
+    return 0;
   default: /* DELAY, RANDOM_DELAY: inject_parse keeps hang and code off HTTP */
     slow_down(hit.delay_ms);
     return 0;
@@ -114,8 +161,9 @@ static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
   int status, body, type, conn_mode;
   enum MHD_Result rv;
   unsigned code;
+  long slow_ms = -1;
 
-  if (inject_fault(hh, conn, rq, name, &rv))
+  if (inject_fault(hh, conn, rq, name, &rv, &slow_ms))
     return rv;
 
   if (faults_on(hh->faults, VIOLATE_HTTP_HEAD_BROKEN) && strcmp(rq->method, "HEAD") == 0)
@@ -136,6 +184,8 @@ static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
   /* libmicrohttpd sends no body with a 204, whatever the response holds. */
   if (status == WIRE_SERVING && faults_on(hh->faults, VIOLATE_HTTP_ROOT_NOT_200))
     code = MHD_HTTP_NO_CONTENT;
+  if (slow_ms >= 0 && code != MHD_HTTP_NO_CONTENT && strcmp(rq->method, "HEAD") != 0)
+    return queue_slow(conn, code, status_bodies[body][status], content_types[type], slow_ms);
   return MHD_queue_response(conn, code, hh->by_status[body][type][conn_mode][status]);
 }
 

@@ -81,8 +81,9 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
   long n;
 
 #define IS(name) (len == strlen(name) && strncmp(v, name, len) == 0)
-  if (IS("delay") || IS("random-delay")) {
-    r->action = IS("delay") ? INJECT_DELAY : INJECT_RANDOM_DELAY;
+  if (IS("delay") || IS("random-delay") || IS("slow-body")) {
+    r->action = IS("delay") ? INJECT_DELAY : IS("random-delay") ? INJECT_RANDOM_DELAY
+                                                                : INJECT_SLOW_BODY;
     if (!arg || duration_parse(arg, &r->delay_ms) < 0)
       return fail(err, errlen, "action: '%s' needs a duration (e.g. %.*s:200ms)", v, (int)len, v);
     return 0;
@@ -110,8 +111,8 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
   }
 #undef IS
   return fail(err, errlen,
-              "action: '%s' is not one of delay:D, random-delay:D, hang, code:C, reset, "
-              "http-status:N, close",
+              "action: '%s' is not one of delay:D, random-delay:D, hang, code:C, "
+              "http-status:N, close, reset, slow-body:D",
               v);
 }
 
@@ -144,7 +145,7 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
     return fail(err, errlen, "missing action=");
   grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE;
   http_only = r->action == INJECT_HTTP_STATUS || r->action == INJECT_CLOSE ||
-              r->action == INJECT_RESET;
+              r->action == INJECT_RESET || r->action == INJECT_SLOW_BODY;
   if (r->protocol == INJECT_HTTP && grpc_only)
     return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
                 r->action == INJECT_HANG ? "hang" : "code");
@@ -156,6 +157,10 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
     return fail(err, errlen,
                 "action: 'close' is for HTTP rules: the gRPC C core cannot close or GOAWAY one "
                 "connection");
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_SLOW_BODY)
+    return fail(err, errlen,
+                "action: 'slow-body' is for HTTP rules: the gRPC C core sends a message in "
+                "one piece (use delay:D)");
   if (r->protocol == INJECT_GRPC && http_only)
     return fail(err, errlen, "action: 'http-status' is for HTTP rules (path=), not method=");
   if (has_message && r->action != INJECT_CODE)

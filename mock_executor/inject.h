@@ -20,6 +20,8 @@
  *     http-status:N    HTTP: answer N (100-599) {"error":"injected fault"}
  *     close            HTTP: close the connection without an answer
  *     reset            HTTP: close it with a TCP RST (SO_LINGER 0)
+ *     slow-body:D      HTTP: the headers at once, the body a byte at a
+ *                      time spread over D
  *   The gRPC C core offers no RST_STREAM, GOAWAY or close for one server
  *   call or connection (its server-side cancel sends trailers, as
  *   code:CANCELLED does): reset and close are refused on method= rules.
@@ -56,7 +58,8 @@ typedef enum inject_action {
   INJECT_CODE,
   INJECT_RESET,
   INJECT_HTTP_STATUS,
-  INJECT_CLOSE
+  INJECT_CLOSE,
+  INJECT_SLOW_BODY
 } inject_action;
 
 typedef struct inject_rule {
@@ -65,7 +68,7 @@ typedef struct inject_rule {
   int any_service;              /* no service= part */
   char service[INJECT_TEXT_MAX];
   inject_action action;
-  long delay_ms;                /* DELAY, RANDOM_DELAY (the upper bound) */
+  long delay_ms;                /* DELAY, RANDOM_DELAY (the upper bound), SLOW_BODY */
   int code;                     /* CODE: gRPC code; HTTP_STATUS: HTTP code */
   char message[INJECT_TEXT_MAX]; /* CODE: the status message ("" none) */
   double probability;           /* (0, 1] */
@@ -95,7 +98,7 @@ void inject_clear(inject *in);
 /* What a call must suffer. */
 typedef struct inject_hit {
   inject_action action;
-  long delay_ms; /* DELAY and RANDOM_DELAY: this call's delay, drawn */
+  long delay_ms; /* DELAY and RANDOM_DELAY: this call's delay, drawn; SLOW_BODY */
   int code;
   char message[INJECT_TEXT_MAX];
 } inject_hit;

@@ -113,6 +113,22 @@ def test_http_reset(mock_on):
     assert http_request(port, "GET", "/health/a")[0] == 200
 
 
+def test_http_slow_body(mock_on):
+    m = mock_on(("http", "grpc", "admin"), "--port", "0", "0", "--protocol", "http", "grpc",
+                "--fault", "path=/,action=slow-body:400ms,count=1")
+    port = m.ports("http")[0]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=RPC_TIMEOUT)
+    try:
+        conn.request("GET", "/")
+        start = time.monotonic()
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Content-Type") == "application/json"
+        assert resp.read() == b"{}"
+        assert time.monotonic() - start >= 0.15, "the body came at once"
+    finally:
+        conn.close()
+
+
 def test_http_close(mock_on):
     m = mock_on(("http", "grpc", "admin"), "--port", "0", "0", "--protocol", "http", "grpc",
                 "--fault", "path=/,action=close,count=1")

@@ -81,6 +81,8 @@ static void parse__errors_name_the_part(void **state) {
       {"path=/,action=code:INTERNAL", "action: 'code' is for gRPC"},
       {"method=Check,action=close", "action: 'close' is for HTTP rules: the gRPC C core"},
       {"method=Check,action=reset", "action: 'reset' is for HTTP rules: the gRPC C core"},
+      {"method=Check,action=slow-body:1s", "action: 'slow-body' is for HTTP rules"},
+      {"path=/,action=slow-body", "action: 'slow-body'"},
       {"method=Check,action=http-status:500", "action: 'http-status' is for HTTP"},
       {"method=Check,action=hang,message=x", "message: only"},
   };
