@@ -15,6 +15,7 @@
 #define TIMELINE_SHAPE \
   "{\"service\": \"name\", \"timeline\": \"NOT_SERVING:1s,SERVING\", \"repeat\": false}"
 #define VIOLATION_SHAPE "{\"violation\": \"watch-duplicates\", \"enabled\": true}"
+#define FAULT_SHAPE "{\"rule\": \"method=Check,action=hang,count=3\"}"
 #define STATUS_NAMES "SERVING, NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN (any case) or 0-3"
 
 struct admin {
@@ -100,6 +101,8 @@ static const body_field violation_fields[] = {{"violation", 0, 0}, {"enabled", 1
 static const body_shape status_shape = {STATUS_SHAPE, status_fields, 2};
 static const body_shape timeline_shape = {TIMELINE_SHAPE, timeline_fields, 3};
 static const body_shape violation_shape = {VIOLATION_SHAPE, violation_fields, 2};
+static const body_field fault_fields[] = {{"rule", 0, 0}};
+static const body_shape fault_shape = {FAULT_SHAPE, fault_fields, 1};
 
 static int shape_has(const body_shape *shape, const char *key) {
   for (size_t i = 0; i < shape->n; i++)
@@ -446,6 +449,76 @@ static enum MHD_Result put_violation(void *ctx, struct MHD_Connection *conn,
   return rv;
 }
 
+/* ---- fault injection rules (inject.h) -------------------------------- */
+
+static const char *const inject_protocols[] = {"grpc", "http"};
+
+static json_t *rule_json(const inject_rule *r) {
+  json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:I}", "rule", r->text, "protocol",
+                        inject_protocols[r->protocol], "target", r->target, "probability",
+                        r->probability, "hits", (json_int_t)r->hits);
+
+  if (!o)
+    return NULL;
+  json_object_set_new(o, "service", r->any_service ? json_null() : json_string(r->service));
+  json_object_set_new(o, "remaining", r->count < 0 ? json_null() : json_integer(r->count));
+  return o;
+}
+
+static enum MHD_Result get_faults(void *ctx, struct MHD_Connection *conn,
+                                  const httpd_request *rq) {
+  admin *a = ctx;
+  inject_rule *rules;
+  json_t *list;
+  size_t n;
+
+  (void)rq;
+  if (!a->faults)
+    return feature_off(conn, "faults");
+  if (inject_snapshot(faults_inject(a->faults), &rules, &n) < 0)
+    return httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+  list = json_array();
+  for (size_t i = 0; list && i < n; i++)
+    json_array_append_new(list, rule_json(&rules[i]));
+  free(rules);
+  return httpd_respond_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "faults", list));
+}
+
+static enum MHD_Result post_fault(void *ctx, struct MHD_Connection *conn,
+                                  const httpd_request *rq) {
+  admin *a = ctx;
+  char err[INJECT_ERR_MAX];
+  inject_rule rule;
+  json_t *root;
+  enum MHD_Result rv = MHD_NO; /* set by read_body on failure */
+
+  if (!a->faults)
+    return feature_off(conn, "faults");
+  root = read_body(conn, rq, &fault_shape, &rv);
+  if (!root)
+    return rv;
+  if (inject_parse(string_of(root, "rule"), &rule, err, sizeof(err)) < 0)
+    rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "rule: %s", err);
+  else if (inject_add(faults_inject(a->faults), &rule) < 0)
+    rv = httpd_respond_error(conn, MHD_HTTP_CONFLICT,
+                             "already %d rules: DELETE /v1/faults first", INJECT_MAX_RULES);
+  else
+    rv = httpd_respond_json(conn, MHD_HTTP_CREATED, rule_json(&rule));
+  json_decref(root);
+  return rv;
+}
+
+static enum MHD_Result delete_faults(void *ctx, struct MHD_Connection *conn,
+                                     const httpd_request *rq) {
+  admin *a = ctx;
+
+  (void)rq;
+  if (!a->faults)
+    return feature_off(conn, "faults");
+  inject_clear(faults_inject(a->faults));
+  return httpd_respond_static(conn, MHD_HTTP_NO_CONTENT, NULL);
+}
+
 static const httpd_route routes[] = {
     {"GET", "/v1/statuses", 0, get_statuses},
     {"PUT", "/v1/statuses", 0, put_status},
@@ -460,6 +533,9 @@ static const httpd_route routes[] = {
     {"DELETE", "/v1/timelines/", 1, delete_timeline},
     {"GET", "/v1/violations", 0, get_violations},
     {"PUT", "/v1/violations", 0, put_violation},
+    {"GET", "/v1/faults", 0, get_faults},
+    {"POST", "/v1/faults", 0, post_fault},
+    {"DELETE", "/v1/faults", 0, delete_faults},
 };
 
 int admin_start(const admin_options *opts, admin **out, int *bound_port, char *err,

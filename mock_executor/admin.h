@@ -32,6 +32,15 @@
  *                                 PUT /v1/statuses does not stop a timeline: its
  *                                 next step overrides the set.
  *
+ *   GET    /v1/faults            -> 200 {"faults": [{"rule": "method=Check,action=hang,
+ *                                 count=3", "protocol": "grpc", "target": "Check",
+ *                                 "service": null, "probability": 1.0, "remaining": 2,
+ *                                 "hits": 1}, ...]} (remaining null: no count)
+ *   POST   /v1/faults            {"rule": "method=Check,action=hang,count=3"} -> 201
+ *                                 the rule as GET shows it; 400 naming the bad part
+ *                                 (inject.h has the syntax); 409 past 64 rules
+ *   DELETE /v1/faults            -> 204; drops every rule
+ *
  *   GET    /v1/violations        -> 200 {"available": [{"name", "breaks",
  *                                 "description"}, ...], "enabled": ["name", ...]}
  *   PUT    /v1/violations        {"violation": "watch-duplicates", "enabled": true}

@@ -245,6 +245,35 @@ static int apply_violate(config *cfg, const char *v, int from_file, char *err, s
   return 0;
 }
 
+static int apply_fault(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  char ierr[INJECT_ERR_MAX];
+  inject_rule rule;
+  const char **grown;
+
+  (void)from_file;
+  if (inject_parse(v, &rule, ierr, sizeof(ierr)) < 0)
+    return fail(err, errlen, "--fault: '%s': %s", v, ierr);
+  if (cfg->n_fault_rules == INJECT_MAX_RULES)
+    return fail(err, errlen, "--fault: more than %d rules", INJECT_MAX_RULES);
+  grown = realloc(cfg->fault_rules, (cfg->n_fault_rules + 1) * sizeof(*grown));
+  if (!grown)
+    return -ENOMEM;
+  cfg->fault_rules = grown;
+  cfg->fault_rules[cfg->n_fault_rules++] = v;
+  return 0;
+}
+
+static int apply_fault_seed(config *cfg, const char *v, int from_file, char *err,
+                            size_t errlen) {
+  char *end;
+
+  (void)from_file;
+  errno = 0;
+  if (!(v[0] >= '0' && v[0] <= '9') || (cfg->fault_seed = strtoull(v, &end, 10), errno || *end))
+    return fail(err, errlen, "--fault-seed: '%s' is not a whole number", v);
+  return 0;
+}
+
 static int apply_admin_port(config *cfg, const char *v, int from_file, char *err,
                             size_t errlen) {
   (void)from_file;
@@ -434,6 +463,11 @@ static const flag_def flags[] = {
      "allow a control API on a non-loopback address without a token"},
     {"violate", 0, ARG_ONE, CONFIG_LIST, apply_violate, "KNOB",
      "switch on a deliberately broken behaviour; repeatable (see --list-violations)"},
+    {"fault", 0, ARG_ONE, CONFIG_LIST, apply_fault, "RULE",
+     "inject a fault for testing clients, e.g. 'method=Check,action=code:UNAVAILABLE,count=3'; "
+     "repeatable (docs/faults.md)"},
+    {"fault-seed", 0, ARG_ONE, CONFIG_SCALAR, apply_fault_seed, "N",
+     "seed of the --fault probability and random-delay draws (default 0)"},
     {"cq-threads", 0, ARG_ONE, CONFIG_SCALAR, apply_cq_threads, "N",
      "gRPC completion-queue threads (default 1)"},
     {"config", 0, ARG_ONE, -1, apply_config, "FILE",
@@ -675,6 +709,9 @@ void config_free(config *cfg) {
   free(cfg->timelines);
   cfg->timelines = NULL;
   cfg->n_timelines = 0;
+  free(cfg->fault_rules);
+  cfg->fault_rules = NULL;
+  cfg->n_fault_rules = 0;
   config_args_free(&cfg->file_args);
 }
 
@@ -732,6 +769,17 @@ static void add_listeners(yaml_document_t *doc, int root, const config *cfg) {
   add_pair(doc, root, "protocol", protos);
 }
 
+static void add_faults(yaml_document_t *doc, int root, const config *cfg) {
+  int rules = yaml_document_add_sequence(doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+  char seed[32];
+
+  for (size_t i = 0; i < cfg->n_fault_rules; i++)
+    yaml_document_append_sequence_item(doc, rules, add_scalar(doc, cfg->fault_rules[i]));
+  add_pair(doc, root, "fault", rules);
+  snprintf(seed, sizeof(seed), "%llu", cfg->fault_seed);
+  add_text(doc, root, "fault_seed", seed);
+}
+
 static void add_named(yaml_document_t *doc, int root, const config *cfg) {
   int statuses = yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
   int schedules = yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
@@ -762,6 +810,7 @@ static void add_named(yaml_document_t *doc, int root, const config *cfg) {
   add_pair(doc, root, "timeline", schedules);
   add_pair(doc, root, "http_code", codes);
   add_pair(doc, root, "violate", violate);
+  add_faults(doc, root, cfg);
 }
 
 int config_print(const config *cfg, FILE *out) {

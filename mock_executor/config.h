@@ -77,6 +77,9 @@ typedef struct config {
   size_t journal_size;                /* requests kept (default 1000); 0: off */
   int http_codes[WIRE_STATUS_MAX + 1]; /* 0 = default */
   int violate[VIOLATE_COUNT];          /* knobs switched on */
+  const char **fault_rules; /* --fault texts (inject.h), malloc'd array into argv */
+  size_t n_fault_rules;
+  unsigned long long fault_seed; /* --fault-seed (default 0) */
   int print_config;
   const char *config_file; /* NULL: none */
 

@@ -113,6 +113,7 @@ static const fault_info knobs[VIOLATE_COUNT] = {
 
 struct faults {
   _Atomic uint64_t on;
+  inject *rules;
 };
 
 _Static_assert(VIOLATE_COUNT <= 64, "knobs must fit the bit mask");
@@ -137,13 +138,23 @@ int faults_new(faults **out) {
 
   if (!f)
     return -ENOMEM;
+  if (inject_new(0, &f->rules) < 0) {
+    free(f);
+    return -ENOMEM;
+  }
   atomic_init(&f->on, 0);
   *out = f;
   return 0;
 }
 
 void faults_free(faults *f) {
+  if (f)
+    inject_free(f->rules);
   free(f);
+}
+
+inject *faults_inject(const faults *f) {
+  return f ? f->rules : NULL;
 }
 
 void faults_set(faults *f, fault_knob knob, int on) {

@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 
+#include "inject.h"
+
 typedef enum fault_knob {
   VIOLATE_NO_OVERALL_HEALTH,        /* T01: "" is not registered */
   VIOLATE_CHECK_ANSWERS_UNKNOWN,    /* T01: Check answers OK + UNKNOWN (0-byte body) */
@@ -98,6 +100,9 @@ void faults_free(faults *f);
 
 void faults_set(faults *f, fault_knob knob, int on);
 int faults_on(const faults *f, fault_knob knob);
+/* The fault injection rules (inject.h), owned by the set; NULL f: NULL.
+ * Not const: matching a rule counts it down (inject.h locks). */
+inject *faults_inject(const faults *f);
 /* Names of the knobs that are on, comma-separated, into buf. */
 void faults_describe(const faults *f, char *buf, size_t size);
 

@@ -527,7 +527,7 @@ static size_t watches_open(health_server *hs) {
 /* Check answers at once unless a violation holds it back: check-slow,
  * max-streams-one, long-name-hang (until the client gave up), watch-starves-check (until
  * the Watches close or the client gave up). */
-static void handle_check(hs_call *c) {
+static void check_held(hs_call *c) {
   const faults *f = c->hs->faults;
   gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
 
@@ -638,7 +638,7 @@ static int encode_bad_list(const registry_entry *entries, size_t n, grpc_byte_bu
   return 0;
 }
 
-static void handle_list(hs_call *c) {
+static void list_answer(hs_call *c) {
   const char *path = method_defs[M_LIST].path;
   health_server *hs = c->hs;
   registry_entry *entries;
@@ -848,7 +848,7 @@ static int watch_refusal(hs_call *c, const char *name) {
   return code;
 }
 
-static void handle_watch(hs_call *c) {
+static void watch_start(hs_call *c) {
   grpc_op op;
   char *name = NULL;
   int first, next, code;
@@ -1059,6 +1059,66 @@ static gpr_timespec sweep_pending(health_server *hs) {
     call_unref(c);
   }
   return next;
+}
+
+/* ---- fault injection (inject.h) --------------------------------------- */
+
+/* A hung call comes due once the client's deadline has passed: the
+ * client is gone, so this status reaches nobody; it only ends the call
+ * here. */
+static void answer_hung(hs_call *c) {
+  finish(c, WIRE_DEADLINE_EXCEEDED, "injected hang", NULL, 1);
+}
+
+/* Applies an injected fault to a Check, Watch or List call before its
+ * normal answer, `go_on`, which a delay runs later on the pending list
+ * (never in a sleep: the CQ threads stay free). Returns 1 when the fault
+ * took the call, 0 when the normal answer is due now. */
+static int inject_fault(hs_call *c, const char *method, void (*go_on)(hs_call *)) {
+  const char *path = method_defs[c->method].path;
+  inject_hit hit;
+  char *name = NULL;
+
+  /* List has no service; a request that cannot be read gets its normal
+   * INVALID_ARGUMENT from go_on. */
+  if (c->method != M_LIST && request_service(c->payload, &name) < 0)
+    return 0;
+  if (!inject_match(faults_inject(c->hs->faults), INJECT_GRPC, method, name ? name : "", &hit)) {
+    free(name);
+    return 0;
+  }
+  switch (hit.action) {
+  case INJECT_DELAY:
+  case INJECT_RANDOM_DELAY:
+    defer(c, after_ms(gpr_now(GPR_CLOCK_MONOTONIC), hit.delay_ms), go_on);
+    break;
+  case INJECT_HANG:
+    journal_call(c, path, name, WIRE_DEADLINE_EXCEEDED, -1);
+    defer(c, after_ms(c->deadline, PAST_DEADLINE_MS), answer_hung);
+    break;
+  default: /* INJECT_CODE: inject_parse keeps the HTTP actions off gRPC.
+            * No message: trailers-only (§2.3). */
+    journal_call(c, path, name, hit.code, -1);
+    finish(c, hit.code, hit.message[0] ? hit.message : NULL, NULL, 1);
+    break;
+  }
+  free(name);
+  return 1;
+}
+
+static void handle_check(hs_call *c) {
+  if (!inject_fault(c, "Check", check_held))
+    check_held(c);
+}
+
+static void handle_watch(hs_call *c) {
+  if (!inject_fault(c, "Watch", watch_start))
+    watch_start(c);
+}
+
+static void handle_list(hs_call *c) {
+  if (!inject_fault(c, "List", list_answer))
+    list_answer(c);
 }
 
 /* ---- requests and the CQ loop ----------------------------------------- */

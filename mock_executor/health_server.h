@@ -37,6 +37,8 @@ typedef struct health_server_options {
   /* Borrowed; NULL: no violation. Knobs are read on every call, so they
    * may be flipped at run time; only max-streams-one is read once, at
    * start (HTTP/2 SETTINGS are fixed when the server is created). */
+  /* Its fault injection rules (faults_inject) with method= are consulted
+   * before every Check, Watch and List answer. */
   const faults *faults;
 } health_server_options;
 

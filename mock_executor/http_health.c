@@ -33,6 +33,7 @@ struct http_health {
   struct MHD_Response *by_status[NBODY][NTYPE][NCONN][NSTATUS];
   struct MHD_Response *unknown;
   struct MHD_Response *head_error; /* http-head-broken */
+  struct MHD_Response *injected;   /* --fault action=http-status:N */
 };
 
 static const char *const status_bodies[NBODY][NSTATUS] = {
@@ -65,17 +66,105 @@ static const char *const content_types[NTYPE] = {
  * knob whose one job is to make a single latency case (H05) fail, against
  * a runner that sends one request at a time (--parallel 1), blocking is the
  * honest simple way: every other HTTP case waits well within its timeout. */
-static void slow_down(void) {
-  struct timespec left = {.tv_sec = SLOW_MS / 1000, .tv_nsec = (SLOW_MS % 1000) * 1000000L};
+static void slow_down(long ms) {
+  struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
   while (nanosleep(&left, &left) < 0 && errno == EINTR)
     ;
 }
 
+/* reset: SO_LINGER 0 makes the close that MHD_NO asks for send a TCP RST. */
+static enum MHD_Result reset_connection(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+  if (ci)
+    setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  return MHD_NO;
+}
+
+/* slow-body: the body handed out a byte at a time, a pause before each. */
+typedef struct slow_body {
+  const char *text; /* static storage */
+  size_t len;
+  long pause_ms;
+} slow_body;
+
+static ssize_t slow_body_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  slow_body *sb = cls;
+
+  if (pos >= sb->len)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  (void)max; /* >= 1 */
+  slow_down(sb->pause_ms);
+  buf[0] = sb->text[pos];
+  return 1;
+}
+
+/* Queues `text` as a body spread over total_ms. This blocks the listener's
+ * one thread, as http-slow does (see slow_down). */
+static enum MHD_Result queue_slow(struct MHD_Connection *conn, unsigned code, const char *text,
+                                  const char *content_type, long total_ms) {
+  slow_body *sb = malloc(sizeof(*sb));
+  struct MHD_Response *r;
+  enum MHD_Result rv;
+
+  if (!sb)
+    return MHD_NO;
+  sb->text = text;
+  sb->len = strlen(text);
+  sb->pause_ms = sb->len ? total_ms / (long)sb->len : 0;
+  r = MHD_create_response_from_callback(sb->len, 1, slow_body_read, sb, free);
+  if (!r) {
+    free(sb);
+    return MHD_NO;
+  }
+  rv = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES
+           ? MHD_queue_response(conn, code, r)
+           : MHD_NO;
+  MHD_destroy_response(r); /* the queue holds its own reference */
+  return rv;
+}
+
+/* Applies an injected fault (inject.h) before the normal answer. Returns
+ * 1 with *rv set when the fault answered; a delay blocks this listener's
+ * one thread, as http-slow does (see slow_down), then returns 0;
+ * slow-body returns 0 with *slow_ms set for report() to use. */
+static int inject_fault(http_health *hh, struct MHD_Connection *conn, const httpd_request *rq,
+                        const char *name, enum MHD_Result *rv, long *slow_ms) {
+  inject_hit hit;
+
+  if (!inject_match(faults_inject(hh->faults), INJECT_HTTP, rq->path, name, &hit))
+    return 0;
+  switch (hit.action) {
+  case INJECT_HTTP_STATUS:
+    *rv = MHD_queue_response(conn, (unsigned)hit.code, hh->injected);
+    return 1;
+  case INJECT_CLOSE:
+    *rv = MHD_NO; /* libmicrohttpd closes the connection, nothing answered */
+    return 1;
+  case INJECT_RESET:
+    *rv = reset_connection(conn);
+    return 1;
+  case INJECT_SLOW_BODY:
+    *slow_ms = hit.delay_ms;
+    return 0;
+  default: /* DELAY, RANDOM_DELAY: inject_parse keeps hang and code off HTTP */
+    slow_down(hit.delay_ms);
+    return 0;
+  }
+}
+
 static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
                               const httpd_request *rq, const char *name, int named) {
   int status, body, type, conn_mode;
+  enum MHD_Result rv;
   unsigned code;
+  long slow_ms = -1;
+
+  if (inject_fault(hh, conn, rq, name, &rv, &slow_ms))
+    return rv;
 
   if (faults_on(hh->faults, VIOLATE_HTTP_HEAD_BROKEN) && strcmp(rq->method, "HEAD") == 0)
     return MHD_queue_response(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, hh->head_error);
@@ -87,7 +176,7 @@ static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
   if (faults_on(hh->faults, VIOLATE_HTTP_OK_WHEN_UNHEALTHY))
     status = WIRE_SERVING;
   if (faults_on(hh->faults, VIOLATE_HTTP_SLOW))
-    slow_down();
+    slow_down(SLOW_MS);
   body = faults_on(hh->faults, VIOLATE_HTTP_NOT_JSON) ? BODY_NOT_JSON : BODY_JSON;
   type = faults_on(hh->faults, VIOLATE_HTTP_WRONG_CONTENT_TYPE) ? TYPE_HTML : TYPE_JSON;
   conn_mode = faults_on(hh->faults, VIOLATE_HTTP_NO_KEEP_ALIVE) ? CONN_CLOSE : CONN_KEEP;
@@ -95,6 +184,8 @@ static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
   /* libmicrohttpd sends no body with a 204, whatever the response holds. */
   if (status == WIRE_SERVING && faults_on(hh->faults, VIOLATE_HTTP_ROOT_NOT_200))
     code = MHD_HTTP_NO_CONTENT;
+  if (slow_ms >= 0 && code != MHD_HTTP_NO_CONTENT && strcmp(rq->method, "HEAD") != 0)
+    return queue_slow(conn, code, status_bodies[body][status], content_types[type], slow_ms);
   return MHD_queue_response(conn, code, hh->by_status[body][type][conn_mode][status]);
 }
 
@@ -184,6 +275,8 @@ static void free_responses(http_health *hh) {
     MHD_destroy_response(hh->unknown);
   if (hh->head_error)
     MHD_destroy_response(hh->head_error);
+  if (hh->injected)
+    MHD_destroy_response(hh->injected);
 }
 
 /* One status answer; with CONN_CLOSE it says Connection: close, which
@@ -213,7 +306,8 @@ static int build_responses(http_health *hh) {
   }
   hh->unknown = httpd_static_json("{\"error\":\"unknown service\"}");
   hh->head_error = httpd_static_json("{\"error\":\"internal error\"}");
-  return hh->unknown && hh->head_error ? 0 : -ENOMEM;
+  hh->injected = httpd_static_json("{\"error\":\"injected fault\"}");
+  return hh->unknown && hh->head_error && hh->injected ? 0 : -ENOMEM;
 }
 
 /* codes[] with the defaults filled in; -EINVAL for a code outside 100-599. */

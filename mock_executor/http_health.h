@@ -34,6 +34,10 @@
  *                            answered as / (other methods there still 404)
  * They combine.
  *
+ * Fault injection rules (inject.h, faults_inject) with path= are consulted
+ * first on / and /health/{name}: http-status, close, reset, delay and
+ * slow-body (delays hold libmicrohttpd's one thread, as http-slow does).
+ *
  * Statuses are read per request with registry_get (a read lock), and the
  * status responses (every knob's form too) are built once at start, so a
  * request allocates nothing beyond libmicrohttpd's own per-connection state.

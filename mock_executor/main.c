@@ -276,6 +276,24 @@ static int load_tls(mock *m) {
   return 0;
 }
 
+/* The --fault rules, parsed once already by config_parse. */
+static int load_fault_rules(mock *m) {
+  inject *in = faults_inject(m->faults);
+  char err[INJECT_ERR_MAX];
+  inject_rule rule;
+
+  inject_seed(in, m->cfg->fault_seed);
+  for (size_t i = 0; i < m->cfg->n_fault_rules; i++) {
+    int rc = inject_parse(m->cfg->fault_rules[i], &rule, err, sizeof(err));
+
+    if (rc == 0)
+      rc = inject_add(in, &rule);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
 static int create_state(mock *m) {
   int rc = load_tls(m);
 
@@ -295,7 +313,7 @@ static int create_state(mock *m) {
     return rc;
   for (int k = 0; k < VIOLATE_COUNT; k++)
     faults_set(m->faults, (fault_knob)k, m->cfg->violate[k]);
-  return 0;
+  return load_fault_rules(m);
 }
 
 static int run(const config *cfg) {

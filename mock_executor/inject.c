@@ -1,0 +1,346 @@
+/* inject: fault injection rules; see inject.h. */
+#include "inject.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "wire.h"
+
+struct inject {
+  pthread_mutex_t mu; /* guards everything below */
+  uint64_t prng;
+  inject_rule rules[INJECT_MAX_RULES];
+  size_t n;
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -EINVAL;
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static const char *const grpc_methods[] = {"Check", "Watch", "List", "*"};
+
+static int copy_text(const char *key, const char *v, size_t len, char *out, char *err,
+                     size_t errlen) {
+  if (len >= INJECT_TEXT_MAX)
+    return fail(err, errlen, "%s: longer than %d bytes", key, INJECT_TEXT_MAX - 1);
+  memcpy(out, v, len);
+  out[len] = '\0';
+  return 0;
+}
+
+static int parse_method(inject_rule *r, const char *v, char *err, size_t errlen) {
+  for (size_t i = 0; i < sizeof(grpc_methods) / sizeof(grpc_methods[0]); i++) {
+    if (strcmp(v, grpc_methods[i]) == 0) {
+      r->protocol = INJECT_GRPC;
+      return copy_text("method", v, strlen(v), r->target, err, errlen);
+    }
+  }
+  return fail(err, errlen, "method: '%s' is not one of Check, Watch, List, *", v);
+}
+
+static int parse_path(inject_rule *r, const char *v, char *err, size_t errlen) {
+  if (v[0] != '/' && strcmp(v, "*") != 0)
+    return fail(err, errlen, "path: '%s' does not start with '/' (or is '*')", v);
+  r->protocol = INJECT_HTTP;
+  return copy_text("path", v, strlen(v), r->target, err, errlen);
+}
+
+static int parse_long(const char *text, long min, long max, long *out) {
+  char *end;
+  long v;
+
+  if (!(text[0] >= '0' && text[0] <= '9'))
+    return -EINVAL;
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (errno || *end || v < min || v > max)
+    return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+/* action=NAME[:ARG] */
+static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen) {
+  const char *colon = strchr(v, ':');
+  const char *arg = colon ? colon + 1 : NULL;
+  size_t len = colon ? (size_t)(colon - v) : strlen(v);
+  long n;
+
+#define IS(name) (len == strlen(name) && strncmp(v, name, len) == 0)
+  if (IS("delay") || IS("random-delay") || IS("slow-body")) {
+    r->action = IS("delay") ? INJECT_DELAY : IS("random-delay") ? INJECT_RANDOM_DELAY
+                                                                : INJECT_SLOW_BODY;
+    if (!arg || duration_parse(arg, &r->delay_ms) < 0)
+      return fail(err, errlen, "action: '%s' needs a duration (e.g. %.*s:200ms)", v, (int)len, v);
+    return 0;
+  }
+  if (IS("code")) {
+    r->action = INJECT_CODE;
+    if (!arg || wire_code_parse(arg, &r->code) < 0 || r->code == WIRE_OK)
+      return fail(err, errlen,
+                  "action: '%s' needs a gRPC error code (e.g. code:UNAVAILABLE or code:14)", v);
+    return 0;
+  }
+  if (IS("http-status")) {
+    r->action = INJECT_HTTP_STATUS;
+    if (!arg || parse_long(arg, 100, 599, &n) < 0)
+      return fail(err, errlen, "action: '%s' needs an HTTP code 100-599 (e.g. http-status:500)",
+                  v);
+    r->code = (int)n;
+    return 0;
+  }
+  if (IS("hang") || IS("reset") || IS("close")) {
+    r->action = IS("hang") ? INJECT_HANG : IS("reset") ? INJECT_RESET : INJECT_CLOSE;
+    if (arg)
+      return fail(err, errlen, "action: '%.*s' takes no argument", (int)len, v);
+    return 0;
+  }
+#undef IS
+  return fail(err, errlen,
+              "action: '%s' is not one of delay:D, random-delay:D, hang, code:C, "
+              "http-status:N, close, reset, slow-body:D",
+              v);
+}
+
+static int parse_probability(inject_rule *r, const char *v, char *err, size_t errlen) {
+  char *end;
+  double p;
+
+  errno = 0;
+  p = strtod(v, &end);
+  if (!*v || *end || errno || !(p > 0.0 && p <= 1.0))
+    return fail(err, errlen, "probability: '%s' is not a number in (0, 1]", v);
+  r->probability = p;
+  return 0;
+}
+
+static int parse_count(inject_rule *r, const char *v, char *err, size_t errlen) {
+  if (parse_long(v, 1, 1000000000L, &r->count) < 0)
+    return fail(err, errlen, "count: '%s' is not a whole number of calls (1 or more)", v);
+  return 0;
+}
+
+/* Checks the parts together: one target, an action that fits it. */
+static int check_rule(const inject_rule *r, int has_target, int has_action, int has_message,
+                      char *err, size_t errlen) {
+  int grpc_only, http_only;
+
+  if (!has_target)
+    return fail(err, errlen, "missing method= (gRPC) or path= (HTTP)");
+  if (!has_action)
+    return fail(err, errlen, "missing action=");
+  grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE;
+  http_only = r->action == INJECT_HTTP_STATUS || r->action == INJECT_CLOSE ||
+              r->action == INJECT_RESET || r->action == INJECT_SLOW_BODY;
+  if (r->protocol == INJECT_HTTP && grpc_only)
+    return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
+                r->action == INJECT_HANG ? "hang" : "code");
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_RESET)
+    return fail(err, errlen,
+                "action: 'reset' is for HTTP rules: the gRPC C core cannot reset a server "
+                "stream (its cancel sends trailers; use code:CANCELLED)");
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_CLOSE)
+    return fail(err, errlen,
+                "action: 'close' is for HTTP rules: the gRPC C core cannot close or GOAWAY one "
+                "connection");
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_SLOW_BODY)
+    return fail(err, errlen,
+                "action: 'slow-body' is for HTTP rules: the gRPC C core sends a message in "
+                "one piece (use delay:D)");
+  if (r->protocol == INJECT_GRPC && http_only)
+    return fail(err, errlen, "action: 'http-status' is for HTTP rules (path=), not method=");
+  if (has_message && r->action != INJECT_CODE)
+    return fail(err, errlen, "message: only an action=code:C rule takes one");
+  return 0;
+}
+
+int inject_parse(const char *text, inject_rule *out, char *err, size_t errlen) {
+  inject_rule r;
+  int has_target = 0, has_action = 0, has_message = 0, rc = 0;
+  const char *p = text;
+  char part[INJECT_TEXT_MAX + 32];
+
+  memset(&r, 0, sizeof(r));
+  r.any_service = 1;
+  r.probability = 1.0;
+  r.count = -1;
+  if (!text || !*text)
+    return fail(err, errlen, "empty rule (e.g. method=Check,action=code:UNAVAILABLE,count=3)");
+  if (strlen(text) >= sizeof(r.text))
+    return fail(err, errlen, "rule longer than %zu bytes", sizeof(r.text) - 1);
+  snprintf(r.text, sizeof(r.text), "%s", text);
+  while (rc == 0 && *p) {
+    const char *comma = strncmp(p, "message=", 8) == 0 ? NULL : strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char *eq, *v;
+
+    if (len >= sizeof(part))
+      return fail(err, errlen, "part '%.40s...' is too long", p);
+    memcpy(part, p, len);
+    part[len] = '\0';
+    p = comma ? comma + 1 : p + len;
+    eq = strchr(part, '=');
+    if (!eq)
+      return fail(err, errlen, "part '%s' is not KEY=VALUE", part);
+    *eq = '\0';
+    v = eq + 1;
+    if ((strcmp(part, "method") == 0 || strcmp(part, "path") == 0) && has_target)
+      return fail(err, errlen, "%s: a rule takes one method= or path=", part);
+    if (strcmp(part, "method") == 0) {
+      rc = parse_method(&r, v, err, errlen);
+      has_target = 1;
+    } else if (strcmp(part, "path") == 0) {
+      rc = parse_path(&r, v, err, errlen);
+      has_target = 1;
+    } else if (strcmp(part, "service") == 0) {
+      r.any_service = 0;
+      rc = copy_text("service", v, strlen(v), r.service, err, errlen);
+    } else if (strcmp(part, "action") == 0) {
+      rc = parse_action(&r, v, err, errlen);
+      has_action = 1;
+    } else if (strcmp(part, "probability") == 0) {
+      rc = parse_probability(&r, v, err, errlen);
+    } else if (strcmp(part, "count") == 0) {
+      rc = parse_count(&r, v, err, errlen);
+    } else if (strcmp(part, "message") == 0) {
+      rc = copy_text("message", v, strlen(v), r.message, err, errlen);
+      has_message = 1;
+    } else {
+      return fail(err, errlen,
+                  "unknown key '%s' (method, path, service, action, probability, count, "
+                  "message)",
+                  part);
+    }
+  }
+  if (rc == 0)
+    rc = check_rule(&r, has_target, has_action, has_message, err, errlen);
+  if (rc == 0)
+    *out = r;
+  return rc;
+}
+
+/* ---- the set ---------------------------------------------------------- */
+
+int inject_new(uint64_t seed, inject **out) {
+  inject *in = calloc(1, sizeof(*in));
+
+  if (!in)
+    return -ENOMEM;
+  pthread_mutex_init(&in->mu, NULL);
+  in->prng = seed;
+  *out = in;
+  return 0;
+}
+
+void inject_free(inject *in) {
+  if (!in)
+    return;
+  pthread_mutex_destroy(&in->mu);
+  free(in);
+}
+
+void inject_seed(inject *in, uint64_t seed) {
+  pthread_mutex_lock(&in->mu);
+  in->prng = seed;
+  pthread_mutex_unlock(&in->mu);
+}
+
+int inject_add(inject *in, const inject_rule *rule) {
+  int rc = 0;
+
+  pthread_mutex_lock(&in->mu);
+  if (in->n == INJECT_MAX_RULES)
+    rc = -ENOSPC;
+  else
+    in->rules[in->n++] = *rule;
+  pthread_mutex_unlock(&in->mu);
+  return rc;
+}
+
+void inject_clear(inject *in) {
+  pthread_mutex_lock(&in->mu);
+  in->n = 0;
+  pthread_mutex_unlock(&in->mu);
+}
+
+/* splitmix64: tiny, and the same sequence for the same seed everywhere. */
+static uint64_t next_random(inject *in) {
+  uint64_t z = (in->prng += 0x9e3779b97f4a7c15ULL);
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* A uniform double in [0, 1). */
+static double next_unit(inject *in) {
+  return (double)(next_random(in) >> 11) / (double)(1ULL << 53);
+}
+
+static int rule_matches(const inject_rule *r, inject_protocol protocol, const char *target,
+                        const char *service) {
+  if (r->protocol != protocol || r->count == 0)
+    return 0;
+  if (strcmp(r->target, "*") != 0 && strcmp(r->target, target) != 0)
+    return 0;
+  return r->any_service || strcmp(r->service, service ? service : "") == 0;
+}
+
+int inject_match(inject *in, inject_protocol protocol, const char *target, const char *service,
+                 inject_hit *hit) {
+  int found = 0;
+
+  if (!in)
+    return 0;
+  pthread_mutex_lock(&in->mu);
+  for (size_t i = 0; i < in->n && !found; i++) {
+    inject_rule *r = &in->rules[i];
+
+    if (!rule_matches(r, protocol, target, service))
+      continue;
+    /* A roll only for a real chance, so probability-1 rules leave the
+     * sequence of draws alone. */
+    if (r->probability < 1.0 && next_unit(in) >= r->probability)
+      continue;
+    found = 1;
+    if (r->count > 0)
+      r->count--;
+    r->hits++;
+    hit->action = r->action;
+    hit->code = r->code;
+    hit->delay_ms = r->delay_ms;
+    if (r->action == INJECT_RANDOM_DELAY)
+      hit->delay_ms = (long)(next_unit(in) * (double)(r->delay_ms + 1));
+    memcpy(hit->message, r->message, sizeof(hit->message));
+  }
+  pthread_mutex_unlock(&in->mu);
+  return found;
+}
+
+int inject_snapshot(inject *in, inject_rule **out, size_t *n) {
+  int rc = 0;
+
+  pthread_mutex_lock(&in->mu);
+  *n = in->n;
+  *out = malloc((in->n ? in->n : 1) * sizeof(**out));
+  if (*out)
+    memcpy(*out, in->rules, in->n * sizeof(**out));
+  else
+    rc = -ENOMEM;
+  pthread_mutex_unlock(&in->mu);
+  return rc;
+}
