@@ -18,6 +18,8 @@ Modes (see MODES at the bottom):
   trickle       a real server that writes one byte every 20 ms
   http-endless  HTTP/1.1 200 with a body that never ends
   http-bad-json HTTP/1.1 200, application/json, a body that is not JSON
+  compressed-flag  a real server whose replies set the compressed flag with no
+                grpc-encoding (H-WIRE-6): what no knob of the C-core mock can do
 
 Only the standard library and python3-h2; nothing listens beyond 127.0.0.1.
 """
@@ -254,6 +256,16 @@ class Trickle(H2Server):
             super().on_request(sid, path)
 
 
+class CompressedFlag(H2Server):
+    """Check answers SERVING in a frame flagged compressed, though the
+    request offered no encoding and the reply names none (kills T33)."""
+
+    def reply_unary(self, sid, payload):
+        self.conn.send_headers(sid, GRPC_HEADERS)
+        self.conn.send_data(sid, b"\x01" + struct.pack(">I", len(payload)) + payload)
+        self.conn.send_headers(sid, [("grpc-status", "0")], end_stream=True)
+
+
 def h2_mode(cls):
     return lambda sock: cls(sock).run()
 
@@ -270,6 +282,7 @@ MODES = {
     "trickle": h2_mode(Trickle),
     "http-endless": serve_http_endless,
     "http-bad-json": serve_http_bad_json,
+    "compressed-flag": h2_mode(CompressedFlag),
 }
 
 

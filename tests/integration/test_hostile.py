@@ -15,6 +15,7 @@ module) so the whole file stays well under 60 s; each test then checks one
 server's run. Every process is stopped by its pid; every wait is bounded.
 """
 
+import json
 import os
 import subprocess
 import threading
@@ -188,3 +189,22 @@ def test_report_figures(hostile_runs):
         tail = r["stdout"].strip().splitlines()[-1] if r["stdout"].strip() else ""
         print(f"\n{run_id:14s} rc={r['rc']} {r['seconds']:5.1f}s "
               f"rss={r['rss_kib'] // 1024} MiB  {tail}")
+
+
+def test_compressed_flag_server_fails_t33():
+    # T33 is the kill matrix's one gRPC case no knob of the C-core mock can
+    # break (scripts/kill-matrix EXCEPTIONS): this server shows it can fail.
+    proc, port = start_server("compressed-flag")
+    try:
+        res = subprocess.run(
+            [RUNNER, "--target", f"127.0.0.1:{port}", "--run", "wire/uncompressed-by-default",
+             "--format", "json", "--timeout", "2s"],
+            capture_output=True, text=True, timeout=30 * SLOW, env=runner_env())
+    finally:
+        proc.kill()
+        proc.wait(5)
+    recs = [json.loads(line) for line in res.stdout.splitlines()]
+    t33 = [r for r in recs if r.get("id") == "wire/uncompressed-by-default"]
+    assert t33 and t33[0]["result"] == "fail", res.stdout + res.stderr
+    assert "compressed" in t33[0]["message"]
+    assert res.returncode == 1, res.stderr
