@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-asan conformance fuzz bench clean
+.PHONY: all deps test test-asan test-valgrind conformance fuzz bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -19,6 +19,7 @@ test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
 	$(MAKE) test-asan
+	$(MAKE) test-valgrind
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
@@ -26,6 +27,17 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration python/tests
+
+# One full conformance run with both the mock and the runner under valgrind
+# memcheck: any memory error or definite leak in either fails it (exit 99).
+# Memcheck is 20-50x slower, hence the wider waits and latency budget.
+VALGRIND ?= valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--suppressions=$(abspath scripts/valgrind.supp)
+VALGRIND_ARGS ?= --timeout 10s --latency-budget 5s --spawn-timeout 60s
+test-valgrind: all
+	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
+		scripts/run-conformance $(BUILD) "" "" $(VALGRIND_ARGS)
 
 conformance: all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
