@@ -30,10 +30,10 @@ test-asan: deps
 
 # One full conformance run with both the mock and the runner under valgrind
 # memcheck: any memory error or definite leak in either fails it (exit 99).
-# Memcheck is 20-50x slower, hence the wider waits and latency budget.
+# Memcheck is 20-50x slower, hence the wider waits and latency budget. No
+# suppressions: memcheck is clean on our code and the gRPC core.
 VALGRIND ?= valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
-	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	--suppressions=$(abspath scripts/valgrind.supp)
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
 VALGRIND_ARGS ?= --timeout 10s --latency-budget 5s --spawn-timeout 60s
 test-valgrind: all
 	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
