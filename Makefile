@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-asan test-valgrind conformance fuzz bench clean
+.PHONY: all deps test test-asan test-valgrind test-fuzz conformance fuzz bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -20,6 +20,7 @@ test: all
 	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
 	$(MAKE) test-asan
 	$(MAKE) test-valgrind
+	$(MAKE) test-fuzz
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
@@ -46,6 +47,11 @@ conformance: all
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# The CI smoke run of every fuzz target (about 1 min with the build).
+FUZZ_SMOKE_SECONDS ?= 5
+test-fuzz: deps
+	scripts/fuzz $(FUZZ_SMOKE_SECONDS)
 
 # Every benchmark figure against its peers in the same run (bench/README in
 # docs/performance.md); not part of `make test`.
