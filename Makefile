@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-asan conformance fuzz bench clean
+.PHONY: all deps test test-asan test-valgrind test-fuzz conformance fuzz bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -19,6 +19,8 @@ test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
 	$(MAKE) test-asan
+	$(MAKE) test-valgrind
+	$(MAKE) test-fuzz
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
@@ -27,6 +29,17 @@ test-asan: deps
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration python/tests
 
+# One full conformance run with both the mock and the runner under valgrind
+# memcheck: any memory error or definite leak in either fails it (exit 99).
+# Memcheck is 20-50x slower, hence the wider waits and latency budget. No
+# suppressions: memcheck is clean on our code and the gRPC core.
+VALGRIND ?= valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
+VALGRIND_ARGS ?= --timeout 10s --latency-budget 5s --spawn-timeout 60s
+test-valgrind: all
+	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
+		scripts/run-conformance $(BUILD) "" "" $(VALGRIND_ARGS)
+
 conformance: all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
 
@@ -34,6 +47,12 @@ conformance: all
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# The CI smoke run of every fuzz target: 3 s each, two at a time; about 1 min
+# plus the build of build-fuzz/ (about 1 min on 2 cores).
+FUZZ_SMOKE_SECONDS ?= 3
+test-fuzz: deps
+	scripts/fuzz $(FUZZ_SMOKE_SECONDS)
 
 # Every benchmark figure against its peers in the same run (bench/README in
 # docs/performance.md); not part of `make test`.
