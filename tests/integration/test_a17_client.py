@@ -124,20 +124,16 @@ def test_pick_first_ignores_health(mock, watcher):
     w.expect_no_change()
 
 
-def test_unimplemented_watch_on_mock_is_healthy(mock_binary, spawn, watcher):
-    """H-CLIENT-4 against the mock: needs a knob making Watch answer
-    UNIMPLEMENTED (mock_executor/faults.h has none: VIOLATE_WATCH_INTERNAL
-    is INTERNAL, which clients must retry, not treat as healthy)."""
-    help_text = subprocess.run([mock_binary, "--help"], capture_output=True, text=True,
-                               timeout=5 * SLOW).stdout
-    if "--violate" not in help_text or "watch-unimplemented" not in help_text:
-        pytest.skip("mock-executor has no knob making Watch answer UNIMPLEMENTED "
-                    "(no --violate watch-unimplemented); covered against a grpcio "
-                    "server without Health by test_unimplemented_watch_is_healthy")
-    m = spawn(["--host", "127.0.0.1", "--port", "0", "--violate", "watch-unimplemented"])
+def test_unimplemented_watch_on_mock_is_healthy(spawn, watcher, capfd):
+    """H-CLIENT-4 against the mock: a fault rule makes Watch answer
+    UNIMPLEMENTED. The overall status is NOT_SERVING, so READY can only come
+    from the A17 rule "UNIMPLEMENTED means assume healthy"."""
+    m = spawn(["--host", "127.0.0.1", "--port", "0", "--status", "NOT_SERVING",
+               "--fault", "method=Watch,action=code:UNIMPLEMENTED"])
     m.wait_listening(("grpc",))
     w = watcher(m.grpc_addr)
     w.wait_for(C.READY)
+    assert "Watch method returned UNIMPLEMENTED" in capfd.readouterr().err
 
 
 def test_unimplemented_watch_is_healthy(watcher, capfd):
