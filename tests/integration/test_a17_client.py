@@ -13,7 +13,6 @@ queue; every wait is bounded.
 
 import json
 import queue
-import subprocess
 import time
 from concurrent import futures
 
