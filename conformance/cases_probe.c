@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cases.h"
+#include "probe.h"
 #include "wire.h"
 
 extern char **environ;
@@ -24,17 +25,7 @@ extern char **environ;
 #define PROBE_TIMEOUT_MS 1000 /* the probe's defaults: -connect-timeout 1s, -rpc-timeout 1s */
 #define PROBE_GRACE_MS 2000   /* beyond its own timeouts before we kill it */
 
-enum { PROBE_SERVING = 0, PROBE_CONNECT = 2, PROBE_RPC = 3, PROBE_UNHEALTHY = 4 };
 
-static int probe_verdict(const gclient_reply *r, int *status) {
-  *status = -1;
-  if (r->code == WIRE_UNAVAILABLE && strstr(r->details, "connect"))
-    return PROBE_CONNECT;
-  /* A unary reply with no or two messages is an RPC error to grpc-go. */
-  if (r->code != WIRE_OK || r->msg_count != 1 || gclient_reply_status(r, status) < 0)
-    return PROBE_RPC;
-  return *status == WIRE_SERVING ? PROBE_SERVING : PROBE_UNHEALTHY;
-}
 
 static int on_path(const char *prog, char *out, size_t size) {
   const char *path = getenv("PATH");
@@ -94,11 +85,12 @@ void case_check_probe_verdict(const case_ctx *ctx, case_result *res) {
   char seen[CASE_TEXT_MAX], exe[1024];
   gclient_check(gc, "", cases_wait_ms(ctx, PROBE_TIMEOUT_MS), &r);
   gclient_reply_describe(&r, seen, sizeof(seen));
-  int verdict = probe_verdict(&r, &status);
+  int verdict = probe_grpc_reply_exit(&r, &status);
   gclient_reply_free(&r);
   gclient_close(gc);
 
-  if (verdict != PROBE_SERVING && !(verdict == PROBE_UNHEALTHY && status == WIRE_NOT_SERVING)) {
+  if (verdict != PROBE_EXIT_SERVING &&
+      !(verdict == PROBE_EXIT_UNHEALTHY && status == WIRE_NOT_SERVING)) {
     char got[CASE_TEXT_MAX];
     snprintf(got, sizeof(got), "probe exit %d: %.400s", verdict, seen);
     case_fail(res, "probe exit 0 (SERVING) or 4 (NOT_SERVING)", got,

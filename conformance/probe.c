@@ -20,6 +20,12 @@ int probe_grpc_exit(int code, int status) {
   return status == WIRE_SERVING ? PROBE_EXIT_SERVING : PROBE_EXIT_UNHEALTHY;
 }
 
+int probe_grpc_reply_exit(const gclient_reply *r, int *status) {
+  if (r->code != WIRE_OK || r->msg_count != 1 || gclient_reply_status(r, status) < 0)
+    *status = -1;
+  return probe_grpc_exit(r->code, *status);
+}
+
 int probe_http_exit(int answered, long http_status) {
   if (!answered)
     return PROBE_EXIT_CONNECT;
@@ -43,11 +49,7 @@ static void probe_grpc(const probe_options *o, probe_result *r) {
     return;
   }
   gclient_check(gc, o->service, o->rpc_timeout_ms, &reply);
-  if (reply.code == WIRE_OK && reply.msg_count == 1 && gclient_reply_status(&reply, &r->status) < 0)
-    r->status = -1;
-  if (reply.code != WIRE_OK || reply.msg_count != 1)
-    r->status = -1;
-  r->exit_code = probe_grpc_exit(reply.code, r->status);
+  r->exit_code = probe_grpc_reply_exit(&reply, &r->status);
   gclient_reply_describe(&reply, seen, sizeof(seen));
   if (r->exit_code == PROBE_EXIT_SERVING || r->exit_code == PROBE_EXIT_UNHEALTHY)
     snprintf(r->detail, sizeof(r->detail), "status: %s", wire_status_name(r->status));

@@ -24,6 +24,7 @@
 #define HC_PROBE_H
 
 #include "catalogue.h"
+#include "grpc_client.h"
 
 enum {
   PROBE_EXIT_SERVING = 0,
@@ -53,6 +54,11 @@ typedef struct probe_result {
 /* The exit code for a gRPC Check that ended with `code`; `status` is the
  * decoded ServingStatus of its single message, or -1 when there was none. */
 int probe_grpc_exit(int code, int status);
+
+/* The exit code for a Check reply, as grpc_health_probe gives it: a reply
+ * with no message or two is an RPC error (H-CHECK-7). *status receives the
+ * ServingStatus answered, or -1. Used by `probe` and by case T37. */
+int probe_grpc_reply_exit(const gclient_reply *r, int *status);
 
 /* The exit code for an HTTP check: `answered` 0 when no response came. */
 int probe_http_exit(int answered, long http_status);
