@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "catalogue.h"
+#include "number.h"
 #include "client_tls.h"
 #include "control.h"
 #include "probe.h"
@@ -183,14 +184,11 @@ static int parse_duration(const char *text, int *ms) {
   return 0;
 }
 
-/* A whole number in [lo, hi]; -EINVAL otherwise. */
+/* A whole number in [lo, hi] (number.h); -EINVAL otherwise. */
 static int parse_int(const char *text, int lo, int hi, int *out) {
-  char *end;
   long v;
 
-  errno = 0;
-  v = strtol(text, &end, 10);
-  if (end == text || *end || errno || v < lo || v > hi)
+  if (number_parse(text, lo, hi, &v) < 0)
     return -EINVAL;
   *out = (int)v;
   return 0;

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "duration.h"
+#include "number.h"
 #include "timeline.h"
 
 #define DEFAULT_HOST "0.0.0.0"
@@ -48,25 +49,10 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
   return -EINVAL;
 }
 
-/* A whole decimal integer in [min, max]. */
-static int parse_int(const char *text, long min, long max, long *out) {
-  char *end;
-  long v;
-
-  if (!(text[0] >= '0' && text[0] <= '9'))
-    return -EINVAL;
-  errno = 0;
-  v = strtol(text, &end, 10);
-  if (errno || *end || v < min || v > max)
-    return -EINVAL;
-  *out = v;
-  return 0;
-}
-
 static int parse_port(const char *flag, const char *text, int *port, char *err, size_t errlen) {
   long v;
 
-  if (parse_int(text, 0, 65535, &v) < 0)
+  if (number_parse(text, 0, 65535, &v) < 0)
     return fail(err, errlen, "%s: '%s' is not a port (0-65535)", flag, text);
   *port = (int)v;
   return 0;
@@ -229,7 +215,7 @@ static int apply_http_code(config *cfg, const char *v, int from_file, char *err,
   status_text[eq - v] = '\0';
   if (wire_status_parse(status_text, &status) < 0)
     return fail(err, errlen, "--http-code: '%s' is not a status", status_text);
-  if (parse_int(eq + 1, 100, 599, &code) < 0)
+  if (number_parse(eq + 1, 100, 599, &code) < 0)
     return fail(err, errlen, "--http-code: '%s' is not an HTTP code (100-599)", eq + 1);
   cfg->http_codes[status] = (int)code;
   return 0;
@@ -319,7 +305,7 @@ static int apply_list_limit(config *cfg, const char *v, int from_file, char *err
   long n;
 
   (void)from_file;
-  if (parse_int(v, 0, 1000000, &n) < 0)
+  if (number_parse(v, 0, 1000000, &n) < 0)
     return fail(err, errlen, "--list-limit: '%s' is not a number (0-1000000)", v);
   cfg->list_limit = (size_t)n;
   return 0;
@@ -330,7 +316,7 @@ static int apply_journal_size(config *cfg, const char *v, int from_file, char *e
   long n;
 
   (void)from_file;
-  if (parse_int(v, 0, 1000000, &n) < 0)
+  if (number_parse(v, 0, 1000000, &n) < 0)
     return fail(err, errlen, "--journal-size: '%s' is not a number (0-1000000)", v);
   cfg->journal_size = (size_t)n;
   return 0;
@@ -341,7 +327,7 @@ static int apply_cq_threads(config *cfg, const char *v, int from_file, char *err
   long n;
 
   (void)from_file;
-  if (parse_int(v, 1, CONFIG_MAX_CQ_THREADS, &n) < 0)
+  if (number_parse(v, 1, CONFIG_MAX_CQ_THREADS, &n) < 0)
     return fail(err, errlen, "--cq-threads: '%s' is not a number (1-%d)", v,
                 CONFIG_MAX_CQ_THREADS);
   cfg->cq_threads = (int)n;

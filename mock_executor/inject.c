@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "number.h"
 #include "wire.h"
 
 struct inject {
@@ -59,20 +60,6 @@ static int parse_path(inject_rule *r, const char *v, char *err, size_t errlen) {
   return copy_text("path", v, strlen(v), r->target, err, errlen);
 }
 
-static int parse_long(const char *text, long min, long max, long *out) {
-  char *end;
-  long v;
-
-  if (!(text[0] >= '0' && text[0] <= '9'))
-    return -EINVAL;
-  errno = 0;
-  v = strtol(text, &end, 10);
-  if (errno || *end || v < min || v > max)
-    return -EINVAL;
-  *out = v;
-  return 0;
-}
-
 /* action=NAME[:ARG] */
 static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen) {
   const char *colon = strchr(v, ':');
@@ -97,7 +84,7 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
   }
   if (IS("http-status")) {
     r->action = INJECT_HTTP_STATUS;
-    if (!arg || parse_long(arg, 100, 599, &n) < 0)
+    if (!arg || number_parse(arg, 100, 599, &n) < 0)
       return fail(err, errlen, "action: '%s' needs an HTTP code 100-599 (e.g. http-status:500)",
                   v);
     r->code = (int)n;
@@ -129,7 +116,7 @@ static int parse_probability(inject_rule *r, const char *v, char *err, size_t er
 }
 
 static int parse_count(inject_rule *r, const char *v, char *err, size_t errlen) {
-  if (parse_long(v, 1, 1000000000L, &r->count) < 0)
+  if (number_parse(v, 1, 1000000000L, &r->count) < 0)
     return fail(err, errlen, "count: '%s' is not a whole number of calls (1 or more)", v);
   return 0;
 }

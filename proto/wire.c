@@ -11,6 +11,7 @@
 
 #include "google/protobuf/descriptor.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "number.h"
 
 static const char *const status_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING",
                                            "SERVICE_UNKNOWN"};
@@ -24,21 +25,6 @@ static const char *const code_names[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Parses a whole decimal string in [0, max]; -EINVAL otherwise. */
-static int parse_small_uint(const char *text, int max, int *out) {
-  char *end;
-  long v;
-
-  if (text[0] < '0' || text[0] > '9')
-    return -EINVAL;
-  errno = 0;
-  v = strtol(text, &end, 10);
-  if (errno || *end || v > max)
-    return -EINVAL;
-  *out = (int)v;
-  return 0;
-}
-
 static int parse_name(const char *text, const char *const *names, size_t n,
                       int *out) {
   for (size_t i = 0; i < n; i++) {
@@ -47,7 +33,12 @@ static int parse_name(const char *text, const char *const *names, size_t n,
       return 0;
     }
   }
-  return parse_small_uint(text, (int)n - 1, out);
+  long v;
+
+  if (number_parse(text, 0, (long)n - 1, &v) < 0)
+    return -EINVAL;
+  *out = (int)v;
+  return 0;
 }
 
 int wire_status_parse(const char *text, int *status) {
