@@ -15,7 +15,7 @@
 #define DEFAULT_HOST "0.0.0.0"
 #define DEFAULT_ADMIN_HOST "127.0.0.1"
 #define DEFAULT_LIST_LIMIT 100 /* A90, grpc-go, grpc-node (H-LIST-3) */
-#define DEFAULT_CQ_THREADS 1   /* a second thread only adds contention on 2 cores */
+#define DEFAULT_CQ_THREADS 4   /* 1 polling + 3 for Watch streams (health_server.c) */
 #define DEFAULT_GRACE_MS 1000  /* Jina: server.stop(1.0) */
 #define DEFAULT_JOURNAL 1000
 
@@ -455,7 +455,7 @@ static const flag_def flags[] = {
     {"fault-seed", 0, ARG_ONE, CONFIG_SCALAR, apply_fault_seed, "N",
      "seed of the --fault probability and random-delay draws (default 0)"},
     {"cq-threads", 0, ARG_ONE, CONFIG_SCALAR, apply_cq_threads, "N",
-     "gRPC completion-queue threads (default 1)"},
+     "gRPC completion queues, a thread each: one polls and answers unary calls, the others hold Watch streams (default 4)"},
     {"config", 0, ARG_ONE, -1, apply_config, "FILE",
      "read settings from a YAML file (keys: the long flags, '-' as '_'); flags override it"},
     {"print-config", 0, ARG_NONE, -1, apply_print_config, NULL,

@@ -69,7 +69,7 @@ typedef struct config {
   size_t n_timelines;
   int repeat;        /* timelines start over */
   size_t list_limit; /* List answers RESOURCE_EXHAUSTED above it (H-LIST-3) */
-  int cq_threads;    /* completion-queue threads, 1..CONFIG_MAX_CQ_THREADS */
+  int cq_threads;    /* completion queues (a thread each), 1..CONFIG_MAX_CQ_THREADS */
   long load_time_ms;   /* ports closed this long at start */
   long ready_delay_ms; /* ports open but NOT_SERVING this long at start */
   long grace_ms;       /* longest drain after SIGTERM (default 1000) */

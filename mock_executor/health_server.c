@@ -75,9 +75,28 @@ typedef struct tag {
 
 typedef struct hs_call hs_call;
 
+/* One completion queue and the thread that drains it. Shard 0 polls: its
+ * thread does all the socket I/O and answers every call but Watch, as a
+ * second polling thread would only hand the poller role back and forth
+ * (twice the CPU per Check). The others are non-polling queues that hold
+ * the Watch streams, spread evenly: Debian's libgrpc is built without
+ * NDEBUG and scans a queue's outstanding tags on every completion (one
+ * RECV_CLOSE per open Watch), so 10,000 streams on one queue make each
+ * completion slow (docs/performance.md). */
+typedef struct hs_shard {
+  health_server *hs;
+  grpc_completion_queue *cq;
+  pthread_t thread;
+  int started;
+  pthread_mutex_t wake_mu; /* guards the list below */
+  hs_call *wake_head, *wake_tail; /* Watch calls owed a send, in order */
+} hs_shard;
+
 struct health_server {
   grpc_server *server;
-  grpc_completion_queue *cq;
+  hs_shard shards[MAX_CQ_THREADS];
+  int n_shards;
+  atomic_uint next_watch_shard; /* round robin of armed Watch requests */
   void *methods[M_REGISTERED];
   registry *reg;
   journal *journal; /* NULL: no journal */
@@ -85,8 +104,6 @@ struct health_server {
   size_t list_limit;
   atomic_uint checks; /* check-toggles: Checks answered so far */
   grpc_slice responses[WIRE_STATUS_MAX + 1]; /* pre-encoded HealthCheckResponses */
-  pthread_t threads[MAX_CQ_THREADS];
-  int n_threads;
   tag shutdown_tag;
 
   pthread_mutex_t mu; /* guards the fields below */
@@ -103,6 +120,7 @@ struct health_server {
 
 struct hs_call {
   health_server *hs;
+  hs_shard *shard; /* the queue its tags come back on */
   int method;
   grpc_call *call;
   gpr_timespec deadline;
@@ -127,7 +145,8 @@ struct hs_call {
   hs_call *pending_next;
   hs_call *watch_prev, *watch_next; /* in hs->watches, under hs->mu */
 
-  int wake_status; /* Watch: the status a pending wake-up sends */
+  int wake_status;    /* Watch: the status its queued send sends */
+  hs_call *wake_next; /* in its shard's wake list */
   tag request_tag, close_tag, send_tag, recv_tag, finish_tag, wake_tag;
 };
 
@@ -135,12 +154,13 @@ struct hs_call {
 
 static void on_request(void *arg, int ok);
 
-static hs_call *call_new(health_server *hs, int method) {
+static hs_call *call_new(hs_shard *sh, int method) {
   hs_call *c = calloc(1, sizeof(*c));
 
   if (!c)
     return NULL;
-  c->hs = hs;
+  c->hs = sh->hs;
+  c->shard = sh;
   c->method = method;
   grpc_metadata_array_init(&c->md);
   grpc_call_details_init(&c->details);
@@ -714,36 +734,64 @@ static void watch_send(hs_call *c, int status) {
   }
 }
 
-/* The wake-up is back on a CQ thread: send what the registry handed out. */
+/* Starts the sends queued on the shard; each queued call holds a
+ * reference and one count of hs->watch_sends. */
+static void shard_send_queued(hs_shard *sh) {
+  hs_call *c, *next;
+
+  pthread_mutex_lock(&sh->wake_mu);
+  c = sh->wake_head;
+  sh->wake_head = sh->wake_tail = NULL;
+  pthread_mutex_unlock(&sh->wake_mu);
+  for (; c; c = next) {
+    next = c->wake_next;
+    watch_send(c, c->wake_status);
+    watch_send_done(c->hs);
+    call_unref(c);
+  }
+}
+
+/* The shard's wake-up is back on its CQ thread. */
 static void on_watch_wake(void *arg, int ok) {
   hs_call *c = arg;
 
   (void)ok; /* an empty batch always completes */
-  watch_send(c, c->wake_status);
-  watch_send_done(c->hs); /* the wake-up's own count */
+  shard_send_queued(c->shard);
   call_unref(c);
 }
 
 /* registry_notify_fn: H-WATCH-2/4, deduplicated and coalesced by the
  * registry (H-WATCH-5/6). It runs on the writer's thread (the control API,
- * a timeline) with the registry locked, once per watcher: rather than
- * start 10,000 sends there, each its own socket write, it posts an empty
- * batch that completes at once on the call's CQ (api notes §2.5 option 2),
- * so the sends start on CQ threads, where the transport batches the
- * writes of one connection, and the writer returns at once. The registry
- * hands out one status at a time, so one wake-up at most is pending. */
+ * a timeline) with the registry locked, once per watcher. Rather than
+ * start 10,000 sends there, each its own socket write, it queues the call
+ * on its shard and, for the first in an empty queue, posts an empty batch
+ * that completes at once on the shard's CQ (api notes §2.5 option 2): the
+ * CQ thread then starts every queued send in one go, where the transport
+ * batches the writes of a connection, and the writer returns at once. One
+ * completion per shard instead of one per watcher: each completion costs a
+ * scan of the queue's outstanding tags in Debian's libgrpc. The registry
+ * hands out one status at a time, so a call is queued once at most. */
 static void watch_notify(void *ctx, int status) {
   hs_call *c = ctx;
-  health_server *hs = c->hs;
+  hs_shard *sh = c->shard;
+  int first;
 
   c->wake_status = status;
-  pthread_mutex_lock(&hs->mu);
-  hs->watch_sends++; /* owed: health_server_drain waits for it */
-  pthread_mutex_unlock(&hs->mu);
-  if (start_batch(c, NULL, 0, &c->wake_tag) < 0) {
-    watch_send(c, status);
-    watch_send_done(hs);
-  }
+  c->wake_next = NULL;
+  call_ref(c); /* held by the queue */
+  pthread_mutex_lock(&c->hs->mu);
+  c->hs->watch_sends++; /* owed: health_server_drain waits for it */
+  pthread_mutex_unlock(&c->hs->mu);
+  pthread_mutex_lock(&sh->wake_mu);
+  first = sh->wake_head == NULL;
+  if (first)
+    sh->wake_head = c;
+  else
+    sh->wake_tail->wake_next = c;
+  sh->wake_tail = c;
+  pthread_mutex_unlock(&sh->wake_mu);
+  if (first && start_batch(c, NULL, 0, &c->wake_tag) < 0)
+    shard_send_queued(sh);
 }
 
 /* Violation watch-close-after-first (T15): a unary-like Watch. The
@@ -1132,20 +1180,34 @@ static void (*const handlers[M_COUNT])(hs_call *) = {
     [M_GENERIC] = handle_unimplemented,
 };
 
+/* Where the next request for `method` is armed. The core hands a new call
+ * to the first queue, from the connection's, that has one armed; as every
+ * connection is on shard 0, arming Watches round robin is what spreads
+ * them evenly over the Watch shards. */
+static hs_shard *arm_shard(health_server *hs, int method) {
+  unsigned next;
+
+  if (method != M_WATCH || hs->n_shards == 1)
+    return &hs->shards[0];
+  next = atomic_fetch_add(&hs->next_watch_shard, 1);
+  return &hs->shards[1 + next % (unsigned)(hs->n_shards - 1)];
+}
+
 static int arm(health_server *hs, int method) {
-  hs_call *c = call_new(hs, method);
+  hs_shard *sh = arm_shard(hs, method);
+  hs_call *c = call_new(sh, method);
   grpc_call_error e;
 
   if (!c)
     return -ENOMEM;
   if (method == M_GENERIC)
-    e = grpc_server_request_call(hs->server, &c->call, &c->details, &c->md, hs->cq, hs->cq,
+    e = grpc_server_request_call(hs->server, &c->call, &c->details, &c->md, sh->cq, sh->cq,
                                  &c->request_tag);
   else
     e = grpc_server_request_registered_call(
         hs->server, hs->methods[method], &c->call, &c->deadline, &c->md,
-        method_defs[method].payload == GRPC_SRM_PAYLOAD_NONE ? NULL : &c->payload, hs->cq,
-        hs->cq, &c->request_tag);
+        method_defs[method].payload == GRPC_SRM_PAYLOAD_NONE ? NULL : &c->payload, sh->cq,
+        sh->cq, &c->request_tag);
   if (e != GRPC_CALL_OK) {
     call_free(c);
     return -EIO;
@@ -1171,6 +1233,11 @@ static void on_request(void *arg, int ok) {
   call_unref(c);
 }
 
+static void shutdown_queues(health_server *hs) {
+  for (int i = 0; i < hs->n_shards; i++)
+    grpc_completion_queue_shutdown(hs->shards[i].cq);
+}
+
 static void on_shutdown(void *arg, int ok) {
   health_server *hs = arg;
 
@@ -1180,15 +1247,15 @@ static void on_shutdown(void *arg, int ok) {
   pthread_cond_broadcast(&hs->drained);
   pthread_mutex_unlock(&hs->mu);
   /* Every call is gone once the server reports shutdown (§2.7). */
-  grpc_completion_queue_shutdown(hs->cq);
+  shutdown_queues(hs);
 }
 
 static void *cq_loop(void *arg) {
-  health_server *hs = arg;
+  hs_shard *sh = arg;
 
   for (;;) {
-    gpr_timespec deadline = sweep_pending(hs);
-    grpc_event ev = grpc_completion_queue_next(hs->cq, deadline, NULL);
+    gpr_timespec deadline = sweep_pending(sh->hs);
+    grpc_event ev = grpc_completion_queue_next(sh->cq, deadline, NULL);
     tag *t;
 
     if (ev.type == GRPC_QUEUE_SHUTDOWN)
@@ -1208,15 +1275,20 @@ static void destroy(health_server *hs) {
     health_server_begin_shutdown(hs);
     grpc_server_cancel_all_calls(hs->server); /* else open Watches block shutdown */
   } else {
-    grpc_completion_queue_shutdown(hs->cq);
+    shutdown_queues(hs);
   }
-  if (hs->n_threads == 0)
-    cq_loop(hs); /* never started: drain here */
-  for (int i = 0; i < hs->n_threads; i++)
-    pthread_join(hs->threads[i], NULL);
+  for (int i = 0; i < hs->n_shards; i++) {
+    if (hs->shards[i].started)
+      pthread_join(hs->shards[i].thread, NULL);
+    else
+      cq_loop(&hs->shards[i]); /* never started: drain here */
+  }
   if (hs->server)
     grpc_server_destroy(hs->server);
-  grpc_completion_queue_destroy(hs->cq);
+  for (int i = 0; i < hs->n_shards; i++) {
+    grpc_completion_queue_destroy(hs->shards[i].cq);
+    pthread_mutex_destroy(&hs->shards[i].wake_mu);
+  }
   for (int s = 0; s <= WIRE_STATUS_MAX; s++)
     grpc_slice_unref(hs->responses[s]);
   pthread_cond_destroy(&hs->drained);
@@ -1310,22 +1382,40 @@ static int register_methods(health_server *hs, char *err, size_t errlen) {
   return 0;
 }
 
-static int start_serving(health_server *hs, int cq_threads, char *err, size_t errlen) {
+static void create_queues(health_server *hs, int n) {
+  grpc_completion_queue_attributes watch_attr = {GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT,
+                                                 GRPC_CQ_NON_POLLING, NULL};
+  const grpc_completion_queue_factory *f = grpc_completion_queue_factory_lookup(&watch_attr);
+
+  for (int i = 0; i < n && i < MAX_CQ_THREADS; i++) {
+    grpc_completion_queue *cq = i == 0 ? grpc_completion_queue_create_for_next(NULL)
+                                       : grpc_completion_queue_create(f, &watch_attr, NULL);
+
+    hs->shards[i] = (hs_shard){.hs = hs, .cq = cq};
+    pthread_mutex_init(&hs->shards[i].wake_mu, NULL);
+    grpc_server_register_completion_queue(hs->server, hs->shards[i].cq, NULL);
+    hs->n_shards++;
+  }
+}
+
+static int start_serving(health_server *hs, char *err, size_t errlen) {
   grpc_server_start(hs->server);
   for (int m = 0; m < M_COUNT; m++) {
-    for (int i = 0; i < ARMED_PER_METHOD; i++) {
+    int shards = m == M_WATCH && hs->n_shards > 1 ? hs->n_shards - 1 : 1;
+
+    for (int i = 0; i < ARMED_PER_METHOD * shards; i++) {
       if (arm(hs, m) < 0) {
         snprintf(err, errlen, "cannot request calls");
         return -EIO;
       }
     }
   }
-  for (int i = 0; i < cq_threads && i < MAX_CQ_THREADS; i++) {
-    if (pthread_create(&hs->threads[i], NULL, cq_loop, hs) != 0) {
+  for (int s = 0; s < hs->n_shards; s++) {
+    if (pthread_create(&hs->shards[s].thread, NULL, cq_loop, &hs->shards[s]) != 0) {
       snprintf(err, errlen, "cannot start a completion-queue thread");
       return -EAGAIN;
     }
-    hs->n_threads++;
+    hs->shards[s].started = 1;
   }
   return 0;
 }
@@ -1348,14 +1438,13 @@ int health_server_start(const health_server_options *opts, health_server **out,
   pthread_mutex_init(&hs->mu, NULL);
   pthread_cond_init(&hs->drained, NULL);
   preencode_responses(hs);
-  hs->cq = grpc_completion_queue_create_for_next(NULL);
   hs->server = create_server(opts->faults);
-  grpc_server_register_completion_queue(hs->server, hs->cq, NULL);
+  create_queues(hs, opts->cq_threads);
   rc = register_methods(hs, err, errlen);
   if (rc == 0)
     rc = bind_ports(hs, opts, bound_ports, err, errlen);
   if (rc == 0)
-    rc = start_serving(hs, opts->cq_threads, err, errlen);
+    rc = start_serving(hs, err, errlen);
   if (rc < 0) {
     destroy(hs);
     return rc;
@@ -1399,7 +1488,7 @@ void health_server_begin_shutdown(health_server *hs) {
   }
   hs->shutting_down = 1;
   pthread_mutex_unlock(&hs->mu);
-  grpc_server_shutdown_and_notify(hs->server, hs->cq, &hs->shutdown_tag);
+  grpc_server_shutdown_and_notify(hs->server, hs->shards[0].cq, &hs->shutdown_tag);
 }
 
 int health_server_wait_idle(health_server *hs, int timeout_ms) {

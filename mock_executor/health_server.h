@@ -3,10 +3,12 @@
  * reflection (v1, v1alpha) on the gRPC C core, backed by a registry.
  * Every other path gets UNIMPLEMENTED (H-WIRE-4).
  *
- * Threads: one completion queue served by `cq_threads` threads; every call
- * is a small state machine driven by its tags, so an open Watch costs memory,
- * not a thread. Status changes reach Watch calls through the registry's
- * notify callback, which starts the send on the writer's thread.
+ * Threads: `cq_threads` completion queues, each drained by its own thread:
+ * the first polls the sockets and answers every call but Watch, the others
+ * hold the Watch streams, spread evenly. Every call is a small state
+ * machine driven by its tags, so an open Watch costs memory, not a thread.
+ * Status changes reach Watch calls through the registry's notify callback,
+ * which queues them on their queue's thread, where the sends start.
  *
  * Thread safety: start, drain and stop from one thread (main).
  * Memory: the options are copied or borrowed; the registry must outlive the

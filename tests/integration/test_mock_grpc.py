@@ -333,6 +333,25 @@ def test_check_answers_with_64_open_watches_T36(mock, health, watches):
     assert [r.next() for r in readers] == ["NOT_SERVING"] * 64
 
 
+@pytest.mark.parametrize("queues", ["1", "2", "8"])
+def test_watch_streams_over_completion_queues(mock, health, watches, queues):
+    """--cq-threads N: the first queue polls and answers Checks, the other
+    N-1 hold the Watch streams. With one queue everything shares it; with
+    more, 48 streams over three connections are spread over the Watch
+    queues and each flip, and only the flip, still reaches every one of
+    them in order (H-WATCH-2, H-WATCH-5) while Checks keep answering."""
+    m = mock("--status", "svc=SERVING", "--cq-threads", queues)
+    hs = [health(c) for c in (m.channel, m.new_channel(), m.new_channel())]
+    readers = [hs[i % 3].watch("svc") for i in range(48)]
+    watches.extend(readers)
+    assert [r.next() for r in readers] == ["SERVING"] * 48
+    for status in ("NOT_SERVING", "SERVING", "UNKNOWN"):
+        m.set_status("svc", status)
+        assert hs[0].check("svc") == STATUS[status]
+        assert [r.next() for r in readers] == [status] * 48
+    readers[0].expect_quiet()
+
+
 def test_check_long_name_T35(mock, health):
     m = mock()
     h = health(m)

@@ -35,7 +35,7 @@ static void defaults__grpc_on_a_free_port_no_admin(void **state) {
   assert_int_equal(cfg.admin_port, -1);
   assert_string_equal(cfg.admin_host, "127.0.0.1");
   assert_int_equal(cfg.list_limit, 100);
-  assert_int_equal(cfg.cq_threads, 1);
+  assert_int_equal(cfg.cq_threads, 4);
   assert_int_equal(cfg.n_statuses, 0);
   config_free(&cfg);
 }
