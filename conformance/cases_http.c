@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cases.h"
+#include "cases_http_internal.h"
 #include "control.h"
 #include "http_client.h"
 #include "wire.h"
@@ -48,47 +49,47 @@ static int get_root(const case_ctx *ctx, case_result *res, hclient_result *r) {
   return rc;
 }
 
-/* H01 */
-void case_http_root_ok(const case_ctx *ctx, case_result *res) {
-  hclient_result r;
+void cases_http_judge_status(const case_ctx *ctx, const hclient_result *r, case_result *res) {
   char seen[CASE_TEXT_MAX];
-  if (get_root(ctx, res, &r) < 0)
-    return;
-  hclient_describe(&r, seen, sizeof(seen));
-  if (r.http_status == 200)
+  hclient_describe(r, seen, sizeof(seen));
+  if (r->http_status == 200)
     case_pass(res, "GET / answers 200");
-  else if (kubelet_success(r.http_status))
+  else if (kubelet_success(r->http_status))
     cases_should(ctx, res, "HTTP 200", seen,
                  "GET / answers %ld: kubelet counts it healthy, `jina ping` needs exactly 200",
-                 r.http_status);
+                 r->http_status);
   else
     case_fail(res, "HTTP 200 while the target is healthy", seen,
               "GET / must answer 200 while healthy (is the target healthy?)");
 }
 
-/* H02: the body is JSON; `{}` is what a Jina Executor sends. */
-void case_http_root_json_body(const case_ctx *ctx, case_result *res) {
+/* H01 */
+void case_http_root_ok(const case_ctx *ctx, case_result *res) {
   hclient_result r;
+  if (get_root(ctx, res, &r) == 0)
+    cases_http_judge_status(ctx, &r, res);
+}
+
+/* `{}` is what a Jina Executor sends. */
+void cases_http_judge_body(const case_ctx *ctx, const hclient_result *r, case_result *res) {
   char seen[CASE_TEXT_MAX];
   json_error_t jerr;
-  if (get_root(ctx, res, &r) < 0)
-    return;
-  hclient_describe(&r, seen, sizeof(seen));
-  if (!kubelet_success(r.http_status)) {
+  hclient_describe(r, seen, sizeof(seen));
+  if (!kubelet_success(r->http_status)) {
     case_fail(res, "HTTP 2xx with a JSON body", seen, "GET / is not a success; no body to judge");
     return;
   }
-  if (r.curl_code != 0) { /* a body cut short or never ending is no JSON body */
+  if (r->curl_code != 0) { /* a body cut short or never ending is no JSON body */
     case_fail(res, "a whole JSON body ({} for a Jina Executor)", seen,
-              "the body of GET / did not arrive whole: %s", r.error);
+              "the body of GET / did not arrive whole: %s", r->error);
     return;
   }
-  if (r.body_len >= HCLIENT_BODY_MAX) {
+  if (r->body_len >= HCLIENT_BODY_MAX) {
     cases_should(ctx, res, "a small JSON body such as {}", seen,
-                 "the health body is %zu bytes; a probe body should be small", r.body_len);
+                 "the health body is %zu bytes; a probe body should be small", r->body_len);
     return;
   }
-  json_t *doc = json_loadb(r.body, r.body_len, JSON_DECODE_ANY, &jerr);
+  json_t *doc = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr);
   if (!doc) {
     char why[CASE_TEXT_MAX];
     snprintf(why, sizeof(why), "%.200s: %.200s", seen, jerr.text);
@@ -103,18 +104,28 @@ void case_http_root_json_body(const case_ctx *ctx, case_result *res) {
   json_decref(doc);
 }
 
-/* H03 */
-void case_http_root_content_type(const case_ctx *ctx, case_result *res) {
+/* H02: the body is JSON. */
+void case_http_root_json_body(const case_ctx *ctx, case_result *res) {
   hclient_result r;
+  if (get_root(ctx, res, &r) == 0)
+    cases_http_judge_body(ctx, &r, res);
+}
+
+void cases_http_judge_type(const case_ctx *ctx, const hclient_result *r, case_result *res) {
   char seen[CASE_TEXT_MAX];
-  if (get_root(ctx, res, &r) < 0)
-    return;
-  hclient_describe(&r, seen, sizeof(seen));
-  if (hclient_is_json_type(r.content_type))
-    case_pass(res, "Content-Type is %s", r.content_type);
+  hclient_describe(r, seen, sizeof(seen));
+  if (hclient_is_json_type(r->content_type))
+    case_pass(res, "Content-Type is %s", r->content_type);
   else
     cases_should(ctx, res, "Content-Type: application/json", seen,
                  "the health answer is not labelled as JSON");
+}
+
+/* H03 */
+void case_http_root_content_type(const case_ctx *ctx, case_result *res) {
+  hclient_result r;
+  if (get_root(ctx, res, &r) == 0)
+    cases_http_judge_type(ctx, &r, res);
 }
 
 /* H04: several GETs on one client reuse one connection. */

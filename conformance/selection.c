@@ -14,6 +14,11 @@
 #include <string.h>
 
 #define FILE_MAX (1024 * 1024) /* a pattern file is small; this bounds a mistake */
+/* Messages quote at most this much of a pattern, so that what is wrong with
+ * it survives in a RUNNER_ERR_MAX buffer (fuzz_baseline: a 3000-byte ID
+ * without a reason lost "has no reason"). */
+#define QUOTE_MAX 60
+#define QUOTE_LEN(len) ((int)((len) < QUOTE_MAX ? (len) : QUOTE_MAX))
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -47,6 +52,12 @@ static int strlist_push(strlist *l, const char *s, size_t len) {
   return 0;
 }
 
+/* Drops the entries from index n on: undoes the pushes of a failed call. */
+static void strlist_truncate(strlist *l, size_t n) {
+  while (l->n > n)
+    free(l->v[--l->n]);
+}
+
 static void strlist_clear(strlist *l) {
   for (size_t i = 0; i < l->n; i++)
     free(l->v[i]);
@@ -54,21 +65,30 @@ static void strlist_clear(strlist *l) {
   *l = (strlist){0};
 }
 
-/* Reads a whole (small) file into a NUL-terminated buffer the caller frees. */
+/* Reads a whole (small) file into a NUL-terminated buffer the caller frees.
+ * The buffer grows with what arrives, up to FILE_MAX: most files are a few
+ * lines, and a pipe (--known-failing <(...)) has no size to ask for. */
 static int read_file(const char *path, char **out, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
   char *buf = NULL;
-  size_t len;
+  size_t len = 0, cap = 0;
   int ret = 0;
 
   if (!f)
     return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-  buf = malloc(FILE_MAX + 1);
-  if (!buf) {
-    ret = fail(err, errlen, -ENOMEM, "out of memory");
-    goto out;
+  while (!feof(f) && !ferror(f) && len <= FILE_MAX) {
+    if (len == cap) {
+      char *grown;
+      cap = cap ? (cap * 2 < FILE_MAX + 1 ? cap * 2 : FILE_MAX + 1) : 4096;
+      grown = realloc(buf, cap + 1);
+      if (!grown) {
+        ret = fail(err, errlen, -ENOMEM, "out of memory");
+        goto out;
+      }
+      buf = grown;
+    }
+    len += fread(buf + len, 1, cap - len, f);
   }
-  len = fread(buf, 1, FILE_MAX + 1, f);
   if (ferror(f))
     ret = fail(err, errlen, -EIO, "%s: read error", path);
   else if (len > FILE_MAX)
@@ -150,12 +170,13 @@ static int add_pattern_line(void *ud, const line_parts *p, const char *name, int
                             size_t errlen) {
   if (p->rlen && p->rest[0] != '#')
     return fail(err, errlen, -EINVAL, "%s:%d: one pattern per line ('%.*s' follows it)", name,
-                lineno, (int)p->rlen, p->rest);
+                lineno, QUOTE_LEN(p->rlen), p->rest);
   return strlist_push(ud, p->word, p->wlen) < 0 ? fail(err, errlen, -ENOMEM, "out of memory") : 0;
 }
 
 int selection_add(selection *s, int skip, const char *arg, char *err, size_t errlen) {
   strlist *l = skip ? &s->skip : &s->run;
+  size_t before = l->n;
   char *text = NULL;
   int rc;
 
@@ -170,6 +191,8 @@ int selection_add(selection *s, int skip, const char *arg, char *err, size_t err
     return rc;
   rc = each_line(text, arg + 1, add_pattern_line, l, err, errlen);
   free(text);
+  if (rc < 0) /* a bad line refuses the whole file, not the lines after it only */
+    strlist_truncate(l, before);
   return rc;
 }
 
@@ -203,10 +226,12 @@ static const char *unmatched(const strlist *l, const hc_case *cases, size_t n) {
 int selection_check(const selection *s, const hc_case *cases, size_t n, char *err, size_t errlen) {
   const char *p = unmatched(&s->run, cases, n);
   if (p)
-    return fail(err, errlen, -ENOENT, "--run '%s' matches no case (see --list)", p);
+    return fail(err, errlen, -ENOENT, "--run '%.*s' matches no case (see --list)",
+                QUOTE_LEN(strlen(p)), p);
   p = unmatched(&s->skip, cases, n);
   if (p)
-    return fail(err, errlen, -ENOENT, "--skip '%s' matches no case (see --list)", p);
+    return fail(err, errlen, -ENOENT, "--skip '%.*s' matches no case (see --list)",
+                QUOTE_LEN(strlen(p)), p);
   return 0;
 }
 
@@ -231,7 +256,7 @@ static int add_entry_line(void *ud, const line_parts *p, const char *name, int l
   }
   if (!rlen)
     return fail(err, errlen, -EINVAL, "%s:%d: '%.*s' has no reason (write: ID  reason)", name,
-                lineno, (int)p->wlen, p->word);
+                lineno, QUOTE_LEN(p->wlen), p->word);
   snprintf(where, sizeof(where), "%s:%d", name, lineno);
   if (strlist_push(&b->patterns, p->word, p->wlen) < 0 ||
       strlist_push(&b->reasons, reason, rlen) < 0 ||
@@ -280,8 +305,8 @@ int baseline_check(const baseline *b, const hc_case *cases, size_t n, char *err,
     while (k < n && fnmatch(b->patterns.v[i], cases[k].id, 0) != 0)
       k++;
     if (k == n)
-      return fail(err, errlen, -ENOENT, "%s: '%s' matches no case (see --list)", b->wheres.v[i],
-                  b->patterns.v[i]);
+      return fail(err, errlen, -ENOENT, "%s: '%.*s' matches no case (see --list)", b->wheres.v[i],
+                  QUOTE_LEN(strlen(b->patterns.v[i])), b->patterns.v[i]);
   }
   return 0;
 }

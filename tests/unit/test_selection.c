@@ -87,6 +87,13 @@ static void test_pattern_file(void **state) {
   assert_int_equal(selection_new(&s), 0);
   assert_int_equal(selection_add(s, 0, arg, err, sizeof(err)), -EINVAL);
   assert_non_null(strstr(err, ":1: one pattern per line"));
+  unlink(path);
+  /* A refused file adds none of its lines, not even those before the bad one. */
+  temp_file(path, "check/idempotent\nhttp/root-ok  why\n");
+  snprintf(arg, sizeof(arg), "@%s", path);
+  assert_int_equal(selection_add(s, 0, arg, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, ":2: one pattern per line"));
+  assert_true(selection_match(s, "check/overall-health"));
   assert_true(selection_add(s, 0, "@/nonexistent/hc-patterns", err, sizeof(err)) < 0);
   assert_non_null(strstr(err, "/nonexistent/hc-patterns"));
   selection_free(s);
@@ -112,6 +119,18 @@ static void test_baseline_needs_reasons(void **state) {
   assert_int_equal(baseline_parse("check/typo  reason\n", "kf", &b, err, sizeof(err)), 0);
   assert_int_equal(baseline_check(b, table, NCASES, err, sizeof(err)), -ENOENT);
   assert_non_null(strstr(err, "kf:1"));
+  baseline_free(b);
+  /* A long ID is quoted short, so what is wrong survives a 256-byte err
+   * (fuzz_baseline: regress/baseline/long_id_without_reason). */
+  char line[400];
+  memset(line, 'a', 300);
+  strcpy(line + 300, "\n");
+  assert_int_equal(baseline_parse(line, "kf", &b, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "has no reason"));
+  strcpy(line + 300, "  reason\n");
+  assert_int_equal(baseline_parse(line, "kf", &b, err, sizeof(err)), 0);
+  assert_int_equal(baseline_check(b, table, NCASES, err, sizeof(err)), -ENOENT);
+  assert_non_null(strstr(err, "matches no case"));
   baseline_free(b);
 }
 
@@ -167,11 +186,39 @@ static void test_baseline_file(void **state) {
   assert_non_null(strstr(err, "/nonexistent/kf"));
 }
 
+/* Up to 1 MiB is read whole (the entry sits after 1 MiB of comments),
+ * one byte more is refused. */
+static void test_baseline_file_size(void **state) {
+  (void)state;
+  const char entry[] = "http/root-ok  r\n";
+  size_t size = 1024 * 1024, pad = size - (sizeof(entry) - 1);
+  char *text = malloc(size + 2), path[64], err[256];
+  baseline *b = NULL;
+  case_result res;
+  assert_non_null(text);
+  memset(text, '#', pad - 1);
+  text[pad - 1] = '\n';
+  strcpy(text + pad, entry);
+  temp_file(path, text);
+  assert_int_equal(baseline_load(path, &b, err, sizeof(err)), 0);
+  case_fail(&res, "e", "s", "x");
+  assert_int_equal(baseline_verdict(b, &table[2], &res, 1), 0);
+  baseline_free(b);
+  unlink(path);
+  strcat(text, "\n");
+  temp_file(path, text);
+  assert_int_equal(baseline_load(path, &b, err, sizeof(err)), -EFBIG);
+  assert_non_null(strstr(err, "larger than"));
+  unlink(path);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_pattern_selects_all), cmocka_unit_test(test_run_and_skip_globs),
       cmocka_unit_test(test_pattern_file),           cmocka_unit_test(test_baseline_needs_reasons),
       cmocka_unit_test(test_baseline_verdicts),      cmocka_unit_test(test_baseline_file),
+      cmocka_unit_test(test_baseline_file_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
