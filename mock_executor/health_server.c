@@ -114,6 +114,7 @@ struct health_server {
   size_t n_watches;   /* ... and how many */
   size_t leaked_slots; /* watch-leak-slots: Watches ever served while it was on */
   size_t active_calls; /* accepted calls not yet freed */
+  size_t accepted;     /* calls accepted so far */
   int shutting_down;  /* grpc_server_shutdown_and_notify was called */
   int shut_down;      /* ... and every call is gone */
 };
@@ -1227,6 +1228,7 @@ static void on_request(void *arg, int ok) {
   pthread_mutex_lock(&c->hs->mu);
   c->accepted = 1;
   c->hs->active_calls++;
+  c->hs->accepted++;
   pthread_mutex_unlock(&c->hs->mu);
   atomic_store(&c->refs, 1); /* the handler's own, dropped below */
   handlers[c->method](c);
@@ -1502,6 +1504,15 @@ int health_server_wait_idle(health_server *hs, int timeout_ms) {
   rc = hs->shut_down || hs->active_calls == 0 ? 0 : -ETIMEDOUT;
   pthread_mutex_unlock(&hs->mu);
   return rc;
+}
+
+size_t health_server_calls(health_server *hs) {
+  size_t n;
+
+  pthread_mutex_lock(&hs->mu);
+  n = hs->accepted;
+  pthread_mutex_unlock(&hs->mu);
+  return n;
 }
 
 int health_server_drain(health_server *hs, int timeout_ms) {

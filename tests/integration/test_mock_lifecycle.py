@@ -13,7 +13,7 @@ import time
 import grpc
 import pytest
 
-from conftest import MSG_TIMEOUT, SLOW, STATUS, STOP_TIMEOUT, http_request
+from conftest import MSG_TIMEOUT, SANITIZED, SLOW, STATUS, STOP_TIMEOUT, http_request
 
 STEP_MS = int(200 * SLOW)  # one timeline step
 
@@ -380,3 +380,30 @@ def test_print_config_defaults_is_loadable(tmp_path, spawn):
         assert f"{key}:" in first, first
     again = write(tmp_path, "defaults.yaml", first)
     assert print_config(spawn, "--config", again) == first
+
+
+def rss_anon_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan's allocator keeps its own free lists")
+def test_heap_returned_once_streams_close(mock):
+    """After 2,000 Watch streams close, a quiet second makes the mock give
+    the freed heap back (malloc_trim): glibc would keep it otherwise, and
+    RSS would stay at the load's peak (issue 7, bench/soak)."""
+    m = mock()
+    watch = m.channel.unary_stream("/grpc.health.v1.Health/Watch",
+                                   request_serializer=None, response_deserializer=None)
+    before = rss_anon_kib(m.pid)
+    streams = [watch(b"", timeout=60 * SLOW) for _ in range(2000)]
+    assert {next(s) for s in streams} == {b"\x08\x01"}  # SERVING, each
+    peak = rss_anon_kib(m.pid)
+    assert peak - before > 8 * 1024, (before, peak)  # the streams cost memory at all
+    for s in streams:
+        s.cancel()
+    target = before + (peak - before) // 4
+    deadline = time.monotonic() + 10 * SLOW
+    while rss_anon_kib(m.pid) > target and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rss_anon_kib(m.pid) <= target, (before, peak, rss_anon_kib(m.pid))
