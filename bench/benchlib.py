@@ -101,10 +101,12 @@ class Server:
     def addr(self, kind="grpc"):
         return self.addrs[kind]
 
-    def rss_kib(self):
+    def rss_kib(self, field="VmRSS"):
+        """From /proc/PID/status: VmRSS (all resident pages), or e.g.
+        RssAnon (the heap and stacks, without the program's file pages)."""
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
 
