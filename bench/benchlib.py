@@ -152,9 +152,9 @@ class Server:
 
 
 def start_mock(extra=(), kinds=("grpc", "admin")):
+    """The mock as users run it (journal on, default queues), on free ports."""
     require(MOCK, "run `make` (or cmake --build build) first")
-    argv = [MOCK, "--host", "127.0.0.1", "--port", "0", "--admin-port", "0",
-            "--journal-size", "0", *extra]
+    argv = [MOCK, "--host", "127.0.0.1", "--port", "0", "--admin-port", "0", *extra]
     return Server("mock-executor", argv, kinds)
 
 
