@@ -19,25 +19,49 @@
 #define WATCH_BATCH 50        /* T22: opened at once, then cancelled */
 #define OPEN_WATCHES 64       /* T36 */
 
+/* What every Watch case shares: a client, at most one stream, and a
+ * name of its own. watch_case() fills it, runs the case's body, then
+ * closes `s` and the client and, when asked, removes the name. */
+typedef struct {
+  gclient *gc;
+  gclient_stream *s;          /* the body's stream; closed after it */
+  char name[CASES_NAME_MAX];  /* "<service>-<suffix>", or "" */
+} watch_run;
+
+typedef void watch_body(const case_ctx *ctx, case_result *res, watch_run *w);
+
+enum { KEEP_NAME, REMOVE_NAME };
+
+/* suffix NULL: the case watches "" and creates no name. */
+static void watch_case(const case_ctx *ctx, case_result *res, const char *suffix, int remove,
+                       watch_body *body) {
+  watch_run w = {0};
+  if (suffix)
+    cases_name(ctx, suffix, w.name, sizeof(w.name));
+  if (cases_connect(ctx, res, &w.gc) < 0)
+    return;
+  body(ctx, res, &w);
+  gclient_stream_close(w.s);
+  gclient_close(w.gc);
+  if (suffix && remove == REMOVE_NAME)
+    cases_remove(ctx, w.name);
+}
+
 /* T23: a server without Watch says UNIMPLEMENTED (clients then assume
  * healthy, H-WATCH-8); any other failure blocks client-side checking. */
-void case_watch_implemented(const case_ctx *ctx, case_result *res) {
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void implemented(const case_ctx *ctx, case_result *res, watch_run *w) {
   char seen[CASE_TEXT_MAX];
   int status = 0;
-  int rc = gclient_watch(gc, "", ctx->timeout_ms, &s);
+  int rc = gclient_watch(w->gc, "", ctx->timeout_ms, &w->s);
   if (rc == 0)
-    rc = gclient_stream_next_status(s, ctx->timeout_ms, &status);
+    rc = gclient_stream_next_status(w->s, ctx->timeout_ms, &status);
   if (rc == 0) {
     case_pass(res, "Watch is served (first message %s)", wire_status_name(status));
-  } else if (rc == 1 && gclient_stream_code(s, NULL) == WIRE_UNIMPLEMENTED) {
+  } else if (rc == 1 && gclient_stream_code(w->s, NULL) == WIRE_UNIMPLEMENTED) {
     case_warn(res, "Watch served", "UNIMPLEMENTED",
               "Watch is not implemented: clients will assume the server healthy");
   } else if (rc == 1) {
-    cases_stream_end(s, seen, sizeof(seen));
+    cases_stream_end(w->s, seen, sizeof(seen));
     case_fail(res, "a first message, or UNIMPLEMENTED", seen,
               "Watch failed with a code clients retry forever");
   } else {
@@ -45,27 +69,27 @@ void case_watch_implemented(const case_ctx *ctx, case_result *res) {
                                                         : "an undecodable message");
     case_fail(res, "a first message, or UNIMPLEMENTED", seen, "Watch neither served nor refused");
   }
-  gclient_stream_close(s);
-  gclient_close(gc);
+}
+
+void case_watch_implemented(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, NULL, KEEP_NAME, implemented);
 }
 
 /* T14 */
-void case_watch_first_message(const case_ctx *ctx, case_result *res) {
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void first_message(const case_ctx *ctx, case_result *res, watch_run *w) {
   int status = 0;
   int wait = cases_wait_ms(ctx, FIRST_MESSAGE_MS);
-  if (cases_watch_first(ctx, res, gc, "", wait, &s, &status) == 0) {
-    if (status == WIRE_SERVING || status == WIRE_NOT_SERVING)
-      case_pass(res, "first message %s within %d ms", wire_status_name(status), wait);
-    else
-      case_fail(res, "SERVING or NOT_SERVING", wire_status_name(status),
-                "the first Watch message for '' must carry the current status");
-  }
-  gclient_stream_close(s);
-  gclient_close(gc);
+  if (cases_watch_first(ctx, res, w->gc, "", wait, &w->s, &status) != 0)
+    return;
+  if (status == WIRE_SERVING || status == WIRE_NOT_SERVING)
+    case_pass(res, "first message %s within %d ms", wire_status_name(status), wait);
+  else
+    case_fail(res, "SERVING or NOT_SERVING", wire_status_name(status),
+              "the first Watch message for '' must carry the current status");
+}
+
+void case_watch_first_message(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, NULL, KEEP_NAME, first_message);
 }
 
 /* Watches for `window` ms after the first message; passes if no status
@@ -92,196 +116,169 @@ static void expect_open(const case_ctx *ctx, case_result *res, gclient_stream *s
 
 /* T15: the window is 3 s by default, shortened to a quarter of the case
  * timeout so the suite stays fast; a unary-like Watch ends at once. */
-void case_watch_stays_open(const case_ctx *ctx, case_result *res) {
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void stays_open(const case_ctx *ctx, case_result *res, watch_run *w) {
   int status = 0;
   int window = ctx->timeout_ms / 4 < STAYS_OPEN_MS ? ctx->timeout_ms / 4 : STAYS_OPEN_MS;
   if (window < cases_quiet_ms(ctx))
     window = cases_quiet_ms(ctx);
-  if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s, &status) == 0)
-    expect_open(ctx, res, s, window, "Watch ''");
-  gclient_stream_close(s);
-  gclient_close(gc);
+  if (cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &w->s, &status) == 0)
+    expect_open(ctx, res, w->s, window, "Watch ''");
+}
+
+void case_watch_stays_open(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, NULL, KEEP_NAME, stays_open);
 }
 
 /* T16: an unknown name gets SERVICE_UNKNOWN and the call stays open. */
-void case_watch_unknown_stays_open(const case_ctx *ctx, case_result *res) {
-  char name[CASES_NAME_MAX];
-  cases_name(ctx, "t16-never-registered", name, sizeof(name));
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void unknown_stays_open(const case_ctx *ctx, case_result *res, watch_run *w) {
   int status = 0;
-  if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, &s, &status) == 0) {
+  if (cases_watch_first(ctx, res, w->gc, w->name, ctx->timeout_ms, &w->s, &status) == 0) {
     if (status != WIRE_SERVICE_UNKNOWN)
       case_fail(res, "SERVICE_UNKNOWN", wire_status_name(status),
                 "Watch of an unknown name must first send SERVICE_UNKNOWN");
     else
-      expect_open(ctx, res, s, cases_wait_ms(ctx, 1000), "Watch of an unknown name");
+      expect_open(ctx, res, w->s, cases_wait_ms(ctx, 1000), "Watch of an unknown name");
   } else if (res->outcome == OUTCOME_FAIL && strstr(res->seen, "NOT_FOUND")) {
     snprintf(res->expected, sizeof(res->expected), "SERVICE_UNKNOWN and the stream kept open");
   }
-  gclient_stream_close(s);
-  gclient_close(gc);
 }
 
-/* Opens Watch (with deadline_ms) on a name set to `initial` through the
- * hook; the first message must be `initial`. 0 and *s on success, res
+/* The name was never registered: nothing to remove. */
+void case_watch_unknown_stays_open(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, "t16-never-registered", KEEP_NAME, unknown_stays_open);
+}
+
+/* Opens Watch (with deadline_ms) on w->name set to `initial` through the
+ * hook; the first message must be `initial`. 0 and w->s on success, res
  * filled otherwise. */
-static int watch_controlled(const case_ctx *ctx, case_result *res, gclient *gc, const char *name,
-                            int initial, int deadline_ms, gclient_stream **s) {
+static int watch_controlled(const case_ctx *ctx, case_result *res, watch_run *w, int initial,
+                            int deadline_ms) {
   int status = 0;
-  if (cases_set(ctx, res, name, initial) < 0)
+  if (cases_set(ctx, res, w->name, initial) < 0)
     return -1;
-  if (cases_watch_open(res, gc, name, deadline_ms, ctx->timeout_ms, s, &status) < 0)
+  if (cases_watch_open(res, w->gc, w->name, deadline_ms, ctx->timeout_ms, &w->s, &status) < 0)
     return -1;
   if (status != initial) {
     case_fail(res, wire_status_name(initial), wire_status_name(status),
               "the first Watch message must carry the current status");
-    gclient_stream_close(*s);
-    *s = NULL;
+    gclient_stream_close(w->s);
+    w->s = NULL;
     return -1;
   }
   return 0;
 }
 
 /* T17 (Ctl) */
-void case_watch_pushes_changes(const case_ctx *ctx, case_result *res) {
-  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
-  cases_name(ctx, "t17", name, sizeof(name));
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void pushes_changes(const case_ctx *ctx, case_result *res, watch_run *w) {
+  char seen[CASE_TEXT_MAX];
   int others = 0;
-  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, ctx->timeout_ms, &s) == 0 &&
-      cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
-    if (cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
-      case_pass(res, "the change to NOT_SERVING was pushed");
-    else
-      case_fail(res, "a NOT_SERVING message", seen, "Watch did not push the status change");
-  }
-  gclient_stream_close(s);
-  gclient_close(gc);
-  cases_remove(ctx, name);
+  if (watch_controlled(ctx, res, w, WIRE_SERVING, ctx->timeout_ms) != 0 ||
+      cases_set(ctx, res, w->name, WIRE_NOT_SERVING) != 0)
+    return;
+  if (cases_watch_until(w->s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
+    case_pass(res, "the change to NOT_SERVING was pushed");
+  else
+    case_fail(res, "a NOT_SERVING message", seen, "Watch did not push the status change");
 }
 
-/* T18 (Ctl) */
+void case_watch_pushes_changes(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, "t17", REMOVE_NAME, pushes_changes);
+}
+
+/* T18 (Ctl): the name is removed first, so the Watch begins on an
+ * unknown name. */
+static void unknown_then_registered(const case_ctx *ctx, case_result *res, watch_run *w) {
+  char seen[CASE_TEXT_MAX];
+  int status = 0, others = 0;
+  cases_remove(ctx, w->name);
+  if (cases_watch_first(ctx, res, w->gc, w->name, ctx->timeout_ms, &w->s, &status) != 0 ||
+      cases_set(ctx, res, w->name, WIRE_SERVING) != 0)
+    return;
+  if (cases_watch_until(w->s, WIRE_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
+    case_pass(res, "the name's registration (SERVING) reached a watcher that began on %s",
+              wire_status_name(status));
+  else
+    case_fail(res, "a SERVING message", seen,
+              "a name unknown when the Watch began was registered; its watcher heard nothing");
+}
+
 void case_watch_unknown_then_registered(const case_ctx *ctx, case_result *res) {
-  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
   if (cases_need_control(ctx, res, 0) < 0)
     return;
-  cases_name(ctx, "t18", name, sizeof(name));
-  cases_remove(ctx, name);
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
-  int status = 0, others = 0;
-  if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, &s, &status) == 0 &&
-      cases_set(ctx, res, name, WIRE_SERVING) == 0) {
-    if (cases_watch_until(s, WIRE_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) == 0)
-      case_pass(res, "the name's registration (SERVING) reached a watcher that began on %s",
-                wire_status_name(status));
-    else
-      case_fail(res, "a SERVING message", seen,
-                "a name unknown when the Watch began was registered; its watcher heard nothing");
-  }
-  gclient_stream_close(s);
-  gclient_close(gc);
-  cases_remove(ctx, name);
+  watch_case(ctx, res, "t18", REMOVE_NAME, unknown_then_registered);
 }
 
 /* T19 (Ctl): set SERVING twice, then NOT_SERVING: the next message must
  * be NOT_SERVING; a SERVING before it is a duplicate. */
-void case_watch_no_duplicates(const case_ctx *ctx, case_result *res) {
-  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
-  cases_name(ctx, "t19", name, sizeof(name));
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void no_duplicates(const case_ctx *ctx, case_result *res, watch_run *w) {
+  char seen[CASE_TEXT_MAX];
   int others = 0;
-  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, ctx->timeout_ms, &s) == 0 &&
-      cases_set(ctx, res, name, WIRE_SERVING) == 0 &&
-      cases_set(ctx, res, name, WIRE_SERVING) == 0 &&
-      cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
-    int rc = cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen));
-    if (rc != 0)
-      case_skip(res, "no change was pushed (%s); reported by watch/pushes-changes", seen);
-    else if (others > 0)
-      cases_should(ctx, res, "no message for an unchanged status", "duplicate SERVING message(s)",
-                   "%d duplicate message(s) before the change (C++/Node/Python-sync do this)",
-                   others);
-    else
-      case_pass(res, "setting the same status twice sent nothing");
-  }
-  gclient_stream_close(s);
-  gclient_close(gc);
-  cases_remove(ctx, name);
+  if (watch_controlled(ctx, res, w, WIRE_SERVING, ctx->timeout_ms) != 0 ||
+      cases_set(ctx, res, w->name, WIRE_SERVING) != 0 ||
+      cases_set(ctx, res, w->name, WIRE_SERVING) != 0 ||
+      cases_set(ctx, res, w->name, WIRE_NOT_SERVING) != 0)
+    return;
+  int rc = cases_watch_until(w->s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen));
+  if (rc != 0)
+    case_skip(res, "no change was pushed (%s); reported by watch/pushes-changes", seen);
+  else if (others > 0)
+    cases_should(ctx, res, "no message for an unchanged status", "duplicate SERVING message(s)",
+                 "%d duplicate message(s) before the change (C++/Node/Python-sync do this)",
+                 others);
+  else
+    case_pass(res, "setting the same status twice sent nothing");
+}
+
+void case_watch_no_duplicates(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, "t19", REMOVE_NAME, no_duplicates);
 }
 
 /* T20 (Ctl): a reader that stops reading while the status flips 100
  * times must, once it reads again, end on the last status (H-WATCH-6). */
-void case_watch_slow_reader(const case_ctx *ctx, case_result *res) {
-  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
-  cases_name(ctx, "t20", name, sizeof(name));
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void slow_reader(const case_ctx *ctx, case_result *res, watch_run *w) {
+  char seen[CASE_TEXT_MAX];
   /* The stream outlives FLIPS hook calls, each bounded by the timeout: a
    * command hook takes tens of ms a call, more than one timeout in all. */
   int deadline = ctx->timeout_ms * (FLIPS + 2);
-  if (watch_controlled(ctx, res, gc, name, WIRE_SERVING, deadline, &s) == 0) {
-    int i = 0;
-    for (; i < FLIPS; i++) /* odd flips NOT_SERVING, so the last (99) is */
-      if (cases_set(ctx, res, name, i % 2 ? WIRE_NOT_SERVING : WIRE_SERVING) < 0)
-        break;
-    if (i == FLIPS) {
-      int count = 0, last = -1, status = 0, rc;
-      while ((rc = gclient_stream_next_status(s, cases_quiet_ms(ctx), &status)) == 0 &&
-             count < 10 * FLIPS) {
-        last = status;
-        count++;
-      }
-      if (last == WIRE_NOT_SERVING) {
-        case_pass(res, "%d message(s) after %d flips, the last NOT_SERVING", count, FLIPS);
-      } else {
-        if (rc == 1)
-          cases_stream_end(s, seen, sizeof(seen));
-        else
-          snprintf(seen, sizeof(seen), "%d message(s), the last %s", count,
-                   last < 0 ? "none" : wire_status_name(last));
-        case_fail(res, "the last message NOT_SERVING", seen,
-                  "the final status was lost for a slow reader");
-      }
-    }
+  if (watch_controlled(ctx, res, w, WIRE_SERVING, deadline) != 0)
+    return;
+  for (int i = 0; i < FLIPS; i++) /* odd flips NOT_SERVING, so the last (99) is */
+    if (cases_set(ctx, res, w->name, i % 2 ? WIRE_NOT_SERVING : WIRE_SERVING) < 0)
+      return;
+  int count = 0, last = -1, status = 0, rc;
+  while ((rc = gclient_stream_next_status(w->s, cases_quiet_ms(ctx), &status)) == 0 &&
+         count < 10 * FLIPS) {
+    last = status;
+    count++;
   }
-  gclient_stream_close(s);
-  gclient_close(gc);
-  cases_remove(ctx, name);
+  if (last == WIRE_NOT_SERVING) {
+    case_pass(res, "%d message(s) after %d flips, the last NOT_SERVING", count, FLIPS);
+    return;
+  }
+  if (rc == 1)
+    cases_stream_end(w->s, seen, sizeof(seen));
+  else
+    snprintf(seen, sizeof(seen), "%d message(s), the last %s", count,
+             last < 0 ? "none" : wire_status_name(last));
+  case_fail(res, "the last message NOT_SERVING", seen,
+            "the final status was lost for a slow reader");
 }
 
-/* T21 (Ctl) */
-void case_watch_all_watchers(const case_ctx *ctx, case_result *res) {
-  char name[CASES_NAME_MAX], seen[CASE_TEXT_MAX];
-  cases_name(ctx, "t21", name, sizeof(name));
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
+void case_watch_slow_reader(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, "t20", REMOVE_NAME, slow_reader);
+}
+
+/* T21 (Ctl): the watchers are the body's own; w->s stays unused. */
+static void all_watchers(const case_ctx *ctx, case_result *res, watch_run *w) {
+  char seen[CASE_TEXT_MAX];
   gclient_stream *s[WATCHERS] = {0};
   int opened = 0, status = 0;
-  if (cases_set(ctx, res, name, WIRE_SERVING) == 0) {
+  if (cases_set(ctx, res, w->name, WIRE_SERVING) == 0) {
     for (; opened < WATCHERS; opened++)
-      if (cases_watch_first(ctx, res, gc, name, ctx->timeout_ms, &s[opened], &status) < 0)
+      if (cases_watch_first(ctx, res, w->gc, w->name, ctx->timeout_ms, &s[opened], &status) < 0)
         break;
   }
-  if (opened == WATCHERS && cases_set(ctx, res, name, WIRE_NOT_SERVING) == 0) {
+  if (opened == WATCHERS && cases_set(ctx, res, w->name, WIRE_NOT_SERVING) == 0) {
     case_pass(res, "all %d watchers got the change", WATCHERS);
     for (int i = 0; i < WATCHERS; i++) {
       int others = 0;
@@ -297,22 +294,21 @@ void case_watch_all_watchers(const case_ctx *ctx, case_result *res) {
   }
   for (int i = 0; i < WATCHERS; i++)
     gclient_stream_close(s[i]);
-  gclient_close(gc);
-  cases_remove(ctx, name);
+}
+
+void case_watch_all_watchers(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, "t21", REMOVE_NAME, all_watchers);
 }
 
 /* T22: 200 Watches opened and cancelled (RST_STREAM CANCEL) leave no
  * leaked slot: Watch and Check still work afterwards. */
-void case_watch_cancel_no_leak(const case_ctx *ctx, case_result *res) {
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
+static void cancel_no_leak(const case_ctx *ctx, case_result *res, watch_run *w) {
   gclient_stream *batch[WATCH_BATCH] = {0};
   int done = 0, status = 0, failed = 0;
   while (done < CANCELLED_WATCHES && !failed) {
     int n = 0;
     for (; n < WATCH_BATCH && !failed; n++)
-      failed = cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &batch[n], &status) < 0;
+      failed = cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &batch[n], &status) < 0;
     for (int i = 0; i < n; i++) {
       gclient_stream_close(batch[i]);
       batch[i] = NULL;
@@ -323,43 +319,42 @@ void case_watch_cancel_no_leak(const case_ctx *ctx, case_result *res) {
     if (res->outcome == OUTCOME_FAIL)
       snprintf(res->message, sizeof(res->message),
                "Watch #%d failed after %d were opened and cancelled", done + 1, done);
-  } else {
-    gclient_stream *s = NULL;
-    gclient_reply r;
-    char seen[CASE_TEXT_MAX];
-    if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s, &status) == 0) {
-      gclient_check(gc, "", ctx->timeout_ms, &r);
-      gclient_reply_describe(&r, seen, sizeof(seen));
-      if (cases_reply_healthy(&r, NULL))
-        case_pass(res, "after %d cancelled Watches, Watch and Check still work", done);
-      else
-        case_fail(res, "OK with status SERVING or NOT_SERVING", seen,
-                  "Check failed after %d cancelled Watches", done);
-      gclient_reply_free(&r);
-    } else if (res->outcome == OUTCOME_FAIL) {
-      snprintf(res->message, sizeof(res->message), "a new Watch failed after %d cancelled ones",
-               done);
-    }
-    gclient_stream_close(s);
+    return;
   }
-  gclient_close(gc);
+  gclient_reply r;
+  char seen[CASE_TEXT_MAX];
+  if (cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &w->s, &status) == 0) {
+    gclient_check(w->gc, "", ctx->timeout_ms, &r);
+    gclient_reply_describe(&r, seen, sizeof(seen));
+    if (cases_reply_healthy(&r, NULL))
+      case_pass(res, "after %d cancelled Watches, Watch and Check still work", done);
+    else
+      case_fail(res, "OK with status SERVING or NOT_SERVING", seen,
+                "Check failed after %d cancelled Watches", done);
+    gclient_reply_free(&r);
+  } else if (res->outcome == OUTCOME_FAIL) {
+    snprintf(res->message, sizeof(res->message), "a new Watch failed after %d cancelled ones",
+             done);
+  }
 }
 
-/* T36: with 64 Watches open, Check still answers within the budget. */
-void case_watch_check_not_starved(const case_ctx *ctx, case_result *res) {
-  gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) < 0)
-    return;
+void case_watch_cancel_no_leak(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, NULL, KEEP_NAME, cancel_no_leak);
+}
+
+/* T36: with 64 Watches open, Check still answers within the budget. The
+ * Watches are the body's own; w->s stays unused. */
+static void check_not_starved(const case_ctx *ctx, case_result *res, watch_run *w) {
   gclient_stream *s[OPEN_WATCHES] = {0};
   int opened = 0, status = 0;
   for (; opened < OPEN_WATCHES; opened++)
-    if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s[opened], &status) < 0)
+    if (cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &s[opened], &status) < 0)
       break;
   if (opened == OPEN_WATCHES) {
     gclient_reply r;
     char seen[CASE_TEXT_MAX], exp[64];
     int budget = ctx->latency_budget_ms > 0 ? ctx->latency_budget_ms : 500;
-    gclient_check(gc, "", ctx->timeout_ms, &r);
+    gclient_check(w->gc, "", ctx->timeout_ms, &r);
     gclient_reply_describe(&r, seen, sizeof(seen));
     snprintf(exp, sizeof(exp), "a healthy reply within %d ms", budget);
     if (!cases_reply_healthy(&r, NULL))
@@ -376,7 +371,10 @@ void case_watch_check_not_starved(const case_ctx *ctx, case_result *res) {
   }
   for (int i = 0; i < OPEN_WATCHES; i++)
     gclient_stream_close(s[i]);
-  gclient_close(gc);
+}
+
+void case_watch_check_not_starved(const case_ctx *ctx, case_result *res) {
+  watch_case(ctx, res, NULL, KEEP_NAME, check_not_starved);
 }
 
 static void resume(const case_ctx *ctx) {
@@ -395,35 +393,36 @@ static int start_shutdown(const case_ctx *ctx, case_result *res) {
 
 /* T24 (Ctl: shutdown): watchers hear NOT_SERVING before anything ends,
  * and Check says NOT_SERVING while draining (H-WATCH-9). */
-void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
-  gclient *gc = NULL;
-  if (cases_need_control(ctx, res, 1) < 0 || cases_connect(ctx, res, &gc) < 0)
-    return;
-  gclient_stream *s = NULL;
+static void watchers_not_serving(const case_ctx *ctx, case_result *res, watch_run *w) {
   int status = 0, others = 0;
   char seen[CASE_TEXT_MAX];
-  if (cases_watch_first(ctx, res, gc, "", ctx->timeout_ms, &s, &status) == 0 &&
-      start_shutdown(ctx, res) == 0) {
-    if (status != WIRE_NOT_SERVING &&
-        cases_watch_until(s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) != 0) {
-      cases_should(ctx, res, "NOT_SERVING pushed before the stream ends", seen,
-                   "watchers were not told of the shutdown");
-    } else {
-      gclient_reply r;
-      int st = -1;
-      gclient_check(gc, "", ctx->timeout_ms, &r);
-      gclient_reply_describe(&r, seen, sizeof(seen));
-      if (cases_reply_healthy(&r, &st) && st == WIRE_NOT_SERVING)
-        case_pass(res, "the watcher got NOT_SERVING and Check says NOT_SERVING while draining");
-      else
-        cases_should(ctx, res, "OK with status NOT_SERVING", seen,
-                     "Check during shutdown must say NOT_SERVING");
-      gclient_reply_free(&r);
-    }
-    resume(ctx);
+  if (cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &w->s, &status) != 0 ||
+      start_shutdown(ctx, res) != 0)
+    return;
+  if (status != WIRE_NOT_SERVING &&
+      cases_watch_until(w->s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen,
+                        sizeof(seen)) != 0) {
+    cases_should(ctx, res, "NOT_SERVING pushed before the stream ends", seen,
+                 "watchers were not told of the shutdown");
+  } else {
+    gclient_reply r;
+    int st = -1;
+    gclient_check(w->gc, "", ctx->timeout_ms, &r);
+    gclient_reply_describe(&r, seen, sizeof(seen));
+    if (cases_reply_healthy(&r, &st) && st == WIRE_NOT_SERVING)
+      case_pass(res, "the watcher got NOT_SERVING and Check says NOT_SERVING while draining");
+    else
+      cases_should(ctx, res, "OK with status NOT_SERVING", seen,
+                   "Check during shutdown must say NOT_SERVING");
+    gclient_reply_free(&r);
   }
-  gclient_stream_close(s);
-  gclient_close(gc);
+  resume(ctx);
+}
+
+void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
+  if (cases_need_control(ctx, res, 1) < 0)
+    return;
+  watch_case(ctx, res, NULL, KEEP_NAME, watchers_not_serving);
 }
 
 /* T25 (Ctl: shutdown): sets after shutdown do not bring a name back to

@@ -8,10 +8,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 #define FILE_MAX (1024 * 1024) /* a pattern file is small; this bounds a mistake */
 /* Messages quote at most this much of a pattern, so that what is wrong with
@@ -19,16 +20,6 @@
  * without a reason lost "has no reason"). */
 #define QUOTE_MAX 60
 #define QUOTE_LEN(len) ((int)((len) < QUOTE_MAX ? (len) : QUOTE_MAX))
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return ret;
-}
 
 /* A growable list of owned strings. */
 typedef struct strlist {
@@ -75,14 +66,14 @@ static int read_file(const char *path, char **out, char *err, size_t errlen) {
   int ret = 0;
 
   if (!f)
-    return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+    return errbuf_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
   while (!feof(f) && !ferror(f) && len <= FILE_MAX) {
     if (len == cap) {
       char *grown;
       cap = cap ? (cap * 2 < FILE_MAX + 1 ? cap * 2 : FILE_MAX + 1) : 4096;
       grown = realloc(buf, cap + 1);
       if (!grown) {
-        ret = fail(err, errlen, -ENOMEM, "out of memory");
+        ret = errbuf_fail(err, errlen, -ENOMEM, "out of memory");
         goto out;
       }
       buf = grown;
@@ -90,9 +81,9 @@ static int read_file(const char *path, char **out, char *err, size_t errlen) {
     len += fread(buf + len, 1, cap - len, f);
   }
   if (ferror(f))
-    ret = fail(err, errlen, -EIO, "%s: read error", path);
+    ret = errbuf_fail(err, errlen, -EIO, "%s: read error", path);
   else if (len > FILE_MAX)
-    ret = fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path, FILE_MAX);
+    ret = errbuf_fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path, FILE_MAX);
   if (ret == 0) {
     buf[len] = '\0';
     *out = buf;
@@ -169,9 +160,10 @@ void selection_free(selection *s) {
 static int add_pattern_line(void *ud, const line_parts *p, const char *name, int lineno, char *err,
                             size_t errlen) {
   if (p->rlen && p->rest[0] != '#')
-    return fail(err, errlen, -EINVAL, "%s:%d: one pattern per line ('%.*s' follows it)", name,
-                lineno, QUOTE_LEN(p->rlen), p->rest);
-  return strlist_push(ud, p->word, p->wlen) < 0 ? fail(err, errlen, -ENOMEM, "out of memory") : 0;
+    return errbuf_fail(err, errlen, -EINVAL, "%s:%d: one pattern per line ('%.*s' follows it)",
+                       name, lineno, QUOTE_LEN(p->rlen), p->rest);
+  return strlist_push(ud, p->word, p->wlen) < 0 ? errbuf_fail(err, errlen, -ENOMEM, "out of memory")
+                                                : 0;
 }
 
 int selection_add(selection *s, int skip, const char *arg, char *err, size_t errlen) {
@@ -182,9 +174,10 @@ int selection_add(selection *s, int skip, const char *arg, char *err, size_t err
 
   if (arg[0] != '@') {
     if (!arg[0])
-      return fail(err, errlen, -EINVAL, "empty pattern");
-    return strlist_push(l, arg, strlen(arg)) < 0 ? fail(err, errlen, -ENOMEM, "out of memory")
-                                                 : 0;
+      return errbuf_fail(err, errlen, -EINVAL, "empty pattern");
+    return strlist_push(l, arg, strlen(arg)) < 0
+               ? errbuf_fail(err, errlen, -ENOMEM, "out of memory")
+               : 0;
   }
   rc = read_file(arg + 1, &text, err, errlen);
   if (rc < 0)
@@ -226,12 +219,12 @@ static const char *unmatched(const strlist *l, const hc_case *cases, size_t n) {
 int selection_check(const selection *s, const hc_case *cases, size_t n, char *err, size_t errlen) {
   const char *p = unmatched(&s->run, cases, n);
   if (p)
-    return fail(err, errlen, -ENOENT, "--run '%.*s' matches no case (see --list)",
-                QUOTE_LEN(strlen(p)), p);
+    return errbuf_fail(err, errlen, -ENOENT, "--run '%.*s' matches no case (see --list)",
+                       QUOTE_LEN(strlen(p)), p);
   p = unmatched(&s->skip, cases, n);
   if (p)
-    return fail(err, errlen, -ENOENT, "--skip '%.*s' matches no case (see --list)",
-                QUOTE_LEN(strlen(p)), p);
+    return errbuf_fail(err, errlen, -ENOENT, "--skip '%.*s' matches no case (see --list)",
+                       QUOTE_LEN(strlen(p)), p);
   return 0;
 }
 
@@ -255,13 +248,13 @@ static int add_entry_line(void *ud, const line_parts *p, const char *name, int l
     }
   }
   if (!rlen)
-    return fail(err, errlen, -EINVAL, "%s:%d: '%.*s' has no reason (write: ID  reason)", name,
-                lineno, QUOTE_LEN(p->wlen), p->word);
+    return errbuf_fail(err, errlen, -EINVAL, "%s:%d: '%.*s' has no reason (write: ID  reason)",
+                       name, lineno, QUOTE_LEN(p->wlen), p->word);
   snprintf(where, sizeof(where), "%s:%d", name, lineno);
   if (strlist_push(&b->patterns, p->word, p->wlen) < 0 ||
       strlist_push(&b->reasons, reason, rlen) < 0 ||
       strlist_push(&b->wheres, where, strlen(where)) < 0)
-    return fail(err, errlen, -ENOMEM, "out of memory");
+    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   return 0;
 }
 
@@ -270,7 +263,7 @@ int baseline_parse(const char *text, const char *name, baseline **out, char *err
   int rc;
 
   if (!b)
-    return fail(err, errlen, -ENOMEM, "out of memory");
+    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   rc = each_line(text, name, add_entry_line, b, err, errlen);
   if (rc < 0) {
     baseline_free(b);
@@ -305,8 +298,8 @@ int baseline_check(const baseline *b, const hc_case *cases, size_t n, char *err,
     while (k < n && fnmatch(b->patterns.v[i], cases[k].id, 0) != 0)
       k++;
     if (k == n)
-      return fail(err, errlen, -ENOENT, "%s: '%.*s' matches no case (see --list)", b->wheres.v[i],
-                  QUOTE_LEN(strlen(b->patterns.v[i])), b->patterns.v[i]);
+      return errbuf_fail(err, errlen, -ENOENT, "%s: '%.*s' matches no case (see --list)",
+                         b->wheres.v[i], QUOTE_LEN(strlen(b->patterns.v[i])), b->patterns.v[i]);
   }
   return 0;
 }

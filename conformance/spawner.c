@@ -9,7 +9,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "runner.h"
 
 extern char **environ;
@@ -30,16 +30,6 @@ struct spawned {
   int wstatus;
   char log[64]; /* the output file */
 };
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return ret;
-}
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -60,10 +50,10 @@ int spawner_free_port(int *port, char *err, size_t errlen) {
   int ret = 0;
 
   if (fd < 0)
-    return fail(err, errlen, -errno, "socket: %s", strerror(errno));
+    return errbuf_fail(err, errlen, -errno, "socket: %s", strerror(errno));
   if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
       getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-    ret = fail(err, errlen, -errno, "no free port on 127.0.0.1: %s", strerror(errno));
+    ret = errbuf_fail(err, errlen, -errno, "no free port on 127.0.0.1: %s", strerror(errno));
   else
     *port = ntohs(a.sin_port);
   close(fd);
@@ -106,12 +96,12 @@ int spawner_start(const char *command, spawned **out, char *err, size_t errlen) 
 
   if (!s || asprintf(&script, "exec %s", command) < 0) {
     free(s);
-    return fail(err, errlen, -ENOMEM, "out of memory");
+    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   }
   snprintf(s->log, sizeof(s->log), "/tmp/hc-spawn-XXXXXX");
   fd = mkostemp(s->log, O_CLOEXEC);
   if (fd < 0) {
-    rc = fail(err, errlen, -errno, "cannot create an output file: %s", strerror(errno));
+    rc = errbuf_fail(err, errlen, -errno, "cannot create an output file: %s", strerror(errno));
     free(script);
     free(s);
     return rc;
@@ -132,7 +122,7 @@ int spawner_start(const char *command, spawned **out, char *err, size_t errlen) 
   if (rc != 0) {
     unlink(s->log);
     free(s);
-    return fail(err, errlen, -rc, "cannot start /bin/sh: %s", strerror(rc));
+    return errbuf_fail(err, errlen, -rc, "cannot start /bin/sh: %s", strerror(rc));
   }
   *out = s;
   return 0;
@@ -154,13 +144,13 @@ int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, c
     snprintf(target, sizeof(target), "127.0.0.1:%d", ports[i]);
     for (;;) {
       if (reaped(s))
-        return fail(err, errlen, -ECHILD, "the target exited (status %d) before port %d answered",
-                    WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : 128 + WTERMSIG(s->wstatus),
-                    ports[i]);
+        return errbuf_fail(
+            err, errlen, -ECHILD, "the target exited (status %d) before port %d answered",
+            WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : 128 + WTERMSIG(s->wstatus), ports[i]);
       long long left = deadline - now_ms();
       if (left <= 0)
-        return fail(err, errlen, -ETIMEDOUT, "port %d did not answer within %d ms (%.200s)",
-                    ports[i], timeout_ms, why);
+        return errbuf_fail(err, errlen, -ETIMEDOUT, "port %d did not answer within %d ms (%.200s)",
+                           ports[i], timeout_ms, why);
       if (runner_probe(target, (int)(left < 1000 ? left : 1000), why) == 0)
         break;
       sleep_ms(POLL_MS); /* nothing to block on: the target gives no signal when it listens */

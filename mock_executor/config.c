@@ -3,12 +3,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "duration.h"
+#include "errbuf.h"
 #include "number.h"
 #include "timeline.h"
 
@@ -38,16 +38,8 @@ typedef struct flag_def {
   const char *help;
 } flag_def;
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -EINVAL;
-}
+/* Every error found here is a bad value: -EINVAL. */
+#define fail(err, errlen, ...) errbuf_fail(err, errlen, -EINVAL, __VA_ARGS__)
 
 static int parse_port(const char *flag, const char *text, int *port, char *err, size_t errlen) {
   long v;

@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
+#include "errbuf.h"
 #include "number.h"
 #include "wire.h"
 
@@ -19,16 +19,8 @@ struct inject {
   size_t n;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -EINVAL;
-}
+/* Every error found here is a bad value: -EINVAL. */
+#define fail(err, errlen, ...) errbuf_fail(err, errlen, -EINVAL, __VA_ARGS__)
 
 /* ---- parsing ---------------------------------------------------------- */
 

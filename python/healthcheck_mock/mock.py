@@ -1,26 +1,21 @@
 """One running mock-executor, driven through its control API.
 
-Standard library only: subprocess for the process, http.client for the
+Standard library only: process.py for the process, http.client for the
 control API. Every wait is bounded; the process is stopped by its pid.
 """
 
 import http.client
 import json
 import os
-import queue
-import re
 import shutil
-import signal
-import subprocess
-import threading
-import time
 import urllib.parse
+
+from .process import NotListening, Process
 
 START_TIMEOUT = float(os.environ.get("HC_MOCK_START_TIMEOUT", "10"))  # LISTENING lines
 STOP_TIMEOUT = float(os.environ.get("HC_MOCK_STOP_TIMEOUT", "5"))     # SIGTERM -> exit
 HTTP_TIMEOUT = 5.0
 
-LISTENING_RE = re.compile(r"^LISTENING (grpc|http|admin) (\S+):(\d+)$")
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -49,42 +44,20 @@ def find_binary():
                             f"{build}, or install it on PATH")
 
 
-class _Lines:
-    """Reads a pipe on a thread so the mock never blocks on a full pipe."""
-
-    def __init__(self, pipe):
-        self.queue = queue.Queue()
-        self._text = []
-        self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, args=(pipe,), daemon=True)
-        self.thread.start()
-
-    def _run(self, pipe):
-        for raw in iter(pipe.readline, b""):
-            line = raw.decode("utf-8", "replace")
-            with self._lock:
-                self._text.append(line)
-            self.queue.put(line.rstrip("\r\n"))
-        pipe.close()
-        self.queue.put(None)
-
-    def text(self):
-        with self._lock:
-            return "".join(self._text)
-
-
-class MockExecutor:
+class MockExecutor(Process):
     """A mock-executor process. Build one with MockExecutor.start(*flags)."""
 
     def __init__(self, argv, token=None):
-        self.argv = list(argv)
+        super().__init__(argv)
         self.token = token  # sent as a bearer token to the control API
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self._out = _Lines(self.proc.stdout)
-        self._err = _Lines(self.proc.stderr)
-        self.listening = {}  # "grpc" | "http" | "admin" -> [(host, port), ...]
+
+    @property
+    def listening(self):
+        """"grpc" | "http" | "admin" -> [(host, port), ...], in LISTENING order."""
+        found = {}
+        for kind, host, port in self.listeners:
+            found.setdefault(kind, []).append((host, port))
+        return found
 
     @classmethod
     def start(cls, *flags, grpc=True, http=False, admin=True, binary=None, token=None,
@@ -112,23 +85,15 @@ class MockExecutor:
         return mock
 
     def wait_listening(self, kinds, timeout=START_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while not all(k in self.listening for k in kinds):
-            left = deadline - time.monotonic()
-            if left <= 0:
+        try:
+            self.read_listening(lambda: all(k in self.listening for k in kinds), timeout)
+        except NotListening as e:
+            if not e.exited:
                 raise MockExecutorError(f"no LISTENING {list(kinds)} within {timeout:.0f}s; "
-                                        f"stderr: {self.stderr()!r}")
-            try:
-                line = self._out.queue.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                code = self.proc.wait(timeout=STOP_TIMEOUT)
-                raise MockExecutorError(f"mock-executor exited ({code}) before listening: "
-                                        f"{self.stderr().strip()}")
-            m = LISTENING_RE.match(line)
-            if m:
-                self.listening.setdefault(m.group(1), []).append((m.group(2), int(m.group(3))))
+                                        f"stderr: {self.stderr()!r}") from None
+            code = self.proc.wait(timeout=STOP_TIMEOUT)
+            raise MockExecutorError(f"mock-executor exited ({code}) before listening: "
+                                    f"{self.stderr().strip()}") from None
 
     # -- addresses ---------------------------------------------------------------
     def _addr(self, kind):
@@ -151,19 +116,12 @@ class MockExecutor:
         """The control API, for `health-conformance --control`."""
         return "http://" + self._addr("admin")
 
-    def stdout(self):
-        return self._out.text()
-
-    def stderr(self):
-        return self._err.text()
-
     # -- control API -------------------------------------------------------------
     def request(self, method, path, body=None):
         """(HTTP status, parsed JSON or None) of one control API request."""
         if "admin" not in self.listening:
             raise MockExecutorError("started without the control API (admin=False)")
         host, port = self.listening["admin"][0]
-        conn = http.client.HTTPConnection(host, port, timeout=HTTP_TIMEOUT)
         headers = {}
         data = None
         if body is not None:
@@ -171,17 +129,8 @@ class MockExecutor:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = "Bearer " + self.token
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            payload = resp.read()
-        finally:
-            conn.close()
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = None
-        return resp.status, parsed
+        status, parsed, _ = exchange(host, port, method, path, data, headers, HTTP_TIMEOUT)
+        return status, parsed
 
     def _call(self, method, path, body=None, ok=(200,), feature=None):
         code, parsed = self.request(method, path, body)
@@ -231,27 +180,11 @@ class MockExecutor:
         self._call("DELETE", "/v1/journal", ok=(200, 204), feature="journal")
 
     # -- stop --------------------------------------------------------------------
-    def signal(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            os.kill(self.pid, sig)
-
-    def wait(self, timeout):
-        """The exit code, or None if still running after timeout seconds."""
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
+    # signal(sig=SIGTERM) and wait(timeout) come from Process.
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM by pid, a bounded wait, then SIGKILL. Returns the exit code
         (negative: killed by that signal)."""
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            if self.wait(timeout) is None:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(timeout=timeout)
-        self._out.thread.join(timeout)
-        self._err.thread.join(timeout)
+        self.terminate(timeout)
         return self.proc.returncode
 
     def __enter__(self):
@@ -259,6 +192,23 @@ class MockExecutor:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def exchange(host, port, method, path, data, headers, timeout):
+    """One control API request on a fresh connection: (HTTP status, parsed
+    JSON or None, raw body bytes)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        payload = resp.read()
+    finally:
+        conn.close()
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = None
+    return resp.status, parsed, payload
 
 
 def _hint(feature):

@@ -16,9 +16,8 @@ import importlib.util
 import json
 import os
 import queue
-import re
-import signal
 import subprocess
+import sys
 import threading
 import time
 import http.client
@@ -28,6 +27,12 @@ import grpc
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The process handling and the control API exchange are the shipped
+# plugin's (python/healthcheck_mock).
+sys.path.insert(0, os.path.join(REPO, "python"))
+from healthcheck_mock.mock import exchange  # noqa: E402
+from healthcheck_mock.process import LISTENING_RE, NotListening, Process  # noqa: E402,F401
+
 BUILD = os.path.abspath(os.environ.get("HC_BUILD") or os.path.join(REPO, "build"))
 SANITIZED = os.environ.get("HC_SANITIZED", "") not in ("", "0")
 SLOW = 3.0 if SANITIZED else 1.0
@@ -44,7 +49,6 @@ STATUS_NAME = {v: k for k, v in STATUS.items()}
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                    "ERROR: UndefinedBehaviorSanitizer")
-LISTENING_RE = re.compile(r"^LISTENING (grpc|http|admin) (\S+):(\d+)$")
 
 # Channels never go through a proxy, whatever the environment says: all
 # traffic stays on 127.0.0.1.
@@ -111,50 +115,18 @@ def pb(tmp_path_factory):
 # ---------------------------------------------------------------------------
 # Process handling
 
-class _StreamCollector:
-    """Reads a pipe on a thread: lines go to a queue and to a transcript."""
-
-    def __init__(self, pipe):
-        self.lines = queue.Queue()
-        self._text = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, args=(pipe,), daemon=True)
-        self._thread.start()
-
-    def _run(self, pipe):
-        for raw in iter(pipe.readline, b""):
-            line = raw.decode("utf-8", "replace")
-            with self._lock:
-                self._text.append(line)
-            self.lines.put(line.rstrip("\r\n"))
-        pipe.close()
-        self.lines.put(None)  # EOF
-
-    def join(self, timeout):
-        self._thread.join(timeout)
-
-    def text(self):
-        with self._lock:
-            return "".join(self._text)
-
-
 def sanitizer_report(stderr_text):
     return next((m for m in SANITIZER_MARKS if m in stderr_text), None)
 
 
-class MockExecutor:
-    """One running mock-executor."""
+class MockExecutor(Process):
+    """One running mock-executor (listeners: every LISTENING line as
+    (kind, host, port), in order)."""
 
     def __init__(self, binary, args):
-        self.args = [binary, *args]
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self._out = _StreamCollector(self.proc.stdout)
-        self._err = _StreamCollector(self.proc.stderr)
+        super().__init__([binary, *args])
+        self.args = self.argv
         self._channels = []
-        self.listening = {}   # kind -> (host, port) of its first LISTENING line
-        self.listeners = []   # every LISTENING line: (kind, host, port), in order
         self.expected_exit = {0}
         self.stopped = False
 
@@ -162,26 +134,25 @@ class MockExecutor:
     def wait_listening(self, kinds=("grpc", "admin"), timeout=START_TIMEOUT):
         """Waits for a LISTENING line per entry of kinds (a kind listed
         twice waits for two lines of that kind)."""
-        deadline = time.monotonic() + timeout
-        while any(len(self.ports(k)) < list(kinds).count(k) for k in kinds):
-            left = deadline - time.monotonic()
-            if left <= 0:
+        try:
+            self.read_listening(
+                lambda: all(len(self.ports(k)) >= list(kinds).count(k) for k in kinds), timeout)
+        except NotListening as e:
+            if not e.exited:
                 raise AssertionError(f"no LISTENING {kinds} line within {timeout:.0f}s; "
-                                     f"stdout={self.stdout()!r} stderr={self.stderr()!r}")
-            try:
-                line = self._out.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-                raise AssertionError(f"mock-executor exited ({self.proc.returncode}) before "
-                                     f"listening; stderr={self.stderr()!r}")
-            m = LISTENING_RE.match(line)
-            if m:
-                kind, host, port = m.group(1), m.group(2), int(m.group(3))
-                self.listeners.append((kind, host, port))
-                self.listening.setdefault(kind, (host, port))
+                                     f"stdout={self.stdout()!r} stderr={self.stderr()!r}") from None
+            self.proc.wait(timeout=STOP_TIMEOUT)
+            raise AssertionError(f"mock-executor exited ({self.proc.returncode}) before "
+                                 f"listening; stderr={self.stderr()!r}") from None
         return self
+
+    @property
+    def listening(self):
+        """kind -> (host, port) of its first LISTENING line."""
+        first = {}
+        for kind, host, port in self.listeners:
+            first.setdefault(kind, (host, port))
+        return first
 
     def ports(self, kind):
         """Ports of every LISTENING line of that kind, in order."""
@@ -205,12 +176,6 @@ class MockExecutor:
         host, port = self.listening["admin"]
         return f"http://{host}:{port}"
 
-    def stdout(self):
-        return self._out.text()
-
-    def stderr(self):
-        return self._err.text()
-
     # -- gRPC ----------------------------------------------------------------
     def new_channel(self):
         ch = grpc.insecure_channel(self.grpc_addr, options=CHANNEL_OPTIONS)
@@ -227,21 +192,10 @@ class MockExecutor:
     def http(self, method, path, body=None, raw=None):
         """Returns (status, parsed JSON body or None, raw body bytes)."""
         host, port = self.listening["admin"]
-        conn = http.client.HTTPConnection(host, port, timeout=RPC_TIMEOUT)
-        try:
-            data = raw if raw is not None else (
-                json.dumps(body).encode() if body is not None else None)
-            headers = {"Content-Type": "application/json"} if data is not None else {}
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            payload = resp.read()
-        finally:
-            conn.close()
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = None
-        return resp.status, parsed, payload
+        data = raw if raw is not None else (
+            json.dumps(body).encode() if body is not None else None)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        return exchange(host, port, method, path, data, headers, RPC_TIMEOUT)
 
     def statuses(self):
         code, body, raw = self.http("GET", "/v1/statuses")
@@ -266,19 +220,12 @@ class MockExecutor:
         assert code == 200, f"POST /v1/resume: HTTP {code} {raw!r}"
 
     # -- stop ------------------------------------------------------------------
-    def signal(self, sig):
-        if self.proc.poll() is None:
-            os.kill(self.pid, sig)
-
     def wait_exit(self, timeout):
         """Returns the exit code, or None if still running after timeout.
         Once it has exited, stdout() and stderr() are complete."""
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        self._out.join(STOP_TIMEOUT)
-        self._err.join(STOP_TIMEOUT)
+        rc = self.wait(timeout)
+        if rc is not None:
+            self.join_output(STOP_TIMEOUT)
         return rc
 
     def close_channels(self):
@@ -293,16 +240,10 @@ class MockExecutor:
         self.stopped = True
         self.close_channels()
         problems = []
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            if self.wait_exit(STOP_TIMEOUT) is None:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(timeout=STOP_TIMEOUT)
-                problems.append(f"did not exit within {STOP_TIMEOUT:.0f}s of SIGTERM "
-                                f"(killed)")
+        if self.terminate(STOP_TIMEOUT):
+            problems.append(f"did not exit within {STOP_TIMEOUT:.0f}s of SIGTERM "
+                            f"(killed)")
         rc = self.proc.returncode
-        self._out.join(STOP_TIMEOUT)
-        self._err.join(STOP_TIMEOUT)
         if rc not in self.expected_exit and not problems:
             problems.append(f"exit code {rc}, expected one of {sorted(self.expected_exit)}")
         report = sanitizer_report(self.stderr())
