@@ -377,10 +377,18 @@ void case_watch_check_not_starved(const case_ctx *ctx, case_result *res) {
   watch_case(ctx, res, NULL, KEEP_NAME, check_not_starved);
 }
 
-static void resume(const case_ctx *ctx) {
-  char err[CONTROL_ERR_MAX];
-  if (ctx->control)
-    (void)control_resume(ctx->control, err);
+/* Ends a shutdown case. A hook that cannot resume (the C++ health
+ * service has no way back from Shutdown()) leaves the target shut down for
+ * every later run, whose Watch cases would then fail for our doing: the
+ * case's message says so, so that nobody blames the server. */
+static void resume(const case_ctx *ctx, case_result *res) {
+  char err[CONTROL_ERR_MAX] = "";
+  size_t used = strlen(res->message);
+
+  if (ctx->control && control_resume(ctx->control, err) < 0 && used < sizeof(res->message))
+    snprintf(res->message + used, sizeof(res->message) - used,
+             "%sthe target stays shut down (resume: %s): restart it before another run",
+             used ? "; " : "", err);
 }
 
 static int start_shutdown(const case_ctx *ctx, case_result *res) {
@@ -416,7 +424,7 @@ static void watchers_not_serving(const case_ctx *ctx, case_result *res, watch_ru
                    "Check during shutdown must say NOT_SERVING");
     gclient_reply_free(&r);
   }
-  resume(ctx);
+  resume(ctx, res);
 }
 
 void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
@@ -446,7 +454,7 @@ void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
       case_warn(res, "OK with status NOT_SERVING", seen,
                 "a set after shutdown took effect (grpc-go, Java, Python and C++ ignore it)");
     gclient_reply_free(&r);
-    resume(ctx);
+    resume(ctx, res);
   }
   gclient_close(gc);
   cases_remove(ctx, name);

@@ -128,6 +128,16 @@ def test_duplicates_really_come_from_two_equal_sets(verdicts):
         records["watch/no-duplicates"]
 
 
+@pytest.mark.parametrize("case_id", ["shutdown/watchers-see-not-serving", "shutdown/sets-ignored"])
+def test_shutdown_cases_say_the_host_stays_shut_down(verdicts, case_id):
+    """The C++ service cannot come back from Shutdown() (ctl RESUME exits
+    64): the shutdown cases say the target stays shut down, so the Watch
+    failures of a second run against the same host are not blamed on it."""
+    _, records, _ = verdicts
+    assert "the target stays shut down (resume: " in records[case_id]["message"], records[case_id]
+    assert "restart it before another run" in records[case_id]["message"], records[case_id]
+
+
 @pytest.mark.parametrize("status", ["REMOVE", "RESUME", "UNKNOWN", "SERVICE_UNKNOWN"])
 def test_ctl_says_cannot_with_exit_64(cpp_host, verdicts, status):
     """Statuses the C++ API cannot set exit 64, the runner's -ENOTSUP code
