@@ -128,6 +128,8 @@ struct hs_call {
   grpc_metadata_array md;
   grpc_call_details details; /* M_GENERIC only */
   grpc_byte_buffer *payload; /* the request message, for payload methods */
+  char *service;   /* Check, Watch: the service it names, decoded once (read_service) */
+  int service_rc;  /* ... 0, or why it could not be (request_service) */
   grpc_byte_buffer *recv_bb; /* RECV_MESSAGE target */
   grpc_byte_buffer *send_bb; /* the one SEND_MESSAGE in flight */
   atomic_int refs;
@@ -185,6 +187,7 @@ static void call_free(hs_call *c) {
   grpc_call_details_destroy(&c->details);
   if (c->payload)
     grpc_byte_buffer_destroy(c->payload);
+  free(c->service);
   if (c->recv_bb)
     grpc_byte_buffer_destroy(c->recv_bb);
   if (c->send_bb)
@@ -511,9 +514,9 @@ static void reply_status(hs_call *c, const char *name, int status) {
 }
 
 static void answer_check(hs_call *c) {
-  char *name = NULL;
+  const char *name = c->service;
   int status, code;
-  int rc = request_service(c->payload, &name);
+  int rc = c->service_rc;
 
   /* Journal first: a client that reads the journal after its answer
    * must find the call there. */
@@ -533,7 +536,6 @@ static void answer_check(hs_call *c) {
     journal_call(c, method_defs[M_CHECK].path, name, WIRE_NOT_FOUND, -1);
     finish(c, WIRE_NOT_FOUND, "unknown service", NULL, 1); /* H-CHECK-2 */
   }
-  free(name);
 }
 
 static size_t watches_open(health_server *hs) {
@@ -899,9 +901,9 @@ static int watch_refusal(hs_call *c, const char *name) {
 
 static void watch_start(hs_call *c) {
   grpc_op op;
-  char *name = NULL;
+  const char *name = c->service;
   int first, next, code;
-  int rc = request_service(c->payload, &name);
+  int rc = c->service_rc;
 
   if (rc < 0) {
     finish_bad_request(c, rc, 1);
@@ -911,7 +913,7 @@ static void watch_start(hs_call *c) {
   if (code >= 0) {
     finish(c, code, code == WIRE_NOT_FOUND ? "unknown service" : "watch failed", NULL, 1);
     journal_call(c, method_defs[M_WATCH].path, name, code, -1);
-    goto out;
+    return;
   }
   memset(&op, 0, sizeof(op));
   op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -920,7 +922,7 @@ static void watch_start(hs_call *c) {
   c->send_tag = (tag){on_watch_sent, c};
   c->wake_tag = (tag){on_watch_wake, c};
   if (start_batch(c, &op, 1, &c->close_tag) < 0)
-    goto out;
+    return;
   journal_call(c, method_defs[M_WATCH].path, name, WIRE_OK, -1);
   watch_link(c); /* before the first send: the close tag unlinks it */
   pthread_mutex_lock(&c->mu);
@@ -932,8 +934,6 @@ static void watch_start(hs_call *c) {
   pthread_mutex_unlock(&c->mu);
   if (rc < 0)
     finish(c, WIRE_INTERNAL, "out of memory", NULL, 0);
-out:
-  free(name);
 }
 
 /* ---- Reflection (H-REFL-*) -------------------------------------------- */
@@ -1126,16 +1126,14 @@ static void answer_hung(hs_call *c) {
 static int inject_fault(hs_call *c, const char *method, void (*go_on)(hs_call *)) {
   const char *path = method_defs[c->method].path;
   inject_hit hit;
-  char *name = NULL;
+  const char *name = c->service;
 
   /* List has no service; a request that cannot be read gets its normal
    * INVALID_ARGUMENT from go_on. */
-  if (c->method != M_LIST && request_service(c->payload, &name) < 0)
+  if (c->method != M_LIST && c->service_rc < 0)
     return 0;
-  if (!inject_match(faults_inject(c->hs->faults), INJECT_GRPC, method, name ? name : "", &hit)) {
-    free(name);
+  if (!inject_match(faults_inject(c->hs->faults), INJECT_GRPC, method, name ? name : "", &hit))
     return 0;
-  }
   switch (hit.action) {
   case INJECT_DELAY:
   case INJECT_RANDOM_DELAY:
@@ -1151,16 +1149,22 @@ static int inject_fault(hs_call *c, const char *method, void (*go_on)(hs_call *)
     finish(c, hit.code, hit.message[0] ? hit.message : NULL, NULL, 1);
     break;
   }
-  free(name);
   return 1;
 }
 
+/* Decodes the request's service once, for the fault rules and the answer. */
+static void read_service(hs_call *c) {
+  c->service_rc = request_service(c->payload, &c->service);
+}
+
 static void handle_check(hs_call *c) {
+  read_service(c);
   if (!inject_fault(c, "Check", check_held))
     check_held(c);
 }
 
 static void handle_watch(hs_call *c) {
+  read_service(c);
   if (!inject_fault(c, "Watch", watch_start))
     watch_start(c);
 }
