@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "httpd.h"
 #include "wire.h"
 
@@ -549,19 +550,14 @@ int admin_start(const admin_options *opts, admin **out, int *bound_port, char *e
   admin *a;
   int rv;
 
-  if (!opts->reg) {
-    snprintf(err, errlen, "admin: no registry");
-    return -EINVAL;
-  }
-  if (opts->token && !opts->token[0]) {
-    snprintf(err, errlen, "admin: empty token (leave it unset for no authentication)");
-    return -EINVAL;
-  }
+  if (!opts->reg)
+    return errbuf_fail(err, errlen, -EINVAL, "admin: no registry");
+  if (opts->token && !opts->token[0])
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "admin: empty token (leave it unset for no authentication)");
   a = calloc(1, sizeof(*a));
-  if (!a) {
-    snprintf(err, errlen, "admin: out of memory");
-    return -ENOMEM;
-  }
+  if (!a)
+    return errbuf_fail(err, errlen, -ENOMEM, "admin: out of memory");
   a->reg = opts->reg;
   a->journal = opts->journal;
   a->timelines = opts->timelines;
