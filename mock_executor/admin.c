@@ -1,4 +1,5 @@
 /* admin: the control API over HTTP/JSON. See admin.h for the contract. */
+#define _GNU_SOURCE /* vasprintf */
 #include "admin.h"
 #include "admin_internal.h"
 
@@ -66,17 +67,9 @@ static char *message(const char *fmt, ...) {
   int n;
 
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  n = vasprintf(&text, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return NULL;
-  text = malloc((size_t)n + 1);
-  if (!text)
-    return NULL;
-  va_start(ap, fmt);
-  vsnprintf(text, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return text;
+  return n < 0 ? NULL : text;
 }
 
 /* -EINVAL with *error set, or -ENOMEM when the message cannot be built. */
