@@ -117,15 +117,13 @@ static int parse_count(inject_rule *r, const char *v, char *err, size_t errlen) 
 /* Checks the parts together: one target, an action that fits it. */
 static int check_rule(const inject_rule *r, int has_target, int has_action, int has_message,
                       char *err, size_t errlen) {
-  int grpc_only, http_only;
+  int grpc_only;
 
   if (!has_target)
     return fail(err, errlen, "missing method= (gRPC) or path= (HTTP)");
   if (!has_action)
     return fail(err, errlen, "missing action=");
   grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE;
-  http_only = r->action == INJECT_HTTP_STATUS || r->action == INJECT_CLOSE ||
-              r->action == INJECT_RESET || r->action == INJECT_SLOW_BODY;
   if (r->protocol == INJECT_HTTP && grpc_only)
     return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
                 r->action == INJECT_HANG ? "hang" : "code");
@@ -141,7 +139,7 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
     return fail(err, errlen,
                 "action: 'slow-body' is for HTTP rules: the gRPC C core sends a message in "
                 "one piece (use delay:D)");
-  if (r->protocol == INJECT_GRPC && http_only)
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_HTTP_STATUS)
     return fail(err, errlen, "action: 'http-status' is for HTTP rules (path=), not method=");
   if (has_message && r->action != INJECT_CODE)
     return fail(err, errlen, "message: only an action=code:C rule takes one");
