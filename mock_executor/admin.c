@@ -1,4 +1,5 @@
 /* admin: the control API over HTTP/JSON. See admin.h for the contract. */
+#define _GNU_SOURCE /* vasprintf */
 #include "admin.h"
 #include "admin_internal.h"
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "httpd.h"
 #include "wire.h"
 
@@ -65,17 +67,9 @@ static char *message(const char *fmt, ...) {
   int n;
 
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  n = vasprintf(&text, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return NULL;
-  text = malloc((size_t)n + 1);
-  if (!text)
-    return NULL;
-  va_start(ap, fmt);
-  vsnprintf(text, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return text;
+  return n < 0 ? NULL : text;
 }
 
 /* -EINVAL with *error set, or -ENOMEM when the message cannot be built. */
@@ -549,19 +543,14 @@ int admin_start(const admin_options *opts, admin **out, int *bound_port, char *e
   admin *a;
   int rv;
 
-  if (!opts->reg) {
-    snprintf(err, errlen, "admin: no registry");
-    return -EINVAL;
-  }
-  if (opts->token && !opts->token[0]) {
-    snprintf(err, errlen, "admin: empty token (leave it unset for no authentication)");
-    return -EINVAL;
-  }
+  if (!opts->reg)
+    return errbuf_fail(err, errlen, -EINVAL, "admin: no registry");
+  if (opts->token && !opts->token[0])
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "admin: empty token (leave it unset for no authentication)");
   a = calloc(1, sizeof(*a));
-  if (!a) {
-    snprintf(err, errlen, "admin: out of memory");
-    return -ENOMEM;
-  }
+  if (!a)
+    return errbuf_fail(err, errlen, -ENOMEM, "admin: out of memory");
   a->reg = opts->reg;
   a->journal = opts->journal;
   a->timelines = opts->timelines;

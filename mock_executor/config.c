@@ -79,23 +79,36 @@ static int split_named(const char *text, char **name, const char **value) {
   return *name ? 0 : -ENOMEM;
 }
 
+/* A text value that may not be empty; `what` names it in the error. */
+static int set_text(const char *flag, const char *what, const char **field, const char *v,
+                    char *err, size_t errlen) {
+  if (!*v)
+    return fail(err, errlen, "%s: empty %s", flag, what);
+  *field = v;
+  return 0;
+}
+
+/* A whole number in [0, 1000000]. */
+static int set_count(const char *flag, size_t *field, const char *v, char *err, size_t errlen) {
+  long n;
+
+  if (number_parse(v, 0, 1000000, &n) < 0)
+    return fail(err, errlen, "%s: '%s' is not a number (0-1000000)", flag, v);
+  *field = (size_t)n;
+  return 0;
+}
+
 /* ---- apply functions, one per flag ----------------------------------- */
 
 static int apply_host(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
-  if (!*v)
-    return fail(err, errlen, "--host: empty address");
-  cfg->host = v;
-  return 0;
+  return set_text("--host", "address", &cfg->host, v, err, errlen);
 }
 
 static int apply_admin_host(config *cfg, const char *v, int from_file, char *err,
                             size_t errlen) {
   (void)from_file;
-  if (!*v)
-    return fail(err, errlen, "--admin-host: empty address");
-  cfg->admin_host = v;
-  return 0;
+  return set_text("--admin-host", "address", &cfg->admin_host, v, err, errlen);
 }
 
 /* A list flag given on the command line replaces the file's list. */
@@ -261,57 +274,36 @@ static int apply_admin_port(config *cfg, const char *v, int from_file, char *err
 static int apply_admin_token(config *cfg, const char *v, int from_file, char *err,
                              size_t errlen) {
   (void)from_file;
-  if (!*v)
-    return fail(err, errlen, "--admin-token: empty token");
-  cfg->admin_token = v;
-  return 0;
-}
-
-static int apply_ssl_file(const char *flag, const char **field, const char *v, char *err,
-                          size_t errlen) {
-  if (!*v)
-    return fail(err, errlen, "%s: empty file name", flag);
-  *field = v;
-  return 0;
+  return set_text("--admin-token", "token", &cfg->admin_token, v, err, errlen);
 }
 
 static int apply_ssl_certfile(config *cfg, const char *v, int from_file, char *err,
                               size_t errlen) {
   (void)from_file;
-  return apply_ssl_file("--ssl-certfile", &cfg->ssl_certfile, v, err, errlen);
+  return set_text("--ssl-certfile", "file name", &cfg->ssl_certfile, v, err, errlen);
 }
 
 static int apply_ssl_keyfile(config *cfg, const char *v, int from_file, char *err,
                              size_t errlen) {
   (void)from_file;
-  return apply_ssl_file("--ssl-keyfile", &cfg->ssl_keyfile, v, err, errlen);
+  return set_text("--ssl-keyfile", "file name", &cfg->ssl_keyfile, v, err, errlen);
 }
 
 static int apply_ssl_ca(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
-  return apply_ssl_file("--ssl-ca", &cfg->ssl_ca, v, err, errlen);
+  return set_text("--ssl-ca", "file name", &cfg->ssl_ca, v, err, errlen);
 }
 
 static int apply_list_limit(config *cfg, const char *v, int from_file, char *err,
                             size_t errlen) {
-  long n;
-
   (void)from_file;
-  if (number_parse(v, 0, 1000000, &n) < 0)
-    return fail(err, errlen, "--list-limit: '%s' is not a number (0-1000000)", v);
-  cfg->list_limit = (size_t)n;
-  return 0;
+  return set_count("--list-limit", &cfg->list_limit, v, err, errlen);
 }
 
 static int apply_journal_size(config *cfg, const char *v, int from_file, char *err,
                               size_t errlen) {
-  long n;
-
   (void)from_file;
-  if (number_parse(v, 0, 1000000, &n) < 0)
-    return fail(err, errlen, "--journal-size: '%s' is not a number (0-1000000)", v);
-  cfg->journal_size = (size_t)n;
-  return 0;
+  return set_count("--journal-size", &cfg->journal_size, v, err, errlen);
 }
 
 static int apply_cq_threads(config *cfg, const char *v, int from_file, char *err,

@@ -3,6 +3,7 @@
 #include "config_yaml.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,18 @@ typedef struct loader {
   char *err;
 } loader;
 
-static int fail(loader *l, const yaml_node_t *at, const char *fmt, const char *a, const char *b) {
+static int fail(loader *l, const yaml_node_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(loader *l, const yaml_node_t *at, const char *fmt, ...) {
   int n = snprintf(l->err, CONFIG_ERR_MAX, "%s:%zu: ", l->path,
                    at ? at->start_mark.line + 1 : (size_t)1);
-  if (n >= 0 && n < CONFIG_ERR_MAX)
-    snprintf(l->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, a, b ? b : "");
+  va_list ap;
+
+  if (n >= 0 && n < CONFIG_ERR_MAX) {
+    va_start(ap, fmt);
+    vsnprintf(l->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, ap);
+    va_end(ap);
+  }
   return -EINVAL;
 }
 
@@ -72,12 +80,12 @@ static int emit_list(loader *l, const config_key *k, const char *key, yaml_node_
   if (v->type == YAML_SCALAR_NODE)
     return emit_pair(l, k, key, v, scalar(v));
   if (v->type != YAML_SEQUENCE_NODE)
-    return fail(l, v, "%s: expected a value or a list of values%s", key, NULL);
+    return fail(l, v, "%s: expected a value or a list of values", key);
   for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
        it++) {
     yaml_node_t *item = yaml_document_get_node(l->doc, *it);
     if (!scalar(item))
-      return fail(l, item, "%s: list items must be plain values%s", key, NULL);
+      return fail(l, item, "%s: list items must be plain values", key);
     rv = emit_pair(l, k, key, item, scalar(item));
     if (rv < 0)
       return rv;
@@ -87,7 +95,7 @@ static int emit_list(loader *l, const config_key *k, const char *key, yaml_node_
 
 static int emit_map(loader *l, const config_key *k, const char *key, yaml_node_t *v) {
   if (v->type != YAML_MAPPING_NODE)
-    return fail(l, v, "%s: expected a mapping of NAME: VALUE%s", key, NULL);
+    return fail(l, v, "%s: expected a mapping of NAME: VALUE", key);
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *name = yaml_document_get_node(l->doc, p->key);
     yaml_node_t *val = yaml_document_get_node(l->doc, p->value);
@@ -95,7 +103,7 @@ static int emit_map(loader *l, const config_key *k, const char *key, yaml_node_t
     int rv;
 
     if (!scalar(name) || !scalar(val))
-      return fail(l, val, "%s: names and values must be plain values%s", key, NULL);
+      return fail(l, val, "%s: names and values must be plain values", key);
     if (*scalar(name))
       rv = asprintf(&arg, "%s=%s", scalar(name), scalar(val)) < 0 ? -ENOMEM : 0;
     else
@@ -143,14 +151,14 @@ static int emit_key(loader *l, const config_key *keys, size_t nkeys, yaml_node_t
   const config_key *k;
 
   if (!key)
-    return fail(l, name, "keys must be plain names%s%s", "", NULL);
+    return fail(l, name, "keys must be plain names");
   k = find_key(keys, nkeys, key);
   if (!k)
-    return fail(l, name, "unknown key '%s'%s", key, NULL);
+    return fail(l, name, "unknown key '%s'", key);
   switch (k->kind) {
   case CONFIG_SCALAR:
     if (!scalar(v))
-      return fail(l, v, "%s: expected a single value%s", key, NULL);
+      return fail(l, v, "%s: expected a single value", key);
     return emit_pair(l, k, key, v, scalar(v));
   case CONFIG_BOOL:
     return emit_bool(l, k, key, v);
@@ -199,7 +207,7 @@ int config_yaml_load(const char *path, const config_key *keys, size_t nkeys, con
   }
   root = yaml_document_get_root_node(&doc);
   if (root && root->type != YAML_MAPPING_NODE) {
-    rv = fail(&l, root, "the top level must be a mapping of settings%s%s", "", NULL);
+    rv = fail(&l, root, "the top level must be a mapping of settings");
     goto out;
   }
   /* An empty file is a valid, empty config. */

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "errbuf.h"
 #include "httpd.h"
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
@@ -314,11 +315,9 @@ static int build_responses(http_health *hh) {
 static int set_codes(http_health *hh, const int *codes, char *err, size_t errlen) {
   for (int s = 0; s < NSTATUS; s++) {
     int code = codes[s] ? codes[s] : s == WIRE_SERVING ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-    if (code < 100 || code > 599) {
-      snprintf(err, errlen, "http_health: HTTP code %d for %s outside 100-599", code,
-               wire_status_name(s));
-      return -EINVAL;
-    }
+    if (code < 100 || code > 599)
+      return errbuf_fail(err, errlen, -EINVAL, "http_health: HTTP code %d for %s outside 100-599",
+                         code, wire_status_name(s));
     hh->codes[s] = (unsigned)code;
   }
   return 0;
@@ -337,15 +336,11 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
   http_health *hh;
   int rv;
 
-  if (!opts->reg) {
-    snprintf(err, errlen, "http_health: no registry");
-    return -EINVAL;
-  }
+  if (!opts->reg)
+    return errbuf_fail(err, errlen, -EINVAL, "http_health: no registry");
   hh = calloc(1, sizeof(*hh));
-  if (!hh) {
-    snprintf(err, errlen, "http_health: out of memory");
-    return -ENOMEM;
-  }
+  if (!hh)
+    return errbuf_fail(err, errlen, -ENOMEM, "http_health: out of memory");
   hh->reg = opts->reg;
   hh->journal = opts->journal;
   hh->faults = opts->faults;

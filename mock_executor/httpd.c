@@ -17,6 +17,8 @@
 
 #include <gnutls/gnutls.h>
 
+#include "errbuf.h"
+
 #define HTTPD_IDLE_TIMEOUT_S 60 /* closes keep-alive connections left idle */
 
 struct httpd {
@@ -357,10 +359,9 @@ static int resolve(const char *host, int port, struct sockaddr_storage *addr, ch
   struct addrinfo *res;
   int rc = getaddrinfo(host, NULL, &hints, &res);
 
-  if (rc != 0) {
-    snprintf(err, errlen, "%s: cannot use host %s: %s", name, host, gai_strerror(rc));
-    return -EINVAL;
-  }
+  if (rc != 0)
+    return errbuf_fail(err, errlen, -EINVAL, "%s: cannot use host %s: %s", name, host,
+                       gai_strerror(rc));
   memcpy(addr, res->ai_addr, res->ai_addrlen);
   freeaddrinfo(res);
   if (addr->ss_family == AF_INET6)
@@ -416,18 +417,15 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   httpd *h;
   int rv;
 
-  if (opts->port < 0 || opts->port > 65535) {
-    snprintf(err, errlen, "%s: port %d out of range 0-65535", opts->name, opts->port);
-    return -EINVAL;
-  }
+  if (opts->port < 0 || opts->port > 65535)
+    return errbuf_fail(err, errlen, -EINVAL, "%s: port %d out of range 0-65535", opts->name,
+                       opts->port);
   rv = resolve(host, opts->port, &addr, err, errlen, opts->name);
   if (rv < 0)
     return rv;
   h = calloc(1, sizeof(*h));
-  if (!h) {
-    snprintf(err, errlen, "%s: out of memory", opts->name);
-    return -ENOMEM;
-  }
+  if (!h)
+    return errbuf_fail(err, errlen, -ENOMEM, "%s: out of memory", opts->name);
   snprintf(h->name, sizeof(h->name), "%s", opts->name);
   h->routes = opts->routes;
   h->nroutes = opts->nroutes;

@@ -26,8 +26,9 @@ struct inject {
 
 static const char *const grpc_methods[] = {"Check", "Watch", "List", "*"};
 
-static int copy_text(const char *key, const char *v, size_t len, char *out, char *err,
-                     size_t errlen) {
+static int copy_text(const char *key, const char *v, char *out, char *err, size_t errlen) {
+  size_t len = strlen(v);
+
   if (len >= INJECT_TEXT_MAX)
     return fail(err, errlen, "%s: longer than %d bytes", key, INJECT_TEXT_MAX - 1);
   memcpy(out, v, len);
@@ -39,7 +40,7 @@ static int parse_method(inject_rule *r, const char *v, char *err, size_t errlen)
   for (size_t i = 0; i < sizeof(grpc_methods) / sizeof(grpc_methods[0]); i++) {
     if (strcmp(v, grpc_methods[i]) == 0) {
       r->protocol = INJECT_GRPC;
-      return copy_text("method", v, strlen(v), r->target, err, errlen);
+      return copy_text("method", v, r->target, err, errlen);
     }
   }
   return fail(err, errlen, "method: '%s' is not one of Check, Watch, List, *", v);
@@ -49,7 +50,7 @@ static int parse_path(inject_rule *r, const char *v, char *err, size_t errlen) {
   if (v[0] != '/' && strcmp(v, "*") != 0)
     return fail(err, errlen, "path: '%s' does not start with '/' (or is '*')", v);
   r->protocol = INJECT_HTTP;
-  return copy_text("path", v, strlen(v), r->target, err, errlen);
+  return copy_text("path", v, r->target, err, errlen);
 }
 
 /* action=NAME[:ARG] */
@@ -116,15 +117,13 @@ static int parse_count(inject_rule *r, const char *v, char *err, size_t errlen) 
 /* Checks the parts together: one target, an action that fits it. */
 static int check_rule(const inject_rule *r, int has_target, int has_action, int has_message,
                       char *err, size_t errlen) {
-  int grpc_only, http_only;
+  int grpc_only;
 
   if (!has_target)
     return fail(err, errlen, "missing method= (gRPC) or path= (HTTP)");
   if (!has_action)
     return fail(err, errlen, "missing action=");
   grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE;
-  http_only = r->action == INJECT_HTTP_STATUS || r->action == INJECT_CLOSE ||
-              r->action == INJECT_RESET || r->action == INJECT_SLOW_BODY;
   if (r->protocol == INJECT_HTTP && grpc_only)
     return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
                 r->action == INJECT_HANG ? "hang" : "code");
@@ -140,7 +139,7 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
     return fail(err, errlen,
                 "action: 'slow-body' is for HTTP rules: the gRPC C core sends a message in "
                 "one piece (use delay:D)");
-  if (r->protocol == INJECT_GRPC && http_only)
+  if (r->protocol == INJECT_GRPC && r->action == INJECT_HTTP_STATUS)
     return fail(err, errlen, "action: 'http-status' is for HTTP rules (path=), not method=");
   if (has_message && r->action != INJECT_CODE)
     return fail(err, errlen, "message: only an action=code:C rule takes one");
@@ -187,7 +186,7 @@ int inject_parse(const char *text, inject_rule *out, char *err, size_t errlen) {
       has_target = 1;
     } else if (strcmp(part, "service") == 0) {
       r.any_service = 0;
-      rc = copy_text("service", v, strlen(v), r.service, err, errlen);
+      rc = copy_text("service", v, r.service, err, errlen);
     } else if (strcmp(part, "action") == 0) {
       rc = parse_action(&r, v, err, errlen);
       has_action = 1;
@@ -196,7 +195,7 @@ int inject_parse(const char *text, inject_rule *out, char *err, size_t errlen) {
     } else if (strcmp(part, "count") == 0) {
       rc = parse_count(&r, v, err, errlen);
     } else if (strcmp(part, "message") == 0) {
-      rc = copy_text("message", v, strlen(v), r.message, err, errlen);
+      rc = copy_text("message", v, r.message, err, errlen);
       has_message = 1;
     } else {
       return fail(err, errlen,

@@ -56,15 +56,19 @@ static void answer_list(response *res, answer_parts *p, const faults *f) {
 }
 
 /* H-REFL-5: failures are answered in-stream and the stream stays open. */
-static void answer_error(response *res, answer_parts *p, int code, const char *what,
-                         const char *name) {
+static void set_error(response *res, answer_parts *p, int code, char *message) {
   grpc__reflection__v1__error_response__init(&p->error);
   p->error.error_code = code;
-  snprintf(p->message, sizeof(p->message), "%s not found: %s", what, name);
-  p->error.error_message = p->message;
+  p->error.error_message = message;
   res->message_response_case =
       GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
   res->error_response = &p->error;
+}
+
+static void answer_error(response *res, answer_parts *p, int code, const char *what,
+                         const char *name) {
+  snprintf(p->message, sizeof(p->message), "%s not found: %s", what, name);
+  set_error(res, p, code, p->message);
 }
 
 /* H-REFL-4: the file as one serialized FileDescriptorProto. Our files
@@ -129,12 +133,7 @@ static void answer_request(const request *req, response *res, answer_parts *p,
     answer_extension_numbers(res, p, req->all_extension_numbers_of_type);
     break;
   default:
-    grpc__reflection__v1__error_response__init(&p->error);
-    p->error.error_code = WIRE_INVALID_ARGUMENT;
-    p->error.error_message = "no message_request set";
-    res->message_response_case =
-        GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
-    res->error_response = &p->error;
+    set_error(res, p, WIRE_INVALID_ARGUMENT, "no message_request set");
     break;
   }
 }

@@ -215,6 +215,12 @@ static void set_locked(entry *e, registry *r, int status) {
   offer_all(r, e);
 }
 
+/* H-WATCH-9: once shut down, statuses change only through Resume(),
+ * unless shutdown-accepts-sets breaks that on purpose. Locked. */
+static int refuses_changes(const registry *r) {
+  return r->shut_down && !faults_on(r->faults, VIOLATE_SHUTDOWN_ACCEPTS_SETS);
+}
+
 int registry_set(registry *r, const char *name, int status) {
   entry *e;
   int rv = 0;
@@ -222,7 +228,7 @@ int registry_set(registry *r, const char *name, int status) {
   if (!name || status < 0 || status > WIRE_STATUS_MAX)
     return REGISTRY_EINVAL;
   pthread_rwlock_wrlock(&r->lock);
-  if (r->shut_down && !faults_on(r->faults, VIOLATE_SHUTDOWN_ACCEPTS_SETS)) {
+  if (refuses_changes(r)) {
     rv = REGISTRY_ESHUTDOWN;
     goto out;
   }
@@ -244,7 +250,7 @@ int registry_remove(registry *r, const char *name) {
   if (!name)
     return REGISTRY_EINVAL;
   pthread_rwlock_wrlock(&r->lock);
-  if (r->shut_down && !faults_on(r->faults, VIOLATE_SHUTDOWN_ACCEPTS_SETS)) {
+  if (refuses_changes(r)) {
     rv = REGISTRY_ESHUTDOWN;
     goto out;
   }

@@ -117,6 +117,17 @@ static int ts_before(const struct timespec *a, const struct timespec *b) {
   return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* A deep copy of `from` into *to; -ENOMEM leaves to->steps NULL. */
+static int spec_copy(const timeline_spec *from, timeline_spec *to) {
+  to->steps = malloc(from->count * sizeof(*from->steps));
+  if (!to->steps)
+    return -ENOMEM;
+  memcpy(to->steps, from->steps, from->count * sizeof(*from->steps));
+  to->count = from->count;
+  to->repeat = from->repeat;
+  return 0;
+}
+
 static void running_free(running *r) {
   free(r->service);
   timeline_spec_free(&r->spec);
@@ -235,14 +246,10 @@ int timelines_set(timelines *t, const char *service, const timeline_spec *spec) 
   if (!r)
     return -ENOMEM;
   r->service = strdup(service);
-  r->spec.steps = malloc(spec->count * sizeof(*spec->steps));
-  if (!r->service || !r->spec.steps) {
+  if (!r->service || spec_copy(spec, &r->spec) < 0) {
     running_free(r);
     return -ENOMEM;
   }
-  memcpy(r->spec.steps, spec->steps, spec->count * sizeof(*spec->steps));
-  r->spec.count = spec->count;
-  r->spec.repeat = spec->repeat;
 
   pthread_mutex_lock(&t->lock);
   remove_locked(t, service);
@@ -299,15 +306,10 @@ static long ms_until(const struct timespec *at) {
 /* Copies r into *info; -ENOMEM leaves nothing to free. */
 static int info_copy(const running *r, timeline_info *info) {
   info->service = strdup(r->service);
-  info->spec.steps = malloc(r->spec.count * sizeof(*r->spec.steps));
-  if (!info->service || !info->spec.steps) {
+  if (!info->service || spec_copy(&r->spec, &info->spec) < 0) {
     free(info->service);
-    free(info->spec.steps);
     return -ENOMEM;
   }
-  memcpy(info->spec.steps, r->spec.steps, r->spec.count * sizeof(*r->spec.steps));
-  info->spec.count = r->spec.count;
-  info->spec.repeat = r->spec.repeat;
   info->step = r->step;
   info->next_in_ms = ms_until(&r->next_at);
   return 0;

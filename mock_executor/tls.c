@@ -13,6 +13,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "errbuf.h"
+
 /* Reads the whole file into a malloc'd NUL-terminated text. */
 static int read_file(const char *flag, const char *path, char **out, char *err, size_t errlen) {
   struct stat st;
@@ -23,23 +25,20 @@ static int read_file(const char *flag, const char *path, char **out, char *err, 
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     rc = -errno;
-    snprintf(err, errlen, "%s %s: %s", flag, path, strerror(-rc));
-    return rc;
+    return errbuf_fail(err, errlen, rc, "%s %s: %s", flag, path, strerror(-rc));
   }
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s %s: not a regular file", flag, path);
-    rc = -EINVAL;
+    rc = errbuf_fail(err, errlen, -EINVAL, "%s %s: not a regular file", flag, path);
     goto out;
   }
   if (st.st_size > TLS_FILE_MAX) {
-    snprintf(err, errlen, "%s %s: larger than %d bytes", flag, path, TLS_FILE_MAX);
-    rc = -EFBIG;
+    rc = errbuf_fail(err, errlen, -EFBIG, "%s %s: larger than %d bytes", flag, path,
+                     TLS_FILE_MAX);
     goto out;
   }
   text = malloc((size_t)st.st_size + 1);
   if (!text) {
-    snprintf(err, errlen, "%s %s: out of memory", flag, path);
-    rc = -ENOMEM;
+    rc = errbuf_fail(err, errlen, -ENOMEM, "%s %s: out of memory", flag, path);
     goto out;
   }
   while (got < (size_t)st.st_size) {
@@ -72,11 +71,9 @@ static int check_certs(const char *flag, const char *path, const char *text, cha
   unsigned n = 0;
   int rv = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
 
-  if (rv < 0 || n == 0) {
-    snprintf(err, errlen, "%s %s: no PEM certificate (%s)", flag, path,
-             rv < 0 ? gnutls_strerror(rv) : "empty");
-    return -EINVAL;
-  }
+  if (rv < 0 || n == 0)
+    return errbuf_fail(err, errlen, -EINVAL, "%s %s: no PEM certificate (%s)", flag, path,
+                       rv < 0 ? gnutls_strerror(rv) : "empty");
   for (unsigned i = 0; i < n; i++)
     gnutls_x509_crt_deinit(crts[i]);
   gnutls_free(crts);
@@ -95,24 +92,21 @@ static int check_key(const tls_pem *p, const char *certfile, const char *keyfile
     goto nomem;
   rv = gnutls_x509_privkey_import2(key, &k, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
   gnutls_x509_privkey_deinit(key);
-  if (rv < 0) {
-    snprintf(err, errlen, "--ssl-keyfile %s: not an unencrypted PEM private key (%s)", keyfile,
-             gnutls_strerror(rv));
-    return -EINVAL;
-  }
+  if (rv < 0)
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "--ssl-keyfile %s: not an unencrypted PEM private key (%s)", keyfile,
+                       gnutls_strerror(rv));
   if (gnutls_certificate_allocate_credentials(&cred) < 0)
     goto nomem;
   rv = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
   gnutls_certificate_free_credentials(cred);
-  if (rv < 0) {
-    snprintf(err, errlen, "--ssl-keyfile %s does not go with --ssl-certfile %s: %s", keyfile,
-             certfile, gnutls_strerror(rv));
-    return -EINVAL;
-  }
+  if (rv < 0)
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "--ssl-keyfile %s does not go with --ssl-certfile %s: %s", keyfile,
+                       certfile, gnutls_strerror(rv));
   return 0;
 nomem:
-  snprintf(err, errlen, "--ssl-keyfile %s: out of memory", keyfile);
-  return -ENOMEM;
+  return errbuf_fail(err, errlen, -ENOMEM, "--ssl-keyfile %s: out of memory", keyfile);
 }
 
 int tls_pem_load(const char *certfile, const char *keyfile, const char *cafile, tls_pem *out,
