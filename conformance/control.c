@@ -23,9 +23,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "wire.h"
 
 extern char **environ;
@@ -220,12 +220,6 @@ static int url_remove(const control *c, const char *service, char err[CONTROL_ER
 
 /* ---- command hook ------------------------------------------------------ */
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Appends `word` to out in single quotes ('it'\''s'); 0 or -ENAMETOOLONG. */
 static int append_quoted(char *out, size_t cap, size_t *len, const char *word) {
   size_t n = *len;
@@ -354,7 +348,7 @@ static int wait_bounded(pid_t pid, int fd, long long deadline, char *out, size_t
 
   for (;;) {
     struct pollfd p[2];
-    int n = 0, left = (int)(deadline - now_ms());
+    int n = 0, left = (int)(deadline - monotime_ms());
     pid_t w;
 
     w = waitpid(pid, wstatus, WNOHANG);
@@ -397,7 +391,7 @@ static int cmd_run(const control *c, const char *service, const char *status,
   char line[8192], output[OUTPUT_MAX] = "", tail[200];
   size_t outlen = 0;
   int fd = -1, wstatus = 0, ret;
-  long long deadline = now_ms() + c->timeout_ms;
+  long long deadline = monotime_ms() + c->timeout_ms;
   pid_t pid;
 
   if (format_command(c->cmd, service, status, line, sizeof(line)) < 0)
