@@ -25,8 +25,6 @@ extern char **environ;
 #define PROBE_TIMEOUT_MS 1000 /* the probe's defaults: -connect-timeout 1s, -rpc-timeout 1s */
 #define PROBE_GRACE_MS 2000   /* beyond its own timeouts before we kill it */
 
-
-
 static int on_path(const char *prog, char *out, size_t size) {
   const char *path = getenv("PATH");
   while (path && *path) {
