@@ -26,11 +26,12 @@ int probe_grpc_reply_exit(const gclient_reply *r, int *status) {
   return probe_grpc_exit(r->code, *status);
 }
 
+int probe_http_success(long http_status) { return http_status >= 200 && http_status < 400; }
+
 int probe_http_exit(int answered, long http_status) {
   if (!answered)
     return PROBE_EXIT_CONNECT;
-  /* kubelet: 200 <= code < 400 is success (k8s pkg/probe/http/http.go) */
-  return http_status >= 200 && http_status < 400 ? PROBE_EXIT_SERVING : PROBE_EXIT_UNHEALTHY;
+  return probe_http_success(http_status) ? PROBE_EXIT_SERVING : PROBE_EXIT_UNHEALTHY;
 }
 
 static void probe_grpc(const probe_options *o, probe_result *r) {
