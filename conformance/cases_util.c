@@ -80,7 +80,7 @@ int cases_quiet_ms(const case_ctx *ctx) { return cases_wait_ms(ctx, QUIET_MS); }
 
 int cases_reply_healthy(const gclient_reply *r, int *status) {
   int st = -1;
-  if (r->code != WIRE_OK || r->msg_count != 1 || gclient_reply_status(r, &st) < 0)
+  if (gclient_reply_single_status(r, &st) < 0)
     return 0;
   if (status)
     *status = st;

@@ -21,7 +21,7 @@ int probe_grpc_exit(int code, int status) {
 }
 
 int probe_grpc_reply_exit(const gclient_reply *r, int *status) {
-  if (r->code != WIRE_OK || r->msg_count != 1 || gclient_reply_status(r, status) < 0)
+  if (gclient_reply_single_status(r, status) < 0)
     *status = -1;
   return probe_grpc_exit(r->code, *status);
 }

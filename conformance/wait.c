@@ -74,7 +74,7 @@ static int check_once(waiter *w, gclient *gc) {
   int status = -1;
 
   gclient_check(gc, w->o->service, min_ms(w->o->rpc_timeout_ms, left_ms(w) + 1), &r);
-  if (r.code == WIRE_OK && r.msg_count == 1 && gclient_reply_status(&r, &status) == 0)
+  if (gclient_reply_single_status(&r, &status) == 0)
     snprintf(what, sizeof(what), "%s", wire_status_name(status));
   else if (r.code == WIRE_NOT_FOUND)
     snprintf(what, sizeof(what), "%s", wire_status_name(status = WIRE_SERVICE_UNKNOWN));
