@@ -16,13 +16,10 @@
 #include "cases_http_internal.h"
 #include "control.h"
 #include "http_client.h"
+#include "probe.h"
 #include "wire.h"
 
 #define KEEPALIVE_REQUESTS 3
-
-/* kubelet's DoHTTPProbe: `if res.StatusCode >= http.StatusOK && res.StatusCode <
- * http.StatusBadRequest` is success (k8s pkg/probe/http/http.go). */
-static int kubelet_success(long code) { return code >= 200 && code < 400; }
 
 /* One request on its own connection; on no answer res is filled (FAIL). */
 static int request(const case_ctx *ctx, case_result *res, hclient *h, const char *method,
@@ -54,7 +51,7 @@ void cases_http_judge_status(const case_ctx *ctx, const hclient_result *r, case_
   hclient_describe(r, seen, sizeof(seen));
   if (r->http_status == 200)
     case_pass(res, "GET / answers 200");
-  else if (kubelet_success(r->http_status))
+  else if (probe_http_success(r->http_status))
     cases_should(ctx, res, "HTTP 200", seen,
                  "GET / answers %ld: kubelet counts it healthy, `jina ping` needs exactly 200",
                  r->http_status);
@@ -75,7 +72,7 @@ void cases_http_judge_body(const case_ctx *ctx, const hclient_result *r, case_re
   char seen[CASE_TEXT_MAX];
   json_error_t jerr;
   hclient_describe(r, seen, sizeof(seen));
-  if (!kubelet_success(r->http_status)) {
+  if (!probe_http_success(r->http_status)) {
     case_fail(res, "HTTP 2xx with a JSON body", seen, "GET / is not a success; no body to judge");
     return;
   }
@@ -186,8 +183,8 @@ static int get_until(const case_ctx *ctx, case_result *res, int want_ok, hclient
     if (rc < 0)
       break;
     spent += r->elapsed_ms + 1;
-    if (kubelet_success(r->http_status) == want_ok || spent >= ctx->timeout_ms) {
-      rc = kubelet_success(r->http_status) == want_ok ? 0 : -ETIMEDOUT;
+    if (probe_http_success(r->http_status) == want_ok || spent >= ctx->timeout_ms) {
+      rc = probe_http_success(r->http_status) == want_ok ? 0 : -ETIMEDOUT;
       break;
     }
   }
@@ -270,7 +267,7 @@ void case_http_head(const case_ctx *ctx, case_result *res) {
   }
   if (request(ctx, res, h, "HEAD", "/", &r) == 0) {
     hclient_describe(&r, seen, sizeof(seen));
-    if (kubelet_success(r.http_status) && r.body_len == 0)
+    if (probe_http_success(r.http_status) && r.body_len == 0)
       case_pass(res, "HEAD / answers %ld without a body", r.http_status);
     else if (r.http_status == 405)
       case_pass(res, "HEAD / answers 405, as Jina's FastAPI app does; probes use GET");

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cases.h"
+#include "monotime.h"
 #include "probe.h"
 #include "wire.h"
 
@@ -24,8 +24,6 @@ extern char **environ;
 
 #define PROBE_TIMEOUT_MS 1000 /* the probe's defaults: -connect-timeout 1s, -rpc-timeout 1s */
 #define PROBE_GRACE_MS 2000   /* beyond its own timeouts before we kill it */
-
-
 
 static int on_path(const char *prog, char *out, size_t size) {
   const char *path = getenv("PATH");
@@ -38,12 +36,6 @@ static int on_path(const char *prog, char *out, size_t size) {
     path = end ? end + 1 : NULL;
   }
   return 0;
-}
-
-static int elapsed_ms(const struct timespec *t0) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int)((now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
 /* Runs the probe (posix_spawn: never fork a gRPC process, §7) and returns
@@ -61,13 +53,11 @@ static int run_probe(const char *exe, const char *target) {
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0)
     return -1;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long long t0 = monotime_ms();
   int wstatus = 0;
-  const struct timespec tick = {0, 10 * 1000 * 1000};
   while ((rc = waitpid(pid, &wstatus, WNOHANG)) == 0 &&
-         elapsed_ms(&t0) < 2 * PROBE_TIMEOUT_MS + PROBE_GRACE_MS)
-    nanosleep(&tick, NULL); /* bounded poll: waitpid has no timeout */
+         monotime_ms() - t0 < 2 * PROBE_TIMEOUT_MS + PROBE_GRACE_MS)
+    monotime_sleep_ms(10); /* bounded poll: waitpid has no timeout */
   if (rc == 0) {
     kill(pid, SIGKILL);
     waitpid(pid, &wstatus, 0);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cases.h"
 #include "control.h"
+#include "monotime.h"
 #include "wire.h"
 
 /* The quiet window: long enough for a loopback server to have sent what
@@ -80,7 +80,7 @@ int cases_quiet_ms(const case_ctx *ctx) { return cases_wait_ms(ctx, QUIET_MS); }
 
 int cases_reply_healthy(const gclient_reply *r, int *status) {
   int st = -1;
-  if (r->code != WIRE_OK || r->msg_count != 1 || gclient_reply_status(r, &st) < 0)
+  if (gclient_reply_single_status(r, &st) < 0)
     return 0;
   if (status)
     *status = st;
@@ -136,14 +136,11 @@ int cases_watch_open(case_result *res, gclient *gc, const char *service, int dea
 
 int cases_watch_until(gclient_stream *s, int want, int wait_ms, int *others, char *seen,
                       size_t size) {
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long long t0 = monotime_ms();
   *others = 0;
   int last = -1;
   for (;;) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int spent = (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+    int spent = (int)(monotime_ms() - t0);
     int status = 0;
     int rc = gclient_stream_next_status(s, wait_ms > spent ? wait_ms - spent : 1, &status);
     if (rc == 0 && status == want)

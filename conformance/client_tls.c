@@ -3,9 +3,13 @@
 #include "client_tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "readfile.h"
 
 #define PEM_MAX (1024 * 1024)
 
@@ -46,34 +50,29 @@ int ctls_check(const ctls_options *o, char *err, size_t errlen) {
 
 /* The whole file as a NUL-terminated text; it must look like PEM. */
 static int read_pem(const char *flag, const char *path, char **out, char *err, size_t errlen) {
-  FILE *f = fopen(path, "re");
-  char *text;
-  size_t n;
-  int rc = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char *text = NULL;
+  int rc;
 
-  if (!f) {
+  if (fd < 0) {
     rc = -errno;
     snprintf(err, errlen, "%s %s: %s", flag, path, strerror(-rc));
     return rc;
   }
-  text = malloc(PEM_MAX + 1);
-  if (!text) {
-    fclose(f);
+  rc = readfile_fd(fd, PEM_MAX, &text, NULL);
+  close(fd);
+  if (rc == -ENOMEM) {
     snprintf(err, errlen, "%s %s: out of memory", flag, path);
-    return -ENOMEM;
+    return rc;
   }
-  n = fread(text, 1, PEM_MAX + 1, f);
-  text[n > PEM_MAX ? PEM_MAX : n] = '\0';
-  if (ferror(f) || n > PEM_MAX || !strstr(text, "-----BEGIN ")) {
+  if (rc < 0 || !strstr(text, "-----BEGIN ")) {
     snprintf(err, errlen, "%s %s: %s", flag, path,
-             ferror(f) ? "read error" : n > PEM_MAX ? "larger than 1 MiB" : "not a PEM file");
+             rc == -EFBIG ? "larger than 1 MiB" : rc < 0 ? "read error" : "not a PEM file");
     free(text);
-    rc = -EINVAL;
-  } else {
-    *out = text;
+    return -EINVAL;
   }
-  fclose(f);
-  return rc;
+  *out = text;
+  return 0;
 }
 
 /* "NAME:PORT:HOST:PORT" so that https://NAME:PORT reaches the target. */

@@ -17,33 +17,21 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
+#include "monotime.h"
 #include "wire.h"
 
 extern char **environ;
 
 #define CONTROL_EX_UNSUPPORTED 64 /* sysexits.h EX_USAGE */
 #define OUTPUT_MAX 1024           /* command output kept for error messages */
-
-/* Writes the one-line reason and returns ret, so failures read
- * `return fail(err, -EIO, "...")`. */
-static int fail(char err[CONTROL_ERR_MAX], int ret, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char err[CONTROL_ERR_MAX], int ret, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, CONTROL_ERR_MAX, fmt, ap);
-  va_end(ap);
-  return ret;
-}
 
 struct control {
   char *url; /* without a trailing '/' */
@@ -56,13 +44,15 @@ int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
   control *c;
 
   if (!url == !cmd)
-    return fail(err, -EINVAL, "exactly one of a control URL or a control command is needed");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL,
+                       "exactly one of a control URL or a control command is needed");
   if (timeout_ms <= 0)
-    return fail(err, -EINVAL, "control timeout must be positive");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control timeout must be positive");
   if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-    return fail(err, -EINVAL, "control URL '%s' must start with http:// or https://", url);
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL,
+                       "control URL '%s' must start with http:// or https://", url);
   if (cmd && !*cmd)
-    return fail(err, -EINVAL, "control command is empty");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control command is empty");
   c = calloc(1, sizeof(*c));
   if (!c)
     goto nomem;
@@ -78,7 +68,7 @@ int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
       free(c->url);
       free(c);
-      return fail(err, -EIO, "libcurl initialisation failed");
+      return errbuf_fail(err, CONTROL_ERR_MAX, -EIO, "libcurl initialisation failed");
     }
   } else {
     c->cmd = strdup(cmd);
@@ -92,7 +82,7 @@ nomem:
   if (c)
     free(c->url);
   free(c);
-  return fail(err, -ENOMEM, "out of memory");
+  return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "out of memory");
 }
 
 void control_free(control *c) {
@@ -147,7 +137,7 @@ static int http_call(const control *c, const char *method, const char *path, con
   int ret = 0;
 
   if (!h)
-    return fail(err, -ENOMEM, "libcurl handle allocation failed");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "libcurl handle allocation failed");
   snprintf(url, sizeof(url), "%s%s", c->url, path);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -161,7 +151,7 @@ static int http_call(const control *c, const char *method, const char *path, con
   if (json) {
     headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (!headers) {
-      ret = fail(err, -ENOMEM, "out of memory");
+      ret = errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "out of memory");
       goto out;
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -171,15 +161,15 @@ static int http_call(const control *c, const char *method, const char *path, con
   }
   rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    ret = fail(err, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s %s: %s", method, url,
-               curl_err[0] ? curl_err : curl_easy_strerror(rc));
+    ret = errbuf_fail(err, CONTROL_ERR_MAX, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO,
+                      "%s %s: %s", method, url, curl_err[0] ? curl_err : curl_easy_strerror(rc));
     goto out;
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200 || code > 299) {
     describe_reply(&reply, detail, sizeof(detail));
-    ret = fail(err, code == 404 ? -ENOENT : -EIO, "%s %s: HTTP %ld%s%s", method, url, code,
-               detail[0] ? ": " : "", detail);
+    ret = errbuf_fail(err, CONTROL_ERR_MAX, code == 404 ? -ENOENT : -EIO, "%s %s: HTTP %ld%s%s",
+                      method, url, code, detail[0] ? ": " : "", detail);
   }
 out:
   curl_slist_free_all(headers);
@@ -194,7 +184,7 @@ static int url_set(const control *c, const char *service, int status, char err[C
 
   if (!text) {
     json_decref(doc);
-    return fail(err, -ENOMEM, "cannot encode the status change as JSON");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "cannot encode the status change as JSON");
   }
   ret = http_call(c, "PUT", "/v1/statuses", text, err);
   free(text);
@@ -208,9 +198,10 @@ static int url_remove(const control *c, const char *service, char err[CONTROL_ER
   int ret;
 
   if (!escaped)
-    return fail(err, -ENOMEM, "out of memory");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "out of memory");
   if ((size_t)snprintf(path, sizeof(path), "/v1/statuses/%s", escaped) >= sizeof(path)) {
-    ret = fail(err, -ENAMETOOLONG, "service name too long for the control URL");
+    ret = errbuf_fail(err, CONTROL_ERR_MAX, -ENAMETOOLONG,
+                      "service name too long for the control URL");
   } else {
     ret = http_call(c, "DELETE", path, NULL, err);
   }
@@ -219,12 +210,6 @@ static int url_remove(const control *c, const char *service, char err[CONTROL_ER
 }
 
 /* ---- command hook ------------------------------------------------------ */
-
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Appends `word` to out in single quotes ('it'\''s'); 0 or -ENAMETOOLONG. */
 static int append_quoted(char *out, size_t cap, size_t *len, const char *word) {
@@ -354,7 +339,7 @@ static int wait_bounded(pid_t pid, int fd, long long deadline, char *out, size_t
 
   for (;;) {
     struct pollfd p[2];
-    int n = 0, left = (int)(deadline - now_ms());
+    int n = 0, left = (int)(deadline - monotime_ms());
     pid_t w;
 
     w = waitpid(pid, wstatus, WNOHANG);
@@ -397,35 +382,40 @@ static int cmd_run(const control *c, const char *service, const char *status,
   char line[8192], output[OUTPUT_MAX] = "", tail[200];
   size_t outlen = 0;
   int fd = -1, wstatus = 0, ret;
-  long long deadline = now_ms() + c->timeout_ms;
+  long long deadline = monotime_ms() + c->timeout_ms;
   pid_t pid;
 
   if (format_command(c->cmd, service, status, line, sizeof(line)) < 0)
-    return fail(err, -ENAMETOOLONG, "control command too long after substitution");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -ENAMETOOLONG,
+                       "control command too long after substitution");
   pid = spawn_shell(line, &fd);
   if (pid < 0)
-    return fail(err, (int)pid, "cannot run /bin/sh: %s", strerror((int)-pid));
+    return errbuf_fail(err, CONTROL_ERR_MAX, (int)pid, "cannot run /bin/sh: %s",
+                       strerror((int)-pid));
   ret = wait_bounded(pid, fd, deadline, output, sizeof(output), &outlen, &wstatus);
   close(fd);
   last_line(output, outlen, tail, sizeof(tail));
   if (ret == -ETIMEDOUT)
-    return fail(err, ret, "control command (%s %s) timed out after %d ms, killed", status, service,
-                c->timeout_ms);
+    return errbuf_fail(err, CONTROL_ERR_MAX, ret,
+                       "control command (%s %s) timed out after %d ms, killed", status, service,
+                       c->timeout_ms);
   if (WIFSIGNALED(wstatus))
-    return fail(err, -EIO, "control command (%s %s) killed by signal %d", status, service,
-                WTERMSIG(wstatus));
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EIO, "control command (%s %s) killed by signal %d",
+                       status, service, WTERMSIG(wstatus));
   if (WEXITSTATUS(wstatus) == 0)
     return 0;
-  return fail(err, WEXITSTATUS(wstatus) == CONTROL_EX_UNSUPPORTED ? -ENOTSUP : -EIO,
-              "control command (%s %s) exited %d%s%s", status, service, WEXITSTATUS(wstatus),
-              tail[0] ? ": " : "", tail);
+  return errbuf_fail(err, CONTROL_ERR_MAX,
+                     WEXITSTATUS(wstatus) == CONTROL_EX_UNSUPPORTED ? -ENOTSUP : -EIO,
+                     "control command (%s %s) exited %d%s%s", status, service, WEXITSTATUS(wstatus),
+                     tail[0] ? ": " : "", tail);
 }
 
 /* ---- the contract ------------------------------------------------------ */
 
 int control_set(control *c, const char *service, int status, char err[CONTROL_ERR_MAX]) {
   if (!c || !service || status < 0 || status > WIRE_STATUS_MAX)
-    return fail(err, -EINVAL, "control_set: bad arguments (status %d)", status);
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_set: bad arguments (status %d)",
+                       status);
   if (c->url)
     return url_set(c, service, status, err);
   return cmd_run(c, service, wire_status_name(status), err);
@@ -433,7 +423,7 @@ int control_set(control *c, const char *service, int status, char err[CONTROL_ER
 
 int control_remove(control *c, const char *service, char err[CONTROL_ERR_MAX]) {
   if (!c || !service)
-    return fail(err, -EINVAL, "control_remove: bad arguments");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_remove: bad arguments");
   if (c->url)
     return url_remove(c, service, err);
   return cmd_run(c, service, "REMOVE", err);
@@ -441,7 +431,7 @@ int control_remove(control *c, const char *service, char err[CONTROL_ERR_MAX]) {
 
 int control_shutdown(control *c, char err[CONTROL_ERR_MAX]) {
   if (!c)
-    return fail(err, -EINVAL, "control_shutdown: no control hook");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_shutdown: no control hook");
   if (c->url)
     return http_call(c, "POST", "/v1/shutdown", NULL, err);
   return cmd_run(c, "", "SHUTDOWN", err);
@@ -449,7 +439,7 @@ int control_shutdown(control *c, char err[CONTROL_ERR_MAX]) {
 
 int control_resume(control *c, char err[CONTROL_ERR_MAX]) {
   if (!c)
-    return fail(err, -EINVAL, "control_resume: no control hook");
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_resume: no control hook");
   if (c->url)
     return http_call(c, "POST", "/v1/resume", NULL, err);
   return cmd_run(c, "", "RESUME", err);

@@ -438,6 +438,12 @@ int gclient_reply_status(const gclient_reply *r, int *status) {
   return wire_check_response_decode(r->msgs[0], r->lens[0], status);
 }
 
+int gclient_reply_single_status(const gclient_reply *r, int *status) {
+  if (r->code != WIRE_OK || r->msg_count != 1)
+    return -EPROTO;
+  return gclient_reply_status(r, status);
+}
+
 void gclient_reply_describe(const gclient_reply *r, char *buf, size_t size) {
   const char *name = wire_code_name(r->code);
   char code[32];

@@ -65,6 +65,11 @@ int gclient_check(gclient *gc, const char *service, int deadline_ms, gclient_rep
  * message came, -EBADMSG when it does not decode. */
 int gclient_reply_status(const gclient_reply *r, int *status);
 
+/* The ServingStatus of a well-formed Check reply: OK with exactly one
+ * message that decodes (H-CHECK-1, H-CHECK-7). 0 and *status; -EPROTO for
+ * another code or message count; else as gclient_reply_status. */
+int gclient_reply_single_status(const gclient_reply *r, int *status);
+
 /* One line for a FAIL/WARN "seen" field: "OK with status SERVING",
  * "NOT_FOUND (unknown service)", "OK with 2 messages", ... */
 void gclient_reply_describe(const gclient_reply *r, char *buf, size_t size);

@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "catalogue.h"
 #include "number.h"
 #include "client_tls.h"
 #include "control.h"
+#include "monotime.h"
 #include "probe.h"
 #include "report.h"
 #include "runner.h"
@@ -812,8 +812,7 @@ static int probe(const cli *o) {
       fprintf(r.exit_code == PROBE_EXIT_SERVING ? stdout : stderr, "%s\n", r.detail);
     if (ok >= need || ok + (attempts - i) < need)
       break;
-    struct timespec ts = {interval_ms / 1000, (long)(interval_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL); /* the pause between attempts, as jina ping's */
+    monotime_sleep_ms(interval_ms); /* the pause between attempts, as jina ping's */
   }
   grpc_shutdown();
   curl_global_cleanup();

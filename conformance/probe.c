@@ -21,16 +21,17 @@ int probe_grpc_exit(int code, int status) {
 }
 
 int probe_grpc_reply_exit(const gclient_reply *r, int *status) {
-  if (r->code != WIRE_OK || r->msg_count != 1 || gclient_reply_status(r, status) < 0)
+  if (gclient_reply_single_status(r, status) < 0)
     *status = -1;
   return probe_grpc_exit(r->code, *status);
 }
 
+int probe_http_success(long http_status) { return http_status >= 200 && http_status < 400; }
+
 int probe_http_exit(int answered, long http_status) {
   if (!answered)
     return PROBE_EXIT_CONNECT;
-  /* kubelet: 200 <= code < 400 is success (k8s pkg/probe/http/http.go) */
-  return http_status >= 200 && http_status < 400 ? PROBE_EXIT_SERVING : PROBE_EXIT_UNHEALTHY;
+  return probe_http_success(http_status) ? PROBE_EXIT_SERVING : PROBE_EXIT_UNHEALTHY;
 }
 
 static void probe_grpc(const probe_options *o, probe_result *r) {

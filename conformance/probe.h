@@ -60,6 +60,10 @@ int probe_grpc_exit(int code, int status);
  * ServingStatus answered, or -1. Used by `probe` and by case T37. */
 int probe_grpc_reply_exit(const gclient_reply *r, int *status);
 
+/* kubelet's httpGet rule, which `probe` and the HTTP cases share:
+ * 200 <= code < 400 is success (k8s pkg/probe/http/http.go, DoHTTPProbe). */
+int probe_http_success(long http_status);
+
 /* The exit code for an HTTP check: `answered` 0 when no response came. */
 int probe_http_exit(int answered, long http_status);
 

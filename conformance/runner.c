@@ -14,11 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "monotime.h"
 
 int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
                         char err[RUNNER_ERR_MAX]) {
@@ -79,7 +75,7 @@ static int connect_one(const struct addrinfo *ai, long long deadline) {
     }
     for (;;) {
       struct pollfd p = {.fd = fd, .events = POLLOUT};
-      long long left = deadline - now_ms();
+      long long left = deadline - monotime_ms();
       int n;
       if (left <= 0) {
         ret = -ETIMEDOUT;
@@ -110,7 +106,7 @@ int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]) {
       .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   char host[256], port[16];
-  long long deadline = now_ms() + timeout_ms;
+  long long deadline = monotime_ms() + timeout_ms;
   int ret, gai;
 
   ret = runner_split_target(target, host, sizeof(host), port, sizeof(port), err);
@@ -186,9 +182,9 @@ typedef struct run_state {
 } run_state;
 
 static void run_timed(run_state *st, size_t i) {
-  long long t0 = now_ms();
+  long long t0 = monotime_ms();
   run_one(&st->cases[i], st->ctx, st->opts, &st->results[i]);
-  st->durations[i] = (long)(now_ms() - t0);
+  st->durations[i] = (long)(monotime_ms() - t0);
 }
 
 static void *worker(void *arg) {

@@ -7,12 +7,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errbuf.h"
+#include "readfile.h"
 
 #define FILE_MAX (1024 * 1024) /* a pattern file is small; this bounds a mistake */
 /* Messages quote at most this much of a pattern, so that what is wrong with
@@ -56,43 +59,23 @@ static void strlist_clear(strlist *l) {
   *l = (strlist){0};
 }
 
-/* Reads a whole (small) file into a NUL-terminated buffer the caller frees.
- * The buffer grows with what arrives, up to FILE_MAX: most files are a few
- * lines, and a pipe (--known-failing <(...)) has no size to ask for. */
+/* Reads a whole (small) file into a NUL-terminated buffer the caller frees,
+ * up to FILE_MAX: a pipe (--known-failing <(...)) works too. */
 static int read_file(const char *path, char **out, char *err, size_t errlen) {
-  FILE *f = fopen(path, "r");
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int ret = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int rc;
 
-  if (!f)
+  if (fd < 0)
     return errbuf_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-  while (!feof(f) && !ferror(f) && len <= FILE_MAX) {
-    if (len == cap) {
-      char *grown;
-      cap = cap ? (cap * 2 < FILE_MAX + 1 ? cap * 2 : FILE_MAX + 1) : 4096;
-      grown = realloc(buf, cap + 1);
-      if (!grown) {
-        ret = errbuf_fail(err, errlen, -ENOMEM, "out of memory");
-        goto out;
-      }
-      buf = grown;
-    }
-    len += fread(buf + len, 1, cap - len, f);
-  }
-  if (ferror(f))
-    ret = errbuf_fail(err, errlen, -EIO, "%s: read error", path);
-  else if (len > FILE_MAX)
-    ret = errbuf_fail(err, errlen, -EFBIG, "%s: larger than %d bytes", path, FILE_MAX);
-  if (ret == 0) {
-    buf[len] = '\0';
-    *out = buf;
-    buf = NULL;
-  }
-out:
-  free(buf);
-  fclose(f);
-  return ret;
+  rc = readfile_fd(fd, FILE_MAX, out, NULL);
+  close(fd);
+  if (rc == -ENOMEM)
+    return errbuf_fail(err, errlen, rc, "out of memory");
+  if (rc == -EFBIG)
+    return errbuf_fail(err, errlen, rc, "%s: larger than %d bytes", path, FILE_MAX);
+  if (rc < 0)
+    return errbuf_fail(err, errlen, -EIO, "%s: read error", path);
+  return 0;
 }
 
 /* One line split into its first word and the trimmed rest. */

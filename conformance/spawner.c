@@ -13,10 +13,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "monotime.h"
 #include "runner.h"
 
 extern char **environ;
@@ -30,18 +30,6 @@ struct spawned {
   int wstatus;
   char log[64]; /* the output file */
 };
-
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
 
 int spawner_free_port(int *port, char *err, size_t errlen) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -137,7 +125,7 @@ static int reaped(spawned *s) {
 
 int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, char *err,
                      size_t errlen) {
-  long long deadline = now_ms() + timeout_ms;
+  long long deadline = monotime_ms() + timeout_ms;
   char target[32], why[RUNNER_ERR_MAX] = "";
 
   for (size_t i = 0; i < n; i++) {
@@ -147,26 +135,26 @@ int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, c
         return errbuf_fail(
             err, errlen, -ECHILD, "the target exited (status %d) before port %d answered",
             WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : 128 + WTERMSIG(s->wstatus), ports[i]);
-      long long left = deadline - now_ms();
+      long long left = deadline - monotime_ms();
       if (left <= 0)
         return errbuf_fail(err, errlen, -ETIMEDOUT, "port %d did not answer within %d ms (%.200s)",
                            ports[i], timeout_ms, why);
       if (runner_probe(target, (int)(left < 1000 ? left : 1000), why) == 0)
         break;
-      sleep_ms(POLL_MS); /* nothing to block on: the target gives no signal when it listens */
+      monotime_sleep_ms(POLL_MS); /* nothing to block on: the target gives no signal when it listens */
     }
   }
   return 0;
 }
 
 int spawner_stop(spawned *s, int grace_ms) {
-  long long deadline = now_ms() + grace_ms;
+  long long deadline = monotime_ms() + grace_ms;
 
   if (reaped(s))
     return s->wstatus;
   kill(-s->pid, SIGTERM); /* the group spawner_start created, led by s->pid */
-  while (!reaped(s) && now_ms() < deadline)
-    sleep_ms(POLL_MS); /* waitpid has no timeout */
+  while (!reaped(s) && monotime_ms() < deadline)
+    monotime_sleep_ms(POLL_MS); /* waitpid has no timeout */
   if (s->exited)
     return s->wstatus;
   kill(-s->pid, SIGKILL);

@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "grpc_client.h"
+#include "monotime.h"
 #include "probe.h"
 #include "wire.h"
 
@@ -17,14 +17,12 @@
 
 typedef struct waiter {
   const wait_options *o;
-  struct timespec t0;
+  long long t0; /* monotime_ms() */
   char last[SEEN_MAX]; /* what was printed last, to print only changes */
 } waiter;
 
 static int elapsed_ms(const waiter *w) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int)((now.tv_sec - w->t0.tv_sec) * 1000 + (now.tv_nsec - w->t0.tv_nsec) / 1000000);
+  return (int)(monotime_ms() - w->t0);
 }
 
 static int left_ms(const waiter *w) {
@@ -45,9 +43,7 @@ static void seen(waiter *w, const char *what) {
 
 static void pause_ms(const waiter *w) {
   int ms = w->o->interval_ms < left_ms(w) ? w->o->interval_ms : left_ms(w);
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-    ;
+  monotime_sleep_ms(ms);
 }
 
 static int min_ms(int a, int b) { return a < b ? a : b; }
@@ -78,7 +74,7 @@ static int check_once(waiter *w, gclient *gc) {
   int status = -1;
 
   gclient_check(gc, w->o->service, min_ms(w->o->rpc_timeout_ms, left_ms(w) + 1), &r);
-  if (r.code == WIRE_OK && r.msg_count == 1 && gclient_reply_status(&r, &status) == 0)
+  if (gclient_reply_single_status(&r, &status) == 0)
     snprintf(what, sizeof(what), "%s", wire_status_name(status));
   else if (r.code == WIRE_NOT_FOUND)
     snprintf(what, sizeof(what), "%s", wire_status_name(status = WIRE_SERVICE_UNKNOWN));
@@ -140,7 +136,7 @@ int wait_run(const wait_options *o) {
   waiter w = {.o = o};
   int rc;
 
-  clock_gettime(CLOCK_MONOTONIC, &w.t0);
+  w.t0 = monotime_ms();
   rc = o->protocol == PROTOCOL_HTTP ? wait_http(&w) : wait_grpc(&w);
   if (o->progress) {
     if (rc == WAIT_REACHED)
