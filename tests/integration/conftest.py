@@ -380,6 +380,20 @@ def health(pb):
     return make
 
 
+def take_until(q, done, timeout, taken):
+    """Moves items from q to the list taken until one satisfies done(item)
+    (it is appended too); True then, False once timeout seconds ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = q.get(timeout=max(deadline - time.monotonic(), 0.001))
+        except queue.Empty:
+            return False
+        taken.append(item)
+        if done(item):
+            return True
+
+
 class WatchReader:
     """Reads a Watch stream on a thread into a queue; tests wait with bounds.
 
@@ -422,18 +436,12 @@ class WatchReader:
     def end(self, timeout=MSG_TIMEOUT):
         """Waits for the end of the stream; returns (code, details) and the
         messages that came before it."""
-        msgs = []
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                item = self.items.get(timeout=max(left, 0.001))
-            except queue.Empty:
-                raise AssertionError(f"Watch did not end within {timeout:.1f}s "
-                                     f"(messages: {msgs})") from None
-            if item[0] == "end":
-                return item[1], item[2], msgs
-            msgs.append(STATUS_NAME.get(item[1], item[1]))
+        items = []
+        ended = take_until(self.items, lambda item: item[0] == "end", timeout, items)
+        msgs = [STATUS_NAME.get(item[1], item[1]) for item in items if item[0] == "msg"]
+        if not ended:
+            raise AssertionError(f"Watch did not end within {timeout:.1f}s (messages: {msgs})")
+        return items[-1][1], items[-1][2], msgs
 
     def cancel(self):
         self.call.cancel()
