@@ -115,6 +115,7 @@ def test_timeline(mock_executor_factory, client):
         status = q.get(timeout=RPC_TIMEOUT)
         assert status is not None, f"Watch ended after {seen}"
         seen.append(status)
+        assert len(seen) <= 3, f"no SERVING after {seen}"  # bounds the loop
     assert seen[0] == NOT_SERVING and seen[-1] == SERVING, seen
     call.cancel()
 
