@@ -115,6 +115,7 @@ def test_timeline(mock_executor_factory, client):
         status = q.get(timeout=RPC_TIMEOUT)
         assert status is not None, f"Watch ended after {seen}"
         seen.append(status)
+        assert len(seen) <= 3, f"no SERVING after {seen}"  # bounds the loop
     assert seen[0] == NOT_SERVING and seen[-1] == SERVING, seen
     call.cancel()
 
@@ -138,10 +139,7 @@ def test_violate(mock_executor_factory, client):
 
 def test_journal(mock_executor, client):
     client(mock_executor).check("")
-    try:
-        records = mock_executor.journal()
-    except Unsupported:
-        pytest.skip("this mock-executor build has no GET /v1/journal yet")
+    records = mock_executor.journal()  # this repository's build has GET /v1/journal
     assert any("Check" in str(r.get("method", "")) for r in records), records
 
 

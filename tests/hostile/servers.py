@@ -135,6 +135,23 @@ class H2Server:
         else:
             self.reply_status(sid, 12)  # UNIMPLEMENTED
 
+    def feed_streams(self, chunk_for):
+        """Sends chunk_for(room) on each of self.streams, room being what
+        flow control lets go now; drops the streams that closed. True if
+        something went."""
+        sent = False
+        for sid in list(self.streams):
+            try:
+                room = min(self.conn.local_flow_control_window(sid),
+                           self.conn.max_outbound_frame_size)
+                chunk = chunk_for(room) if room > 0 else b""
+                if chunk:
+                    self.conn.send_data(sid, chunk)
+                    sent = True
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                self.streams.discard(sid)
+        return sent
+
     def pump(self):
         """Feeds self.streams; True if it sent something (so more may go
         before the peer's next frame), False to block until the peer writes
@@ -175,17 +192,7 @@ class WatchFlood(H2Server):
 
     def pump(self):
         msg = grpc_message(SERVING)
-        sent = False
-        for sid in list(self.streams):
-            try:
-                room = min(self.conn.local_flow_control_window(sid),
-                           self.conn.max_outbound_frame_size)
-                if room >= len(msg):
-                    self.conn.send_data(sid, msg * (room // len(msg)))
-                    sent = True
-            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-                self.streams.discard(sid)
-        return sent
+        return self.feed_streams(lambda room: msg * (room // len(msg)))  # whole messages
 
 
 class HugePrefix(WatchFlood):
@@ -195,17 +202,7 @@ class HugePrefix(WatchFlood):
         self.streams.add(sid)
 
     def pump(self):
-        sent = False
-        for sid in list(self.streams):
-            try:
-                window = min(self.conn.local_flow_control_window(sid),
-                             self.conn.max_outbound_frame_size)
-                if window > 0:
-                    self.conn.send_data(sid, bytes(window))
-                    sent = True
-            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-                self.streams.discard(sid)
-        return sent
+        return self.feed_streams(bytes)  # the 4 GiB message, never ending
 
 
 class HugeHeaders(H2Server):

@@ -380,6 +380,31 @@ def health(pb):
     return make
 
 
+def read_stream(call, q, value):
+    """Runs on a thread: puts ("msg", value(response)) per response of call,
+    then ("end", grpc.StatusCode, details)."""
+    try:
+        for resp in call:
+            q.put(("msg", value(resp)))
+        q.put(("end", grpc.StatusCode.OK, ""))
+    except grpc.RpcError as e:
+        q.put(("end", e.code(), e.details()))
+
+
+def take_until(q, done, timeout, taken):
+    """Moves items from q to the list taken until one satisfies done(item)
+    (it is appended too); True then, False once timeout seconds ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = q.get(timeout=max(deadline - time.monotonic(), 0.001))
+        except queue.Empty:
+            return False
+        taken.append(item)
+        if done(item):
+            return True
+
+
 class WatchReader:
     """Reads a Watch stream on a thread into a queue; tests wait with bounds.
 
@@ -389,16 +414,9 @@ class WatchReader:
     def __init__(self, call):
         self.call = call
         self.items = queue.Queue()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=read_stream, daemon=True,
+                                        args=(call, self.items, lambda resp: resp.status))
         self._thread.start()
-
-    def _run(self):
-        try:
-            for resp in self.call:
-                self.items.put(("msg", resp.status))
-            self.items.put(("end", grpc.StatusCode.OK, ""))
-        except grpc.RpcError as e:
-            self.items.put(("end", e.code(), e.details()))
 
     def next(self, timeout=MSG_TIMEOUT):
         """The next status; fails if the stream ended or nothing came in time."""
@@ -422,18 +440,12 @@ class WatchReader:
     def end(self, timeout=MSG_TIMEOUT):
         """Waits for the end of the stream; returns (code, details) and the
         messages that came before it."""
-        msgs = []
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                item = self.items.get(timeout=max(left, 0.001))
-            except queue.Empty:
-                raise AssertionError(f"Watch did not end within {timeout:.1f}s "
-                                     f"(messages: {msgs})") from None
-            if item[0] == "end":
-                return item[1], item[2], msgs
-            msgs.append(STATUS_NAME.get(item[1], item[1]))
+        items = []
+        ended = take_until(self.items, lambda item: item[0] == "end", timeout, items)
+        msgs = [STATUS_NAME.get(item[1], item[1]) for item in items if item[0] == "msg"]
+        if not ended:
+            raise AssertionError(f"Watch did not end within {timeout:.1f}s (messages: {msgs})")
+        return items[-1][1], items[-1][2], msgs
 
     def cancel(self):
         self.call.cancel()
@@ -463,16 +475,9 @@ class ReflectionStream:
                                     response_deserializer=module.ServerReflectionResponse.FromString)
         self.call = rpc(iter(self._requests.get, None), timeout=RPC_TIMEOUT * 4)
         self._responses = queue.Queue()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=read_stream, daemon=True,
+                                        args=(self.call, self._responses, lambda resp: resp))
         self._thread.start()
-
-    def _run(self):
-        try:
-            for resp in self.call:
-                self._responses.put(("msg", resp))
-            self._responses.put(("end", grpc.StatusCode.OK, ""))
-        except grpc.RpcError as e:
-            self._responses.put(("end", e.code(), e.details()))
 
     def send(self, **fields):
         self._requests.put(self.m.ServerReflectionRequest(**fields))

@@ -13,13 +13,12 @@ queue; every wait is bounded.
 
 import json
 import queue
-import time
 from concurrent import futures
 
 import grpc
 import pytest
 
-from conftest import CHANNEL_OPTIONS, QUIET_WINDOW, SLOW
+from conftest import CHANNEL_OPTIONS, QUIET_WINDOW, SLOW, take_until
 
 STATE_TIMEOUT = 5.0 * SLOW  # a connectivity change after a status flip
 C = grpc.ChannelConnectivity
@@ -41,17 +40,9 @@ class StateWatcher:
         self.channel.subscribe(self.states.put, try_to_connect=True)
 
     def wait_for(self, want, timeout=STATE_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                state = self.states.get(timeout=max(left, 0.001))
-            except queue.Empty:
-                raise AssertionError(f"channel not {want} within {timeout:.1f}s; "
-                                     f"states so far: {self.seen}") from None
-            self.seen.append(state)
-            if state == want:
-                return
+        if not take_until(self.states, lambda state: state == want, timeout, self.seen):
+            raise AssertionError(f"channel not {want} within {timeout:.1f}s; "
+                                 f"states so far: {self.seen}")
 
     def expect_no_change(self, window=QUIET_WINDOW * 2):
         try:

@@ -183,7 +183,9 @@ def test_runner_survives_hostile_server(hostile_runs, run_id):
 
 
 def test_report_figures(hostile_runs):
-    """Not a check: prints each run's figures (pytest -s) for docs and reviews."""
+    """Prints each run's figures (pytest -s) for docs and reviews; fails
+    only if a run is missing."""
+    assert sorted(hostile_runs) == sorted(RUNS), sorted(set(RUNS) - set(hostile_runs))
     for run_id in sorted(hostile_runs):
         r = hostile_runs[run_id]
         tail = r["stdout"].strip().splitlines()[-1] if r["stdout"].strip() else ""

@@ -99,12 +99,13 @@ def test_watch_other_names_do_not_wake(mock, health, watches):
     assert w.next() == "UNKNOWN"  # not NOT_SERVING from "other"
 
 
-def read_until(watch, last):
-    """Messages up to and including `last` (bounded by watch.next)."""
+def read_until(watch, last, most=8):
+    """Messages up to and including `last`: at most `most`, each bounded by
+    watch.next."""
     got = []
     while not got or got[-1] != last:
         got.append(watch.next())
-        assert len(got) <= 8, got
+        assert len(got) <= most, got
     return got
 
 
@@ -303,10 +304,7 @@ def test_watch_burst_ends_on_latest_T20(mock, health, watches):
     for i in range(100):
         m.set_status("svc", "NOT_SERVING" if i % 2 == 0 else "SERVING")
     m.set_status("svc", "UNKNOWN")
-    got = []
-    while not got or got[-1] != "UNKNOWN":
-        got.append(w.next())
-        assert len(got) <= 101, got
+    got = read_until(w, "UNKNOWN", most=101)
     assert all(a != b for a, b in zip(["SERVING"] + got, got)), got
     w.expect_quiet()
 

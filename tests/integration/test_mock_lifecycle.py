@@ -219,8 +219,10 @@ def test_drain_second_signal_exits_at_once(mock, health, watches):
     rc = m.wait_exit(2.0 * SLOW)
     assert rc is not None, "still running 2 s after the second signal"
     assert time.monotonic() - sent < 2.0 * SLOW
-    m.expected_exit = {rc}
-    assert rc in (0, 1, 130, 143, -signal.SIGINT, -signal.SIGTERM), rc
+    # Stop signals are blocked and waited for (mock_executor/main.c), so the
+    # second one cuts the drain short and the exit is the ordinary one.
+    assert rc == 0, (rc, m.stderr())
+    assert "second signal, exiting now" in m.stderr(), m.stderr()
 
 
 def test_drain_every_service_not_serving(mock_on, health, watches):
@@ -238,8 +240,7 @@ def test_drain_every_service_not_serving(mock_on, health, watches):
     assert http_request(port, "GET", "/health/svc")[0] == 503
     m.signal(signal.SIGTERM)  # second signal: exit now
     rc = m.wait_exit(2.0 * SLOW)
-    assert rc is not None
-    m.expected_exit = {rc}
+    assert rc == 0, (rc, m.stderr())
 
 
 def test_drain_control_api_still_answers(mock, health, watches):
@@ -262,8 +263,7 @@ def test_drain_control_api_still_answers(mock, health, watches):
     assert m.statuses() == {"": "NOT_SERVING", "svc": "NOT_SERVING"}
     m.signal(signal.SIGTERM)  # second signal: exit now
     rc = m.wait_exit(2.0 * SLOW)
-    assert rc is not None
-    m.expected_exit = {rc}
+    assert rc == 0, (rc, m.stderr())
 
 
 # --- config file -------------------------------------------------------------------
