@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "client_tls.h"
+#include "number.h"
 #include "wire.h"
 
 typedef struct exchange {
@@ -70,7 +72,10 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
   if (klen == 12 && strncasecmp(line, "content-type", klen) == 0 && !ex->headers_done) {
     snprintf(r->content_type, sizeof(r->content_type), "%s", value);
   } else if (klen == 11 && strncasecmp(line, "grpc-status", klen) == 0) {
-    int code = atoi(value);
+    /* A value that is no status code at all (atoi read "OK" as 0) is not
+     * success: gRPC clients take it as UNKNOWN. */
+    long n;
+    int code = number_parse(value, 0, INT_MAX, &n) == 0 ? (int)n : WIRE_UNKNOWN_CODE;
     if (ex->headers_done)
       r->status_in_trailers = code;
     else

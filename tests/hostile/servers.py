@@ -20,6 +20,8 @@ Modes (see MODES at the bottom):
   http-bad-json HTTP/1.1 200, application/json, a body that is not JSON
   compressed-flag  a real server whose replies set the compressed flag with no
                 grpc-encoding (H-WIRE-6): what no knob of the C-core mock can do
+  status-word   a real server whose Check trailers say grpc-status: OK (a word,
+                not a code): the runner must not read it as 0
 
 Only the standard library and python3-h2; nothing listens beyond 127.0.0.1.
 """
@@ -263,6 +265,16 @@ class CompressedFlag(H2Server):
         self.conn.send_headers(sid, [("grpc-status", "0")], end_stream=True)
 
 
+class StatusWord(H2Server):
+    """Check answers SERVING, then trailers with grpc-status "OK": not a
+    status code, so not success (kills T06 on a reader that atoi()s it)."""
+
+    def reply_unary(self, sid, payload):
+        self.conn.send_headers(sid, GRPC_HEADERS)
+        self.conn.send_data(sid, grpc_message(SERVING))
+        self.conn.send_headers(sid, [("grpc-status", "OK")], end_stream=True)
+
+
 def h2_mode(cls):
     return lambda sock: cls(sock).run()
 
@@ -280,6 +292,7 @@ MODES = {
     "http-endless": serve_http_endless,
     "http-bad-json": serve_http_bad_json,
     "compressed-flag": h2_mode(CompressedFlag),
+    "status-word": h2_mode(StatusWord),
 }
 
 

@@ -193,20 +193,36 @@ def test_report_figures(hostile_runs):
               f"rss={r['rss_kib'] // 1024} MiB  {tail}")
 
 
-def test_compressed_flag_server_fails_t33():
-    # T33 is the kill matrix's one gRPC case no knob of the C-core mock can
-    # break (scripts/kill-matrix EXCEPTIONS): this server shows it can fail.
-    proc, port = start_server("compressed-flag")
+def run_case_against(mode, case_id):
+    """Runs one case against a hostile server; returns (runner result, its record)."""
+    proc, port = start_server(mode)
     try:
         res = subprocess.run(
-            [RUNNER, "--target", f"127.0.0.1:{port}", "--run", "wire/uncompressed-by-default",
+            [RUNNER, "--target", f"127.0.0.1:{port}", "--run", case_id,
              "--format", "json", "--timeout", "2s"],
             capture_output=True, text=True, timeout=30 * SLOW, env=runner_env())
     finally:
         proc.kill()
         proc.wait(5)
     recs = [json.loads(line) for line in res.stdout.splitlines()]
-    t33 = [r for r in recs if r.get("id") == "wire/uncompressed-by-default"]
-    assert t33 and t33[0]["result"] == "fail", res.stdout + res.stderr
-    assert "compressed" in t33[0]["message"]
+    found = [r for r in recs if r.get("id") == case_id]
+    assert found, res.stdout + res.stderr
+    return res, found[0]
+
+
+def test_compressed_flag_server_fails_t33():
+    # T33 is the kill matrix's one gRPC case no knob of the C-core mock can
+    # break (scripts/kill-matrix EXCEPTIONS): this server shows it can fail.
+    res, t33 = run_case_against("compressed-flag", "wire/uncompressed-by-default")
+    assert t33["result"] == "fail", res.stdout + res.stderr
+    assert "compressed" in t33["message"]
+    assert res.returncode == 1, res.stderr
+
+
+def test_status_word_is_not_success_t06():
+    """grpc-status "OK" is no status code; a runner that atoi()s it reads 0
+    and passes T06. It must fail it."""
+    res, t06 = run_case_against("status-word", "wire/unary-one-message-and-trailers")
+    assert t06["result"] == "fail", res.stdout + res.stderr
+    assert "grpc-status 0" in t06["message"], t06
     assert res.returncode == 1, res.stderr
