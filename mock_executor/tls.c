@@ -14,47 +14,26 @@
 #include <gnutls/x509.h>
 
 #include "errbuf.h"
+#include "readfile.h"
 
 /* Reads the whole file into a malloc'd NUL-terminated text. */
 static int read_file(const char *flag, const char *path, char **out, char *err, size_t errlen) {
   struct stat st;
-  char *text = NULL;
-  size_t got = 0;
-  int fd, rc = 0;
+  int fd, rc;
 
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     rc = -errno;
     return errbuf_fail(err, errlen, rc, "%s %s: %s", flag, path, strerror(-rc));
   }
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
     rc = errbuf_fail(err, errlen, -EINVAL, "%s %s: not a regular file", flag, path);
-    goto out;
-  }
-  if (st.st_size > TLS_FILE_MAX) {
-    rc = errbuf_fail(err, errlen, -EFBIG, "%s %s: larger than %d bytes", flag, path,
-                     TLS_FILE_MAX);
-    goto out;
-  }
-  text = malloc((size_t)st.st_size + 1);
-  if (!text) {
-    rc = errbuf_fail(err, errlen, -ENOMEM, "%s %s: out of memory", flag, path);
-    goto out;
-  }
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-    if (n <= 0) {
-      rc = n < 0 ? -errno : -EIO;
-      snprintf(err, errlen, "%s %s: %s", flag, path, n < 0 ? strerror(-rc) : "file shrank");
-      goto out;
-    }
-    got += (size_t)n;
-  }
-  text[got] = '\0';
-  *out = text;
-  text = NULL;
-out:
-  free(text);
+  else if ((rc = readfile_fd(fd, TLS_FILE_MAX, out, NULL)) == -EFBIG)
+    errbuf_fail(err, errlen, rc, "%s %s: larger than %d bytes", flag, path, TLS_FILE_MAX);
+  else if (rc == -ENOMEM)
+    errbuf_fail(err, errlen, rc, "%s %s: out of memory", flag, path);
+  else if (rc < 0)
+    errbuf_fail(err, errlen, rc, "%s %s: %s", flag, path, strerror(-rc));
   close(fd);
   return rc;
 }
