@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "monotime.h"
+#include "number.h"
 
 int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
                         char err[RUNNER_ERR_MAX]) {
   const char *colon, *h = target;
   size_t hlen;
-  char *end;
   long p;
 
   if (!target || !*target) {
@@ -44,9 +44,7 @@ int runner_split_target(const char *target, char *host, size_t hostlen, char *po
     }
     hlen = (size_t)(colon - target);
   }
-  errno = 0;
-  p = strtol(colon + 1, &end, 10);
-  if (hlen == 0 || colon[1] == '\0' || *end || errno || p < 1 || p > 65535) {
+  if (hlen == 0 || number_parse(colon + 1, 1, 65535, &p) < 0) {
     snprintf(err, RUNNER_ERR_MAX, "target '%s': expected HOST:PORT with a port in 1-65535", target);
     return -EINVAL;
   }

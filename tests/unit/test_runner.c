@@ -209,7 +209,8 @@ static void split_target__forms(void **state) {
   assert_int_equal(runner_split_target("localhost:1", host, sizeof(host), port, sizeof(port), err),
                    0);
   static const char *const bad[] = {"",           "host",     "host:",  ":80",     "host:0",
-                                    "host:65536", "host:80x", "::1:80", "[::1]80", "[::1]"};
+                                    "host:65536", "host:80x", "::1:80", "[::1]80", "[::1]",
+                                    "host:+80",   "host: 80"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_true(runner_split_target(bad[i], host, sizeof(host), port, sizeof(port), err) < 0);
 }
