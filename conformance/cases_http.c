@@ -33,14 +33,20 @@ static int request(const case_ctx *ctx, case_result *res, hclient *h, const char
   return rc;
 }
 
+/* A fresh client into *h; on failure res says why. */
+static int new_client(case_result *res, hclient **h) {
+  int rc = hclient_new(h);
+  if (rc < 0)
+    case_fail(res, "an HTTP client", strerror(-rc), "cannot create an HTTP client");
+  return rc;
+}
+
 /* GET / on a fresh client; 0 with *r, or res filled. */
 static int get_root(const case_ctx *ctx, case_result *res, hclient_result *r) {
   hclient *h = NULL;
-  int rc = hclient_new(&h);
-  if (rc < 0) {
-    case_fail(res, "an HTTP client", strerror(-rc), "cannot create an HTTP client");
+  int rc = new_client(res, &h);
+  if (rc < 0)
     return rc;
-  }
   rc = request(ctx, res, h, "GET", "/", r);
   hclient_free(h);
   return rc;
@@ -130,11 +136,8 @@ void case_http_keep_alive(const case_ctx *ctx, case_result *res) {
   hclient *h = NULL;
   hclient_result r;
   long opened = 0;
-  int rc = hclient_new(&h);
-  if (rc < 0) {
-    case_fail(res, "an HTTP client", strerror(-rc), "cannot create an HTTP client");
+  if (new_client(res, &h) < 0)
     return;
-  }
   for (int i = 0; i < KEEPALIVE_REQUESTS; i++) {
     if (request(ctx, res, h, "GET", "/", &r) < 0)
       goto out;
@@ -173,11 +176,9 @@ void case_http_latency_budget(const case_ctx *ctx, case_result *res) {
  * a hook may take effect a moment after it returns. 0 when it held. */
 static int get_until(const case_ctx *ctx, case_result *res, int want_ok, hclient_result *r) {
   hclient *h = NULL;
-  int spent = 0, rc = hclient_new(&h);
-  if (rc < 0) {
-    case_fail(res, "an HTTP client", strerror(-rc), "cannot create an HTTP client");
+  int spent = 0, rc = new_client(res, &h);
+  if (rc < 0)
     return rc;
-  }
   for (;;) {
     rc = request(ctx, res, h, "GET", "/", r);
     if (rc < 0)
@@ -238,10 +239,8 @@ void case_http_unknown_path(const case_ctx *ctx, case_result *res) {
   hclient *h = NULL;
   if (get_root(ctx, res, &root) < 0)
     return;
-  if (hclient_new(&h) < 0) {
-    case_fail(res, "an HTTP client", "out of memory", "cannot create an HTTP client");
+  if (new_client(res, &h) < 0)
     return;
-  }
   path[0] = '/';
   cases_name(ctx, "no-such-path", path + 1, sizeof(path) - 1);
   if (request(ctx, res, h, "GET", path, &r) == 0) {
@@ -261,10 +260,8 @@ void case_http_head(const case_ctx *ctx, case_result *res) {
   hclient *h = NULL;
   hclient_result r;
   char seen[CASE_TEXT_MAX];
-  if (hclient_new(&h) < 0) {
-    case_fail(res, "an HTTP client", "out of memory", "cannot create an HTTP client");
+  if (new_client(res, &h) < 0)
     return;
-  }
   if (request(ctx, res, h, "HEAD", "/", &r) == 0) {
     hclient_describe(&r, seen, sizeof(seen));
     if (probe_http_success(r.http_status) && r.body_len == 0)
