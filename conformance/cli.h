@@ -1,0 +1,77 @@
+/* cli: the command line of health-conformance's run, list, probe and wait
+ * subcommands (help text, option table, parsers, usage errors).
+ *
+ * Subcommands with a command line of their own (ping, client, matrix) do not
+ * come through here: main.c hands them argv before cli_parse sees it.
+ *
+ * Not thread-safe: called from main before any case starts a thread. The
+ * strings in a cli point into argv (or into the cli itself); cli_free
+ * releases what cli_parse allocated. */
+#ifndef HC_CLI_H
+#define HC_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "client_tls.h"
+#include "report.h"
+#include "selection.h"
+
+#define CLI_PROG "health-conformance"
+#define CLI_MAX_OUTPUTS 8
+
+typedef enum cli_command { CMD_RUN = 0, CMD_LIST, CMD_PROBE, CMD_WAIT } cli_command;
+
+typedef struct cli_output {
+  report_format fmt;
+  const char *path; /* NULL: stdout */
+} cli_output;
+
+typedef struct cli {
+  cli_command cmd;
+  const char *target; /* "host:port" after cli_parse (the scheme removed) */
+  char target_buf[300];
+  int protocol; /* case_protocol, -1 until known */
+  const char *service;
+  int attempts, min_successful, interval_ms;
+  int connect_timeout_ms, rpc_timeout_ms;
+  int want_status;
+  int timeout_given, interval_given;
+  selection *sel;
+  const char *known_failing;
+  const char *spawn;
+  int spawn_timeout_ms;
+  int parallel;
+  const char *control_url;
+  const char *control_cmd;
+  int timeout_ms;
+  int latency_budget_ms;
+  int strict;
+  int list, help, version;
+  cli_output outputs[CLI_MAX_OUTPUTS];
+  size_t noutputs;
+  int last_has_output;
+  ctls_options tls; /* --tls* (client_tls.h) */
+} cli;
+
+/* Parses argv into *o. Returns 0, or the exit code of a usage error
+ * (2, or 1 under probe as grpc_health_probe), the message printed. Call
+ * cli_free afterwards in both cases. */
+int cli_parse(int argc, char **argv, cli *o);
+
+/* Releases what cli_parse allocated and the TLS settings cli_apply_tls made. */
+void cli_free(cli *o);
+
+/* The --help text. */
+void cli_usage(FILE *f);
+
+/* Prints "health-conformance: <what>" and the --help hint on stderr;
+ * returns the usage exit code of the subcommand being parsed. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Applies --tls* to every connection to the target, reading the PEM files
+ * (a missing one is a usage error, as in grpc_health_probe): 0 or the
+ * usage exit code. */
+int cli_apply_tls(const cli *o);
+
+#endif
