@@ -363,7 +363,7 @@ static enum MHD_Result put_timeline(void *ctx, struct MHD_Connection *conn,
     rv = httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     goto out;
   }
-  if (registry_is_shut_down(a->reg)) /* the timeline would stop at its first set */
+  if (registry_refuses_changes(a->reg)) /* the timeline would stop at its first set */
     rv = refuse_shut_down(conn);
   else if (timelines_set(a->timelines, service, &spec) < 0)
     rv = httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");

@@ -362,6 +362,15 @@ int registry_is_shut_down(registry *r) {
   return v;
 }
 
+int registry_refuses_changes(registry *r) {
+  int v;
+
+  pthread_rwlock_rdlock(&r->lock);
+  v = refuses_changes(r);
+  pthread_rwlock_unlock(&r->lock);
+  return v;
+}
+
 int registry_watch_start(registry *r, const char *name, registry_notify_fn notify,
                          void *ctx, registry_watch **out, int *first) {
   registry_watch *w;

@@ -74,6 +74,10 @@ void registry_shutdown(registry *r);
 /* Sets every known service SERVING and accepts sets again (grpc-go Resume). */
 void registry_resume(registry *r);
 int registry_is_shut_down(registry *r);
+/* 1 while registry_set() and registry_remove() answer REGISTRY_ESHUTDOWN:
+ * shut down, unless shutdown-accepts-sets breaks that on purpose. Every
+ * other way in (timelines) follows the same rule. */
+int registry_refuses_changes(registry *r);
 
 /* Opens a watch on `name` (H-WATCH-1): *first receives the status to send
  * at once (SERVICE_UNKNOWN for an unknown name, H-WATCH-3) and the watch is

@@ -352,6 +352,32 @@ static void shutdown__refuses_changes_until_resume(void **state) {
   assert_unchanged(f);
 }
 
+/* PUT /v1/timelines follows PUT /v1/statuses after a shutdown: refused
+ * (409, nothing runs), unless shutdown-accepts-sets lets sets through. */
+static void shutdown__timelines_follow_the_status_rule(void **state) {
+  fixture *f = *state;
+  const char *tl = "{\"service\": \"svc\", \"timeline\": \"SERVING:60m,NOT_SERVING\"}";
+  http_reply r;
+
+  registry_set_faults(f->reg, f->flt);
+  request(f, "POST", "/v1/shutdown", NULL, &r);
+  assert_int_equal(r.code, 200);
+  request(f, "PUT", "/v1/timelines", tl, &r);
+  assert_error(&r, 409, "shut down");
+  assert_int_equal(timelines_count(f->tls), 0);
+  assert_int_equal(status_of(f, "svc"), WIRE_NOT_SERVING);
+
+  faults_set(f->flt, VIOLATE_SHUTDOWN_ACCEPTS_SETS, 1);
+  request(f, "PUT", "/v1/statuses", "{\"service\": \"\", \"status\": \"SERVING\"}", &r);
+  assert_int_equal(r.code, 200);
+  request(f, "PUT", "/v1/timelines", tl, &r);
+  assert_int_equal(r.code, 200);
+  assert_int_equal(timelines_count(f->tls), 1);
+  assert_int_equal(status_of(f, "svc"), WIRE_SERVING);
+  request(f, "DELETE", "/v1/timelines/svc", NULL, &r);
+  assert_int_equal(r.code, 204);
+}
+
 typedef struct notified {
   int statuses[8];
   int count;
@@ -838,6 +864,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(wrong_method__is_405_with_allow, setup, teardown),
       cmocka_unit_test_setup_teardown(unknown_path__is_404, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown__refuses_changes_until_resume, setup, teardown),
+      cmocka_unit_test_setup_teardown(shutdown__timelines_follow_the_status_rule, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(put__notifies_watchers, setup, teardown),
       cmocka_unit_test_setup_teardown(keep_alive__reuses_the_connection, setup, teardown),
       cmocka_unit_test_setup_teardown(start__port_in_use_is_a_clear_error, setup, teardown),
