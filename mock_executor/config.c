@@ -21,6 +21,7 @@
 
 static const char *const protocol_names[] = {"grpc", "http"};
 static const char *const drain_names[] = {"end", "keep"};
+static const char *const profile_names[] = {"none", "jina"};
 
 typedef enum flag_arg { ARG_NONE, ARG_ONE, ARG_MANY } flag_arg;
 
@@ -265,6 +266,16 @@ static int apply_fault_seed(config *cfg, const char *v, int from_file, char *err
   return 0;
 }
 
+static int apply_profile(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  int p;
+
+  (void)from_file;
+  if (parse_enum("--profile", v, profile_names, 2, &p, err, errlen) < 0)
+    return -EINVAL;
+  cfg->profile = (config_profile)p;
+  return 0;
+}
+
 static int apply_admin_port(config *cfg, const char *v, int from_file, char *err,
                             size_t errlen) {
   (void)from_file;
@@ -414,6 +425,9 @@ static const flag_def flags[] = {
      "List fails RESOURCE_EXHAUSTED above N services (default 100)"},
     {"http-code", 0, ARG_ONE, CONFIG_MAP, apply_http_code, "STATUS=CODE",
      "HTTP code answered for STATUS (default 200 for SERVING, 503 otherwise); repeatable"},
+    {"profile", 0, ARG_ONE, CONFIG_SCALAR, apply_profile, "NAME",
+     "jina: look like a Jina Executor (its services SERVING, reflection v1alpha listing "
+     "them, FastAPI-shaped HTTP, Jina's flags); none (default): a generic health server"},
     {"journal-size", 0, ARG_ONE, CONFIG_SCALAR, apply_journal_size, "N",
      "requests kept in the journal (default 1000; 0 turns it off)"},
     {"ssl-certfile", 0, ARG_ONE, CONFIG_SCALAR, apply_ssl_certfile, "FILE",
@@ -791,6 +805,7 @@ int config_print(const config *cfg, FILE *out) {
   if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
     return -ENOMEM;
   root = yaml_document_add_mapping(&doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+  add_text(&doc, root, "profile", profile_names[cfg->profile]);
   add_text(&doc, root, "host", cfg->host);
   add_listeners(&doc, root, cfg);
   add_named(&doc, root, cfg);

@@ -33,6 +33,11 @@ typedef enum config_protocol { CONFIG_PROTOCOL_GRPC = 0, CONFIG_PROTOCOL_HTTP } 
  * grace period ends, as grpc-go's health server does (H-WATCH-9). */
 typedef enum config_drain_watch { CONFIG_DRAIN_END = 0, CONFIG_DRAIN_KEEP } config_drain_watch;
 
+/* What the mock presents itself as: a generic health server, or a Jina
+ * Executor (--profile jina: its services, reflection v1alpha only, Jina's
+ * FastAPI app over HTTP; jina-executor.md §7). */
+typedef enum config_profile { CONFIG_PROFILE_NONE = 0, CONFIG_PROFILE_JINA } config_profile;
+
 typedef struct config_listener {
   int port; /* 0 = a free port */
   config_protocol protocol;
@@ -53,6 +58,7 @@ typedef struct config_timeline {
 #define CONFIG_MAX_CQ_THREADS 8
 
 typedef struct config {
+  config_profile profile;
   const char *host; /* bind address of the health listeners, default 0.0.0.0 */
   config_listener listeners[CONFIG_MAX_LISTENERS];
   size_t n_listeners; /* at least 1 after a successful parse */

@@ -102,6 +102,7 @@ struct health_server {
   journal *journal; /* NULL: no journal */
   const faults *faults; /* NULL: no violation */
   size_t list_limit;
+  const char *const *reflection_list; /* NULL: ours, v1 and v1alpha */
   atomic_uint checks; /* check-toggles: Checks answered so far */
   grpc_slice responses[WIRE_STATUS_MAX + 1]; /* pre-encoded HealthCheckResponses */
   tag shutdown_tag;
@@ -958,8 +959,8 @@ static void reflection_reply(hs_call *c, grpc_byte_buffer *request) {
   int rc = read_message(request, &req);
 
   if (rc == 0) {
-    rc = reflection_answer_faults(c->hs->faults, GRPC_SLICE_START_PTR(req),
-                                  GRPC_SLICE_LENGTH(req), &out, &len);
+    rc = reflection_answer_faults(c->hs->faults, c->hs->reflection_list,
+                                  GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &out, &len);
     grpc_slice_unref(req);
   }
   if (rc == -ENOENT) { /* reflection-abort: a failed lookup ends the stream */
@@ -1014,6 +1015,12 @@ static void handle_reflection(hs_call *c) {
 
   if (c->method == M_REFLECTION_V1 && faults_on(c->hs->faults, VIOLATE_REFLECTION_V1_INTERNAL)) {
     finish(c, WIRE_INTERNAL, "reflection failed", NULL, 1); /* blocks the v1alpha fallback */
+    return;
+  }
+  /* J-REFL-1: a Jina Executor registers v1alpha only (jina-executor.md §1.4). */
+  if (c->method == M_REFLECTION_V1 && c->hs->reflection_list) {
+    finish(c, WIRE_UNIMPLEMENTED,
+           "unknown method /grpc.reflection.v1.ServerReflection/ServerReflectionInfo", NULL, 1);
     return;
   }
 
@@ -1440,6 +1447,7 @@ int health_server_start(const health_server_options *opts, health_server **out,
   hs->journal = opts->journal;
   hs->faults = opts->faults;
   hs->list_limit = opts->list_limit;
+  hs->reflection_list = opts->reflection_list;
   hs->shutdown_tag = (tag){on_shutdown, hs};
   pthread_mutex_init(&hs->mu, NULL);
   pthread_cond_init(&hs->drained, NULL);

@@ -34,6 +34,10 @@ typedef struct health_server_options {
   journal *journal;  /* borrowed; NULL: calls are not recorded */
   size_t list_limit; /* List fails RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* >= 1 */
+  /* Borrowed, NULL-terminated. NULL: reflection v1 and v1alpha list our
+   * services. Set (--profile jina): v1alpha only, listing these names
+   * (v1 answers UNIMPLEMENTED, as on a Jina Executor). */
+  const char *const *reflection_list;
   const tls_pem *tls; /* borrowed; NULL: plaintext. With tls->ca, client
                        * certificates are required and verified */
   /* Borrowed; NULL: no violation. Knobs are read on every call, so they

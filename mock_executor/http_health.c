@@ -13,6 +13,7 @@
 
 #include "errbuf.h"
 #include "httpd.h"
+#include "jina_http.h"
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
 #define SLOW_MS 600 /* http-slow: over the runner's default 500 ms budget (H05) */
@@ -35,6 +36,7 @@ struct http_health {
   struct MHD_Response *unknown;
   struct MHD_Response *head_error; /* http-head-broken */
   struct MHD_Response *injected;   /* --fault action=http-status:N */
+  jina_http *jina; /* --profile jina: every request goes to it */
 };
 
 static const char *const status_bodies[NBODY][NSTATUS] = {
@@ -200,12 +202,21 @@ static enum MHD_Result get_named(void *ctx, struct MHD_Connection *conn,
   return report(ctx, conn, rq, rq->rest, 1);
 }
 
-/* http-unknown-path-ok: GET or HEAD of a path no route knows is answered
- * as / is, so a mistyped probe path would pass (H07). Otherwise httpd's 404. */
+/* With --profile jina there are no routes: every request is answered here
+ * as Jina's FastAPI app answers it. Otherwise http-unknown-path-ok: GET or
+ * HEAD of a path no route knows is answered as / is, so a mistyped probe
+ * path would pass (H07); without it httpd's 404. */
 static int unknown_path(void *ctx, struct MHD_Connection *conn, const httpd_request *rq,
                         enum MHD_Result *rv) {
   http_health *hh = ctx;
+  int status;
 
+  if (hh->jina) {
+    if (registry_get(hh->reg, "", &status) < 0)
+      status = -1;
+    *rv = jina_http_answer(hh->jina, conn, rq, status);
+    return 1;
+  }
   if (!faults_on(hh->faults, VIOLATE_HTTP_UNKNOWN_PATH_OK))
     return 0;
   if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
@@ -278,6 +289,7 @@ static void free_responses(http_health *hh) {
     MHD_destroy_response(hh->head_error);
   if (hh->injected)
     MHD_destroy_response(hh->injected);
+  jina_http_free(hh->jina);
 }
 
 /* One status answer; with CONN_CLOSE it says Connection: close, which
@@ -349,6 +361,10 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
   if (rv < 0)
     goto fail;
   rv = build_responses(hh);
+  if (rv == 0 && opts->jina) {
+    rv = jina_http_new(hh->codes, &hh->jina);
+    ho.nroutes = 0;
+  }
   if (rv < 0) {
     snprintf(err, errlen, "http_health: out of memory");
     goto fail;

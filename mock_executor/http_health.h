@@ -69,6 +69,8 @@ typedef struct http_health_options {
    * 100-599; 0 = the default: 200 for SERVING, 503 for the others. */
   int codes[WIRE_STATUS_MAX + 1];
   const tls_pem *tls; /* borrowed, must outlive the listener; NULL = plain HTTP (httpd.h) */
+  int jina; /* --profile jina: Jina's FastAPI app instead of the routes above
+             * (jina_http.h); the violation knobs and fault rules do not apply */
 } http_health_options;
 
 /* Starts serving. On success *bound_port is the port bound. On failure

@@ -17,6 +17,7 @@
 #include "faults.h"
 #include "health_server.h"
 #include "http_health.h"
+#include "jina.h"
 #include "journal.h"
 #include "registry.h"
 #include "timeline.h"
@@ -113,6 +114,27 @@ static int load_statuses(mock *m, int all) {
   return rc;
 }
 
+/* J-SVC-1: a Jina Executor sets its services SERVING once server.start()
+ * returned, i.e. after the port opened (jina-executor.md §1.1); "" was
+ * SERVING before (load_statuses). A --status for one of them wins. With
+ * `all` >= 0 they get that status instead (--ready-delay). */
+static int load_profile_statuses(mock *m, int all) {
+  const config *cfg = m->cfg;
+  int rc = 0;
+
+  if (cfg->profile != CONFIG_PROFILE_JINA)
+    return 0;
+  for (size_t i = 0; jina_services[i] && rc == 0; i++) {
+    size_t k = 0;
+
+    while (k < cfg->n_statuses && strcmp(cfg->statuses[k].name, jina_services[i]) != 0)
+      k++;
+    if (k == cfg->n_statuses)
+      rc = registry_set(m->reg, jina_services[i], all >= 0 ? all : WIRE_SERVING);
+  }
+  return rc;
+}
+
 static int start_timelines(mock *m) {
   const config *cfg = m->cfg;
   char err[TIMELINE_ERR_MAX];
@@ -155,6 +177,8 @@ static int start_grpc(mock *m) {
   opts.cq_threads = cfg->cq_threads;
   opts.tls = m->tlsp;
   opts.faults = m->faults;
+  if (cfg->profile == CONFIG_PROFILE_JINA)
+    opts.reflection_list = jina_services;
   rc = health_server_start(&opts, &m->grpc, bound, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": %s\n", err);
@@ -175,7 +199,8 @@ static int start_http(mock *m) {
                                 .reg = m->reg,
                                 .journal = m->journal,
                                 .faults = m->faults,
-                                .tls = m->tlsp};
+                                .tls = m->tlsp,
+                                .jina = cfg->profile == CONFIG_PROFILE_JINA};
     int port, rc;
 
     if (cfg->listeners[i].protocol != CONFIG_PROTOCOL_HTTP)
@@ -364,12 +389,16 @@ static int run(const config *cfg) {
     rc = start_timelines(&m);
   if (rc == 0)
     rc = start_listeners(&m);
+  if (rc == 0)
+    rc = load_profile_statuses(&m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
   if (rc < 0)
     goto out;
   if (cfg->ready_delay_ms > 0) {
     sig = wait_signal(&m.stop, cfg->ready_delay_ms);
     if (sig == 0)
       rc = load_statuses(&m, -1);
+    if (sig == 0 && rc == 0)
+      rc = load_profile_statuses(&m, -1);
     if (sig == 0 && rc == 0)
       rc = start_timelines(&m);
   }

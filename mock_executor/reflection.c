@@ -19,7 +19,8 @@ const char *const reflection_services[] = {
     NULL,
 };
 
-#define N_SERVICES (sizeof(reflection_services) / sizeof(reflection_services[0]) - 1)
+/* Room for the longest list served: ours (3) or a Jina Executor's (7). */
+#define N_SERVICES 8
 
 /* The parts a response may point to; they live on the caller's stack. */
 typedef struct answer_parts {
@@ -35,16 +36,17 @@ typedef struct answer_parts {
 
 #define HEALTH_PACKAGE "grpc.health.v1."
 
-static void answer_list(response *res, answer_parts *p, const faults *f) {
+static void answer_list(response *res, answer_parts *p, const faults *f,
+                        const char *const *services) {
   size_t n = 0;
 
   grpc__reflection__v1__list_service_response__init(&p->list);
-  for (size_t i = 0; i < N_SERVICES; i++) {
+  for (size_t i = 0; services[i] && n < N_SERVICES; i++) {
     if (faults_on(f, VIOLATE_REFLECTION_NO_HEALTH) &&
-        strncmp(reflection_services[i], HEALTH_PACKAGE, strlen(HEALTH_PACKAGE)) == 0)
+        strncmp(services[i], HEALTH_PACKAGE, strlen(HEALTH_PACKAGE)) == 0)
       continue;
     grpc__reflection__v1__service_response__init(&p->services[n]);
-    p->services[n].name = (char *)reflection_services[i];
+    p->services[n].name = (char *)services[i];
     p->service_ptrs[n] = &p->services[n];
     n++;
   }
@@ -112,10 +114,10 @@ static const wire_file *symbol_file(const char *symbol, const faults *f) {
 }
 
 static void answer_request(const request *req, response *res, answer_parts *p,
-                           const faults *f) {
+                           const faults *f, const char *const *services) {
   switch (req->message_request_case) {
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
-    answer_list(res, p, f);
+    answer_list(res, p, f, services);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
     answer_file(res, p, symbol_file(req->file_containing_symbol, f), "symbol",
@@ -139,11 +141,11 @@ static void answer_request(const request *req, response *res, answer_parts *p,
 }
 
 int reflection_answer(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len) {
-  return reflection_answer_faults(NULL, buf, len, out, out_len);
+  return reflection_answer_faults(NULL, NULL, buf, len, out, out_len);
 }
 
-int reflection_answer_faults(const faults *f, const uint8_t *buf, size_t len, uint8_t **out,
-                             size_t *out_len) {
+int reflection_answer_faults(const faults *f, const char *const *services, const uint8_t *buf,
+                             size_t len, uint8_t **out, size_t *out_len) {
   response res = GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__INIT;
   answer_parts parts;
   request *req;
@@ -156,7 +158,7 @@ int reflection_answer_faults(const faults *f, const uint8_t *buf, size_t len, ui
     return -EBADMSG;
   res.valid_host = req->host;
   res.original_request = req;
-  answer_request(req, &res, &parts, f);
+  answer_request(req, &res, &parts, f, services ? services : reflection_services);
   if (faults_on(f, VIOLATE_REFLECTION_ABORT) &&
       res.message_response_case ==
           GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE &&

@@ -26,12 +26,15 @@ extern const char *const reflection_services[];
  * stream with INVALID_ARGUMENT), -ENOMEM. */
 int reflection_answer(const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
 
-/* reflection_answer with the violation knobs of `f` (NULL: none) read:
+/* reflection_answer listing `services` (NULL-terminated, at most 8;
+ * NULL: reflection_services) in list_services, as a Jina Executor lists
+ * its own (jina.h) while every symbol of ours still resolves (J-REFL-2),
+ * and with the violation knobs of `f` (NULL: none) read:
  * reflection-no-health leaves Health out of list_services,
  * reflection-not-found answers NOT_FOUND for the grpc.health.v1 symbols,
  * and with reflection-abort a failed lookup returns -ENOENT (and no
  * answer) so that the caller ends the stream instead (H-REFL-5 broken). */
-int reflection_answer_faults(const faults *f, const uint8_t *req, size_t len, uint8_t **out,
-                             size_t *out_len);
+int reflection_answer_faults(const faults *f, const char *const *services, const uint8_t *req,
+                             size_t len, uint8_t **out, size_t *out_len);
 
 #endif
