@@ -40,8 +40,11 @@ test-valgrind: all
 	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
 		scripts/run-conformance $(BUILD) "" "" $(VALGRIND_ARGS)
 
+# The text report on stdout, and the same run as one HTML page (open it in a
+# browser, or keep it as a CI artifact: it loads nothing from outside).
+CONFORMANCE_HTML ?= $(BUILD)/conformance-report.html
 conformance: all
-	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)"
+	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)" --format html --output $(CONFORMANCE_HTML)
 
 # libFuzzer under clang (docs/fuzzing.md); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

@@ -1,7 +1,8 @@
-/* report: text, TAP 13, JUnit XML and NDJSON writers behind one interface.
- * See report.h for the formats. */
+/* report: text, TAP 13, JUnit XML and NDJSON writers behind one interface
+ * (HTML is in report_html.c). See report.h for the formats. */
 #define _GNU_SOURCE /* strdup */
 #include "report.h"
+#include "report_writer.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -10,35 +11,6 @@
 #include <libxml/xmlwriter.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A finished case as the writers see it: the text already made safe for
- * every format (no control characters, valid UTF-8). */
-typedef struct entry {
-  const hc_case *c;
-  case_result res;
-  long duration_ms;
-  int counts;
-} entry;
-
-typedef struct writer writer;
-
-typedef struct writer_ops {
-  void (*begin)(writer *w, const report_run_info *info);
-  void (*add)(writer *w, const entry *e, size_t index);
-  void (*end)(writer *w, const report_run_info *info, const report_summary *s);
-} writer_ops;
-
-struct writer {
-  const writer_ops *ops;
-  report_format fmt;
-  FILE *f;
-  int owned; /* f was opened by report_add_path */
-  char *path;
-  int colour;
-  entry *kept; /* JUnit: all entries, written at the end */
-  size_t nkept, capkept;
-  int oom;
-};
 
 struct report {
   writer *writers;
@@ -196,7 +168,7 @@ static void tap_end(writer *w, const report_run_info *info, const report_summary
 
 /* ---- JUnit XML --------------------------------------------------------- */
 
-static void junit_add(writer *w, const entry *e, size_t index) {
+void report_keep(writer *w, const entry *e, size_t index) {
   (void)index;
   if (w->nkept == w->capkept) {
     size_t cap = w->capkept ? w->capkept * 2 : 64;
@@ -211,7 +183,7 @@ static void junit_add(writer *w, const entry *e, size_t index) {
   w->kept[w->nkept++] = *e;
 }
 
-static int junit_is_failure(const entry *e) {
+int report_is_failure(const entry *e) {
   return e->res.outcome == OUTCOME_FAIL || (e->res.outcome == OUTCOME_WARN && e->counts);
 }
 
@@ -219,7 +191,7 @@ static void junit_counts(const writer *w, size_t *failures, size_t *skipped, dou
   *failures = *skipped = 0;
   *seconds = 0;
   for (size_t i = 0; i < w->nkept; i++) {
-    *failures += (size_t)junit_is_failure(&w->kept[i]);
+    *failures += (size_t)report_is_failure(&w->kept[i]);
     *skipped += (size_t)(w->kept[i].res.outcome == OUTCOME_SKIP);
     *seconds += (double)w->kept[i].duration_ms / 1000.0;
   }
@@ -261,7 +233,7 @@ static int junit_testcase(xmlTextWriterPtr x, const entry *e) {
   rc |= xmlTextWriterWriteAttribute(x, BAD_CAST "classname", BAD_CAST classname) < 0;
   rc |= xmlTextWriterWriteFormatAttribute(x, BAD_CAST "time", "%.3f",
                                           (double)e->duration_ms / 1000.0) < 0;
-  if (junit_is_failure(e)) {
+  if (report_is_failure(e)) {
     rc |= xmlTextWriterStartElement(x, BAD_CAST "failure") < 0;
     rc |= xmlTextWriterWriteAttribute(x, BAD_CAST "message", BAD_CAST r->message) < 0;
     rc |=
@@ -361,14 +333,20 @@ static void json_end(writer *w, const report_run_info *info, const report_summar
 
 /* ---- the interface ----------------------------------------------------- */
 
-static const writer_ops ops_by_format[] = {
-    [REPORT_TEXT] = {text_begin, text_add, text_end},
-    [REPORT_TAP] = {tap_begin, tap_add, tap_end},
-    [REPORT_JUNIT] = {NULL, junit_add, junit_end},
-    [REPORT_JSON] = {NULL, json_add, json_end},
+static const writer_ops text_ops = {text_begin, text_add, text_end};
+static const writer_ops tap_ops = {tap_begin, tap_add, tap_end};
+static const writer_ops junit_ops = {NULL, report_keep, junit_end};
+static const writer_ops json_ops = {NULL, json_add, json_end};
+
+static const writer_ops *const ops_by_format[] = {
+    [REPORT_TEXT] = &text_ops,
+    [REPORT_TAP] = &tap_ops,
+    [REPORT_JUNIT] = &junit_ops,
+    [REPORT_JSON] = &json_ops,
+    [REPORT_HTML] = &report_html_ops,
 };
 
-static const char *const format_names[] = {"text", "tap", "junit", "json"};
+static const char *const format_names[] = {"text", "tap", "junit", "json", "html"};
 
 int report_format_parse(const char *name, report_format *fmt) {
   for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
@@ -432,7 +410,7 @@ static int add_writer(report *r, report_format fmt, FILE *f, int owned, const ch
     return -ENOMEM;
   }
   r->writers = grown;
-  r->writers[r->count++] = (writer){.ops = &ops_by_format[fmt],
+  r->writers[r->count++] = (writer){.ops = ops_by_format[fmt],
                                     .fmt = fmt,
                                     .f = f,
                                     .owned = owned,

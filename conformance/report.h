@@ -1,5 +1,5 @@
 /*
- * report: one interface, four writers. The runner calls report_begin once,
+ * report: one interface, five writers. The runner calls report_begin once,
  * report_case as each case ends, report_end once; every writer attached
  * with report_add receives each call.
  *
@@ -15,6 +15,9 @@
  *                 {"id","test","clauses","level","result","message",
  *                 "duration_ms"} (+ "expected","seen" on fail/warn), then
  *                 {"summary":{"passed","failed","warned","skipped"},"run":{..}}.
+ *   REPORT_HTML   one self-contained page (report_html.c): the summary, every
+ *                 case with its clause text, expected, seen and duration,
+ *                 and filters by result; written at report_end.
  *
  * Memory: the report borrows the hc_case pointers given to report_case
  * (the table outlives the report) and copies results. Streams passed to
@@ -29,7 +32,13 @@
 
 #include "catalogue.h"
 
-typedef enum report_format { REPORT_TEXT = 0, REPORT_TAP, REPORT_JUNIT, REPORT_JSON } report_format;
+typedef enum report_format {
+  REPORT_TEXT = 0,
+  REPORT_TAP,
+  REPORT_JUNIT,
+  REPORT_JSON,
+  REPORT_HTML
+} report_format;
 
 typedef struct report report;
 
@@ -48,7 +57,7 @@ typedef struct report_summary {
   int exit_code;
 } report_summary;
 
-/* "text", "tap", "junit", "json" (also "ndjson") -> *fmt; -EINVAL otherwise. */
+/* "text", "tap", "junit", "json" (also "ndjson"), "html" -> *fmt; -EINVAL otherwise. */
 int report_format_parse(const char *name, report_format *fmt);
 const char *report_format_name(report_format fmt);
 

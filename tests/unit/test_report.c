@@ -312,6 +312,35 @@ static void add_path__unwritable_names_the_file(void **state) {
   report_free(r);
 }
 
+/* The page parses as HTML, carries every case with its details, escapes
+ * what the cases wrote (libxml2 does it) and loads nothing from outside.
+ * tests/integration/test_html_report.py checks it rendered in Chromium. */
+static void html__every_case_escaped_self_contained(void **state) {
+  fixture *f = *state;
+  char *argv[] = {"xmllint", "--html", "--noout", f->path, NULL};
+  char *html;
+
+  write_report(f->path, REPORT_HTML, 1, 0);
+  assert_int_equal(run_tool(argv), 0);
+  html = slurp(f->path);
+  assert_true(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+  for (size_t i = 0; i < NCASES; i++) {
+    char want[128];
+    snprintf(want, sizeof(want), "data-id=\"%s\"", cases[i].id);
+    assert_non_null(strstr(html, want));
+  }
+  assert_non_null(strstr(html, "<tr data-result=\"fail\" data-id=\"check/b-fail\">"));
+  assert_non_null(strstr(html, "&lt;NOT_FOUND&gt; &amp; \"x\""));
+  assert_null(strstr(html, "<NOT_FOUND>"));
+  assert_non_null(strstr(html, "Unknown names MUST get NOT_FOUND."));
+  assert_non_null(strstr(html, "<td id=\"count-fail\" class=\"fail\">2</td>"));
+  assert_non_null(strstr(html, "FAILED (exit code 1)"));
+  assert_non_null(strstr(html, "does not fail the run"));
+  assert_null(strstr(html, " src="));
+  assert_null(strstr(html, " href="));
+  free(html);
+}
+
 static void format_parse__names(void **state) {
   report_format fmt;
 
@@ -324,6 +353,8 @@ static void format_parse__names(void **state) {
   assert_int_equal(fmt, REPORT_TAP);
   assert_int_equal(report_format_parse("text", &fmt), 0);
   assert_int_equal(fmt, REPORT_TEXT);
+  assert_int_equal(report_format_parse("html", &fmt), 0);
+  assert_int_equal(fmt, REPORT_HTML);
   assert_true(report_format_parse("xml", &fmt) < 0);
   assert_string_equal(report_format_name(REPORT_JSON), "json");
 }
@@ -340,6 +371,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(text__colour_when_asked, setup, teardown),
       cmocka_unit_test(add_path__unwritable_names_the_file),
+      cmocka_unit_test_setup_teardown(html__every_case_escaped_self_contained, setup, teardown),
       cmocka_unit_test(format_parse__names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
