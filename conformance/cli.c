@@ -74,7 +74,8 @@ void cli_usage(FILE *f) {
           "                         defaults to http://127.0.0.1:{control_port}); it is\n"
           "                         stopped after the run, its output shown on failure\n"
           "  --spawn-timeout DUR    how long the spawned target may take to listen (10s)\n"
-          "  --format FMT           text, tap, junit or json (NDJSON); repeatable\n"
+          "  --format FMT           text, tap, junit, json (NDJSON) or html (one page);\n"
+          "                         repeatable\n"
           "  --output FILE          where the preceding --format goes (default stdout)\n"
           "  --list                 print the catalogue and exit, without connecting\n"
           "  --help, --version\n"
@@ -341,7 +342,8 @@ static int parse_option(cli *o, int opt, const char *arg) {
     return 0;
   case OPT_FORMAT:
     if (report_format_parse(arg, &fmt) < 0)
-      return cli_usage_error("--format: unknown format '%s' (text, tap, junit, json)", arg);
+      return cli_usage_error("--format: unknown format '%s' (text, tap, junit, json, html)",
+                             arg);
     if (o->noutputs == CLI_MAX_OUTPUTS)
       return cli_usage_error("--format: at most %d formats", CLI_MAX_OUTPUTS);
     o->outputs[o->noutputs++] = (cli_output){.fmt = fmt, .path = NULL};
