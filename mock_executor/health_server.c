@@ -126,6 +126,7 @@ struct hs_call {
   int method;
   grpc_call *call;
   gpr_timespec deadline;
+  long deadline_ms; /* for the journal: time left when it arrived, -1 none */
   grpc_metadata_array md;
   grpc_call_details details; /* M_GENERIC only */
   grpc_byte_buffer *payload; /* the request message, for payload methods */
@@ -341,13 +342,17 @@ static const char *metadata_value(const grpc_metadata_array *md, const char *key
   return NULL;
 }
 
-/* Milliseconds left before the client's deadline; -1 for none. */
+/* Milliseconds left before the client's deadline as the call arrives
+ * (journal_deadline_ms: rounded down); -1 for none. */
 static long deadline_left_ms(gpr_timespec deadline) {
   gpr_timespec d = gpr_convert_clock_type(deadline, GPR_CLOCK_MONOTONIC);
+  gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+  struct timespec dl = {.tv_sec = (time_t)d.tv_sec, .tv_nsec = d.tv_nsec};
+  struct timespec at = {.tv_sec = (time_t)now.tv_sec, .tv_nsec = now.tv_nsec};
 
   if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) == 0)
-    return -1;
-  return (long)gpr_time_to_millis(gpr_time_sub(d, gpr_now(GPR_CLOCK_MONOTONIC)));
+    return journal_deadline_ms(NULL, &at);
+  return journal_deadline_ms(&dl, &at);
 }
 
 /* Records the call in the journal (issue 3): what the client sent and
@@ -366,7 +371,7 @@ static void journal_call(hs_call *c, const char *method, const char *service, in
   else
     snprintf(result, sizeof(result), "%s", code_name ? code_name : "?");
   peer = grpc_call_get_peer(c->call);
-  rec.deadline_ms = deadline_left_ms(c->deadline);
+  rec.deadline_ms = c->deadline_ms;
   rec.user_agent = metadata_value(&c->md, "user-agent", ua, sizeof(ua));
   rec.peer = peer;
   rec.result = result;
@@ -1242,6 +1247,9 @@ static void on_request(void *arg, int ok) {
   c->hs->accepted++;
   pthread_mutex_unlock(&c->hs->mu);
   atomic_store(&c->refs, 1); /* the handler's own, dropped below */
+  if (c->method == M_GENERIC)
+    c->deadline = c->details.deadline;
+  c->deadline_ms = deadline_left_ms(c->deadline);
   handlers[c->method](c);
   call_unref(c);
 }

@@ -3,6 +3,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,22 @@ struct journal {
   size_t count;   /* records held, <= capacity */
   size_t dropped; /* records overwritten since the last clear */
 };
+
+long journal_deadline_ms(const struct timespec *deadline, const struct timespec *arrived) {
+  const long long max_sec = LLONG_MAX / 1000000000LL - 1; /* keeps ns below from overflowing */
+  long long sec, ns, ms;
+
+  if (!deadline)
+    return -1;
+  sec = (long long)deadline->tv_sec - (long long)arrived->tv_sec;
+  if (sec > max_sec)
+    sec = max_sec;
+  ns = sec * 1000000000LL + (deadline->tv_nsec - arrived->tv_nsec);
+  if (ns <= 0)
+    return 0;
+  ms = ns / 1000000; /* rounded down: never more than the client asked for */
+  return ms > LONG_MAX ? LONG_MAX : (long)ms;
+}
 
 int journal_new(size_t capacity, journal **out) {
   journal *j = calloc(1, sizeof(*j));

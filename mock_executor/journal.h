@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <time.h>
 
 typedef struct journal journal;
 
@@ -26,6 +27,12 @@ typedef struct journal_record {
   const char *peer;
   const char *result;     /* "OK SERVING", "NOT_FOUND", "200", ... */
 } journal_record;
+
+/* The deadline_ms of a request that arrived at `arrived` with `deadline`
+ * (both CLOCK_MONOTONIC): whole milliseconds between them, rounded down,
+ * so never more than the client asked for; 0 when the deadline had
+ * already passed; -1 when `deadline` is NULL (none was sent). Pure. */
+long journal_deadline_ms(const struct timespec *deadline, const struct timespec *arrived);
 
 /* capacity: records kept (oldest dropped first); 0 disables recording. */
 int journal_new(size_t capacity, journal **out);

@@ -5,8 +5,13 @@ API's bearer token."""
 
 import http.client
 import json
+import socket
+import struct
 
 import grpc
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 
 from conftest import RPC_TIMEOUT, STATUS, http_request
@@ -226,15 +231,38 @@ def journal(m):
     return body
 
 
-def test_journal_records_grpc_and_http(mock_on, health):
+def raw_call(port, path, service, headers):
+    """One call over plain HTTP/2 (h2) with exactly these extra headers:
+    a gRPC client library re-encodes its deadline from a cached clock when
+    it writes grpc-timeout, so under load it may ask for a few ms more than
+    its caller gave it. Returns the response headers and trailers."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(header_encoding="utf-8"))
+    payload = bytes([0x0A, len(service)]) + service.encode()
+    got, ended = {}, False
+    with socket.create_connection(("127.0.0.1", port), timeout=RPC_TIMEOUT) as sock:
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"),
+                              (":path", path),
+                              (":authority", f"127.0.0.1:{port}"), ("te", "trailers"),
+                              ("content-type", "application/grpc"), *headers])
+        conn.send_data(1, struct.pack(">BI", 0, len(payload)) + payload, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        while not ended:
+            data = sock.recv(65536)  # bounded by the socket timeout
+            assert data, f"the mock closed the connection before the answer ended: {got}"
+            for ev in conn.receive_data(data):
+                if isinstance(ev, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    got.update(dict(ev.headers))
+                ended |= isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset))
+            sock.sendall(conn.data_to_send())
+    return got
+
+
+def test_journal_records_grpc_and_http(mock_on):
     m = http_mock(mock_on, "--status", "svc=NOT_SERVING")
-    ch = grpc.insecure_channel(f"127.0.0.1:{m.ports('grpc')[0]}",
-                               options=[("grpc.enable_http_proxy", 0),
-                                        ("grpc.primary_user_agent", "journal-probe/1.0")])
-    try:
-        assert health(ch).check("svc", timeout=4.0) == STATUS["NOT_SERVING"]
-    finally:
-        ch.close()
+    reply = raw_call(m.ports("grpc")[0], "/grpc.health.v1.Health/Check", "svc",
+                      [("grpc-timeout", "4S"), ("user-agent", "journal-probe/1.0")])
+    assert reply.get("grpc-status") == "0", reply
     assert get(m, "/health/svc", headers={"User-Agent": "http-probe/2.0"})[0] == 503
 
     records = journal(m)["records"]
@@ -256,6 +284,15 @@ def test_journal_records_grpc_and_http(mock_on, health):
     assert hits[0]["user_agent"] == "http-probe/2.0"
     assert hits[0]["peer"].startswith("ipv4:127.0.0.1:"), hits[0]
     assert hits[0]["result"] == "503"
+
+
+def test_journal_deadline_of_an_unknown_method(mock_on):
+    """A method the mock does not serve records the deadline it came with."""
+    m = http_mock(mock_on)
+    reply = raw_call(m.ports("grpc")[0], "/grpc.health.v1.Health/Nope", "", [("grpc-timeout", "2S")])
+    assert reply.get("grpc-status") == "12", reply
+    recs = [r for r in journal(m)["records"] if r["method"].endswith("/Nope")]
+    assert len(recs) == 1 and 0 < recs[0]["deadline_ms"] <= 2000, recs
 
 
 def test_journal_no_deadline_is_null(mock_on):

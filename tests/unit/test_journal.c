@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -97,9 +98,34 @@ static void capacity_zero__records_nothing(void **state) {
   journal_free(j);
 }
 
+/* deadline_ms is what the client asked for, never more (issue 13): the
+ * time from arrival to deadline rounded down; a deadline already past is
+ * 0; none is -1. */
+static void deadline_ms__rounded_down_never_more_than_asked(void **state) {
+  struct timespec at = {.tv_sec = 1000, .tv_nsec = 999999999};
+  struct timespec dl;
+  (void)state;
+  assert_int_equal(journal_deadline_ms(NULL, &at), -1);
+  dl = (struct timespec){.tv_sec = 1004, .tv_nsec = 999999999}; /* exactly 4 s */
+  assert_int_equal(journal_deadline_ms(&dl, &at), 4000);
+  dl = (struct timespec){.tv_sec = 1004, .tv_nsec = 999999998}; /* 1 ns short of 4 s */
+  assert_int_equal(journal_deadline_ms(&dl, &at), 3999);
+  dl = (struct timespec){.tv_sec = 1005, .tv_nsec = 999998}; /* 4 s + 0.999 ms */
+  assert_int_equal(journal_deadline_ms(&dl, &at), 4000);
+  dl = (struct timespec){.tv_sec = 1001, .tv_nsec = 0}; /* 1 ns */
+  assert_int_equal(journal_deadline_ms(&dl, &at), 0);
+  dl = at; /* due on arrival */
+  assert_int_equal(journal_deadline_ms(&dl, &at), 0);
+  dl = (struct timespec){.tv_sec = 999, .tv_nsec = 0}; /* already past */
+  assert_int_equal(journal_deadline_ms(&dl, &at), 0);
+  dl = (struct timespec){.tv_sec = (time_t)1 << 62, .tv_nsec = 0}; /* far future: no overflow */
+  assert_true(journal_deadline_ms(&dl, &at) > 1000L * 1000 * 1000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(records__in_order_with_fields),
+      cmocka_unit_test(deadline_ms__rounded_down_never_more_than_asked),
       cmocka_unit_test(ring__drops_oldest_and_counts),
       cmocka_unit_test(long_strings__truncated_not_overflowing),
       cmocka_unit_test(capacity_zero__records_nothing),
