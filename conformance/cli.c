@@ -29,6 +29,8 @@ void cli_usage(FILE *f) {
           "       " CLI_PROG " probe --target TARGET [probe options]\n"
           "       " CLI_PROG " wait --target TARGET [--timeout DUR] [--status STATUS]\n"
           "       " CLI_PROG " list [--protocol P] [--run PAT] [--skip PAT] | --help | --version\n"
+          "       " CLI_PROG " ping executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
+          "                           [--min-successful-attempts M]   (jina ping; ping --help)\n"
           "\n"
           "Checks a grpc.health.v1.Health server, or a plain-HTTP health endpoint such as\n"
           "a Jina Executor's, against the health protocol.\n"

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "ping.h"
 
 /* A subcommand that parses its own flags: argv[0] is its name. */
 typedef struct own_command {
@@ -21,6 +22,7 @@ typedef struct own_command {
 } own_command;
 
 static const own_command own_commands[] = {
+    {"ping", ping_main},
     {NULL, NULL},
 };
 
