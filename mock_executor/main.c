@@ -167,7 +167,7 @@ static int start_grpc(mock *m) {
       ports[n++] = cfg->listeners[i].port;
   }
   if (n == 0)
-    return 0;
+    return load_profile_statuses(m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
   opts.host = cfg->host;
   opts.ports = ports;
   opts.n_ports = n;
@@ -184,6 +184,11 @@ static int start_grpc(mock *m) {
     fprintf(stderr, PROG ": %s\n", err);
     return rc;
   }
+  /* After the port opened, before it is announced: whoever waits for the
+   * LISTENING line sees the Executor's services SERVING. */
+  rc = load_profile_statuses(m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
+  if (rc < 0)
+    return rc;
   for (size_t i = 0; i < n; i++)
     print_listening("grpc", cfg->host, bound[i]);
   return 0;
@@ -389,8 +394,6 @@ static int run(const config *cfg) {
     rc = start_timelines(&m);
   if (rc == 0)
     rc = start_listeners(&m);
-  if (rc == 0)
-    rc = load_profile_statuses(&m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
   if (rc < 0)
     goto out;
   if (cfg->ready_delay_ms > 0) {
