@@ -31,6 +31,7 @@ void cli_usage(FILE *f) {
           "       " CLI_PROG " list [--protocol P] [--run PAT] [--skip PAT] | --help | --version\n"
           "       " CLI_PROG " ping executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
           "                           [--min-successful-attempts M]   (jina ping; ping --help)\n"
+          "       " CLI_PROG " matrix [--format F] [--output FILE] [NAME=]REPORT.ndjson...\n"
           "\n"
           "Checks a grpc.health.v1.Health server, or a plain-HTTP health endpoint such as\n"
           "a Jina Executor's, against the health protocol.\n"
@@ -103,15 +104,22 @@ void cli_usage(FILE *f) {
           "2 usage error; 3 target unreachable (or the spawned target did not start).\n");
 }
 
+void cli_vusage_message(const char *sub, const char *fmt, va_list ap) {
+  const char *sep = sub ? " " : "";
+
+  sub = sub ? sub : "";
+  fprintf(stderr, CLI_PROG "%s%s: ", sep, sub);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry '" CLI_PROG "%s%s --help'.\n", sep, sub);
+}
+
 /* Prints "health-conformance: <what>" naming the flag, returns exit 2. */
 int cli_usage_error(const char *fmt, ...) {
   va_list ap;
 
-  fprintf(stderr, CLI_PROG ": ");
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  cli_vusage_message(NULL, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "\nTry '" CLI_PROG " --help'.\n");
   return usage_exit;
 }
 

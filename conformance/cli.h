@@ -10,6 +10,7 @@
 #ifndef HC_CLI_H
 #define HC_CLI_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -68,6 +69,11 @@ void cli_usage(FILE *f);
 /* Prints "health-conformance: <what>" and the --help hint on stderr;
  * returns the usage exit code of the subcommand being parsed. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The same message for a subcommand with flags of its own (sub: "matrix",
+ * NULL for none): "health-conformance matrix: <what>" and its --help hint. */
+void cli_vusage_message(const char *sub, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Applies --tls* to every connection to the target, reading the PEM files
  * (a missing one is a usage error, as in grpc_health_probe): 0 or the

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "ping.h"
+#include "matrix.h"
 
 /* A subcommand that parses its own flags: argv[0] is its name. */
 typedef struct own_command {
@@ -23,6 +24,7 @@ typedef struct own_command {
 
 static const own_command own_commands[] = {
     {"ping", ping_main},
+    {"matrix", matrix_main},
     {NULL, NULL},
 };
 
