@@ -1,7 +1,10 @@
 /*
  * health_server: grpc.health.v1.Health (Check, Watch, List) and server
  * reflection (v1, v1alpha) on the gRPC C core, backed by a registry.
- * Every other path gets UNIMPLEMENTED (H-WIRE-4).
+ * Every other path gets UNIMPLEMENTED (H-WIRE-4). What is answered is
+ * health_logic's (shared with the wire engine); this is how the C core
+ * carries it: health_server.c (the methods), core_server.c (start, stop),
+ * core_call.c (the call machinery, its threading rule and lock order).
  *
  * Threads: `cq_threads` completion queues, each drained by its own thread:
  * the first polls the sockets and answers every call but Watch, the others
@@ -64,7 +67,9 @@ size_t health_server_calls(health_server *hs);
 int health_server_drain(health_server *hs, int timeout_ms);
 
 /* Ends every open Watch with `code` and `details` (e.g. UNAVAILABLE
- * "server shutting down" after they were told NOT_SERVING). */
+ * "server shutting down" after they were told NOT_SERVING). The status is
+ * queued on each call's own thread, after any send queued before it; it
+ * goes out shortly after this returns. */
 void health_server_end_watches(health_server *hs, int code, const char *details);
 
 /* Stops accepting calls (the ports close); calls in flight go on. */
