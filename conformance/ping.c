@@ -8,6 +8,7 @@
 
 #include "grpc_client.h"
 #include "http_client.h"
+#include "jina.h"
 #include "jina/status.pb-c.h"
 #include "monotime.h"
 #include "number.h"
@@ -109,7 +110,7 @@ static int parse_flag(int argc, char **argv, int *i, ping_options *o) {
   else
     return usage_error("%s needs a value", names[k]);
   if (k == 0) {
-    if (number_parse(value, -1, FOREVER_MS, &v) < 0)
+    if (jina_ms_parse(value, FOREVER_MS, &v) < 0)
       return usage_error("--timeout: '%s' is not a number of milliseconds (-1: no limit)", value);
     o->timeout_ms = v < 0 ? (int)FOREVER_MS : (int)v;
   } else if (number_parse(value, k == 1 ? 1 : 0, 1000000, &v) < 0) {

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "duration.h"
 #include "errbuf.h"
+#include "jina.h"
 #include "number.h"
 #include "timeline.h"
 
@@ -18,6 +20,7 @@
 #define DEFAULT_CQ_THREADS 4   /* 1 polling + 3 for Watch streams (health_server.c) */
 #define DEFAULT_GRACE_MS 1000  /* Jina: server.stop(1.0) */
 #define DEFAULT_JOURNAL 1000
+#define DEFAULT_TIMEOUT_READY_MS 600000 /* jina/parsers/orchestrate/pod.py */
 
 static const char *const protocol_names[] = {"grpc", "http"};
 static const char *const drain_names[] = {"end", "keep"};
@@ -54,7 +57,7 @@ static int parse_port(const char *flag, const char *text, int *port, char *err, 
 static int parse_enum(const char *flag, const char *text, const char *const *names, size_t n,
                       int *out, char *err, size_t errlen) {
   for (size_t i = 0; i < n; i++) {
-    if (strcmp(text, names[i]) == 0) {
+    if (strcasecmp(text, names[i]) == 0) { /* jina writes GRPC, HTTP */
       *out = (int)i;
       return 0;
     }
@@ -335,6 +338,16 @@ static int apply_load_time(config *cfg, const char *v, int from_file, char *err,
   return parse_duration("--load-time", v, &cfg->load_time_ms, err, errlen);
 }
 
+/* Jina's --timeout-ready: whole milliseconds, -1 for no limit. */
+static int apply_timeout_ready(config *cfg, const char *v, int from_file, char *err,
+                               size_t errlen) {
+  (void)from_file;
+  if (jina_ms_parse(v, 86400000, &cfg->timeout_ready_ms) < 0)
+    return fail(err, errlen, "--timeout-ready: '%s' is not a number of milliseconds (-1: no limit)",
+                v);
+  return 0;
+}
+
 static int apply_ready_delay(config *cfg, const char *v, int from_file, char *err,
                              size_t errlen) {
   (void)from_file;
@@ -404,6 +417,11 @@ static const flag_def flags[] = {
      "bind address of the health listeners (default " DEFAULT_HOST ")"},
     {"port", 0, ARG_MANY, CONFIG_LIST, apply_port, "N [N...]",
      "listener port(s), 0 picks a free port (default 0); repeatable"},
+    {"port-expose", 0, ARG_MANY, -1, apply_port, "N [N...]", "jina executor's alias of --port"},
+    {"port-in", 0, ARG_MANY, -1, apply_port, "N [N...]", "jina executor's alias of --port"},
+    {"ports", 0, ARG_MANY, -1, apply_port, "N [N...]", "jina executor's alias of --port"},
+    {"protocols", 0, ARG_MANY, -1, apply_protocol, "P [P...]",
+     "jina executor's alias of --protocol"},
     {"protocol", 0, ARG_MANY, CONFIG_LIST, apply_protocol, "P [P...]",
      "grpc or http: one per port, or one for all (default grpc)"},
     {"status", 0, ARG_ONE, CONFIG_MAP, apply_status, "[NAME=]STATUS",
@@ -414,6 +432,9 @@ static const flag_def flags[] = {
     {"repeat", 0, ARG_NONE, CONFIG_BOOL, apply_repeat, NULL, "timelines start over at the end"},
     {"load-time", 0, ARG_ONE, CONFIG_SCALAR, apply_load_time, "DURATION",
      "keep every port closed this long at start (an Executor loading)"},
+    {"timeout-ready", 0, ARG_ONE, CONFIG_SCALAR, apply_timeout_ready, "MS",
+     "jina's limit on loading: a --load-time longer than this fails the start (exit 1, Jina's "
+     "message); default 600000, -1 no limit"},
     {"ready-delay", 0, ARG_ONE, CONFIG_SCALAR, apply_ready_delay, "DURATION",
      "ports open but every service NOT_SERVING this long at start"},
     {"grace", 0, ARG_ONE, CONFIG_SCALAR, apply_grace, "DURATION",
@@ -537,6 +558,20 @@ static const flag_def *find_flag(const char *arg, const char **inline_value, cha
   return NULL;
 }
 
+/* --profile jina: like jina's parse_known_args, an unknown --flag on the
+ * command line and the values after it are set aside (main warns), not
+ * refused. */
+static void ignore_unknown(config *cfg, int argc, char **argv, int *i) {
+  for (;;) {
+    if (cfg->n_ignored < CONFIG_MAX_IGNORED)
+      cfg->ignored[cfg->n_ignored] = argv[*i];
+    cfg->n_ignored++;
+    if (*i + 1 >= argc || argv[*i + 1][0] == '-')
+      return;
+    ++*i;
+  }
+}
+
 /* Parses one flag at argv[*i] and its values, advancing *i. */
 static int parse_one(config *cfg, int argc, char **argv, int *i, int from_file, char *err,
                      size_t errlen) {
@@ -544,6 +579,10 @@ static int parse_one(config *cfg, int argc, char **argv, int *i, int from_file, 
   const flag_def *f = find_flag(argv[*i], &inline_value, err, errlen);
   int rc, n = 0;
 
+  if (!f && cfg->profile == CONFIG_PROFILE_JINA && !from_file) {
+    ignore_unknown(cfg, argc, argv, i);
+    return 0;
+  }
   if (!f)
     return -EINVAL;
   if (f->arg == ARG_NONE) {
@@ -632,30 +671,35 @@ static void set_defaults(config *cfg) {
   cfg->cq_threads = DEFAULT_CQ_THREADS;
   cfg->grace_ms = DEFAULT_GRACE_MS;
   cfg->journal_size = DEFAULT_JOURNAL;
+  cfg->timeout_ready_ms = DEFAULT_TIMEOUT_READY_MS;
 }
 
-/* The value of the last --config on the command line, or NULL. */
-static const char *find_config_file(int argc, char **argv) {
-  const char *file = NULL;
+/* The value of the last `flag` ("--config") on the command line, given as
+ * "--config V" or "--config=V", or NULL: what must be known before the
+ * other flags are parsed. */
+static const char *last_value(int argc, char **argv, const char *flag) {
+  size_t len = strlen(flag);
+  const char *value = NULL;
 
   for (int i = 1; i < argc; i++) {
-    if (strncmp(argv[i], "--config=", 9) == 0)
-      file = argv[i] + 9;
-    else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-      file = argv[++i];
+    if (strncmp(argv[i], flag, len) == 0 && argv[i][len] == '=')
+      value = argv[i] + len + 1;
+    else if (strcmp(argv[i], flag) == 0 && i + 1 < argc)
+      value = argv[++i];
   }
-  return file;
+  return value;
 }
 
 int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen) {
   size_t nkeys;
   const config_key *keys = config_yaml_keys(&nkeys);
+  const char *profile;
   char yerr[CONFIG_ERR_MAX];
   int rc;
 
   set_defaults(cfg);
   err[0] = '\0';
-  cfg->config_file = find_config_file(argc, argv);
+  cfg->config_file = last_value(argc, argv, "--config");
   if (cfg->config_file) {
     rc = config_yaml_load(cfg->config_file, keys, nkeys, &cfg->file_args, yerr);
     if (rc < 0) {
@@ -670,6 +714,11 @@ int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen) {
     if (rc != 0)
       goto out;
   }
+  /* Unknown flags before --profile jina are set aside too (checked again
+   * when --profile is parsed). */
+  profile = last_value(argc, argv, "--profile");
+  if (profile && strcasecmp(profile, "jina") == 0)
+    cfg->profile = CONFIG_PROFILE_JINA;
   rc = parse_args(cfg, argc - 1, argv + 1, NULL, err, errlen);
   if (rc == 0)
     rc = check_whole(cfg, err, errlen);
@@ -811,6 +860,7 @@ int config_print(const config *cfg, FILE *out) {
   add_named(&doc, root, cfg);
   add_text(&doc, root, "repeat", cfg->repeat ? "true" : "false");
   add_duration(&doc, root, "load_time", cfg->load_time_ms);
+  add_number(&doc, root, "timeout_ready", cfg->timeout_ready_ms);
   add_duration(&doc, root, "ready_delay", cfg->ready_delay_ms);
   add_duration(&doc, root, "grace", cfg->grace_ms);
   add_text(&doc, root, "drain_watch", drain_names[cfg->drain_watch]);

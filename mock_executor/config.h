@@ -56,6 +56,7 @@ typedef struct config_timeline {
 
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_CQ_THREADS 8
+#define CONFIG_MAX_IGNORED 32
 
 typedef struct config {
   config_profile profile;
@@ -77,6 +78,7 @@ typedef struct config {
   size_t list_limit; /* List answers RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* completion queues (a thread each), 1..CONFIG_MAX_CQ_THREADS */
   long load_time_ms;   /* ports closed this long at start */
+  long timeout_ready_ms; /* jina's --timeout-ready: a longer load fails; -1 none */
   long ready_delay_ms; /* ports open but NOT_SERVING this long at start */
   long grace_ms;       /* longest drain after SIGTERM (default 1000) */
   config_drain_watch drain_watch;
@@ -88,6 +90,11 @@ typedef struct config {
   unsigned long long fault_seed; /* --fault-seed (default 0) */
   int print_config;
   const char *config_file; /* NULL: none */
+  /* --profile jina: unknown command-line flags and their values, set aside
+   * as jina's parse_known_args does (into argv; the first CONFIG_MAX_IGNORED
+   * kept, n_ignored counts them all). Without the profile they are errors. */
+  const char *ignored[CONFIG_MAX_IGNORED];
+  size_t n_ignored;
 
   /* private */
   config_args file_args;

@@ -370,6 +370,24 @@ static int create_state(mock *m) {
   return load_fault_rules(m);
 }
 
+/* How long the load phase lasts: --load-time, cut at --timeout-ready as
+ * Jina's Pod.wait_start_success gives up (jina-executor.md §1.5). */
+static long loading_ms(const config *cfg) {
+  if (cfg->timeout_ready_ms >= 0 && cfg->timeout_ready_ms < cfg->load_time_ms)
+    return cfg->timeout_ready_ms;
+  return cfg->load_time_ms;
+}
+
+/* --profile jina: what jina's parse_known_args would set aside. */
+static void warn_ignored(const config *cfg) {
+  if (!cfg->n_ignored)
+    return;
+  fprintf(stderr, PROG ": ignored unknown argument(s) (--profile jina):");
+  for (size_t i = 0; i < cfg->n_ignored && i < CONFIG_MAX_IGNORED; i++)
+    fprintf(stderr, " %s", cfg->ignored[i]);
+  fprintf(stderr, "%s\n", cfg->n_ignored > CONFIG_MAX_IGNORED ? " ..." : "");
+}
+
 static int run(const config *cfg) {
   mock m = {.cfg = cfg};
   int rc, sig = 0;
@@ -384,9 +402,15 @@ static int run(const config *cfg) {
   /* An Executor loading its model does not listen at all (jina-executor.md §1.3). */
   if (cfg->load_time_ms > 0) {
     fprintf(stderr, PROG ": loading for %ld ms, ports closed\n", cfg->load_time_ms);
-    sig = wait_signal(&m.stop, cfg->load_time_ms);
+    sig = wait_signal(&m.stop, loading_ms(cfg));
     if (sig > 0)
       goto out;
+    if (loading_ms(cfg) < cfg->load_time_ms) {
+      rc = -ETIMEDOUT;
+      fprintf(stderr, PROG ": timeout after waiting for %ldms, if your executor takes time to load, "
+                      "you may increase --timeout-ready\n", cfg->timeout_ready_ms);
+      goto out;
+    }
   }
   rc = load_statuses(&m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
   /* A timeline's first step holds from the first connection on. */
@@ -437,6 +461,7 @@ int main(int argc, char **argv) {
   }
   info = rc; /* CONFIG_HELP ... print and exit 0 */
   rc = 0;
+  warn_ignored(&cfg);
   if (info == CONFIG_HELP) {
     config_usage(stdout);
   } else if (info == CONFIG_VERSION) {

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "number.h"
+
 const char *const jina_services[] = {
     "grpc.reflection.v1alpha.ServerReflection",
     "jina.JinaDataRequestRPC",
@@ -24,4 +26,12 @@ int jina_is_service(const char *name) {
       return 1;
   }
   return 0;
+}
+
+int jina_ms_parse(const char *text, long max, long *ms) {
+  if (text && strcmp(text, "-1") == 0) {
+    *ms = -1;
+    return 0;
+  }
+  return number_parse(text, 0, max, ms);
 }

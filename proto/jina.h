@@ -23,4 +23,8 @@ size_t jina_service_count(void);
 /* 1 when `name` is one of jina_services. */
 int jina_is_service(const char *name);
 
+/* Jina's millisecond flags (--timeout of jina ping, --timeout-ready):
+ * digits in [0, max], or "-1" for no limit (*ms = -1). -EINVAL otherwise. */
+int jina_ms_parse(const char *text, long max, long *ms);
+
 #endif

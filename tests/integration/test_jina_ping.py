@@ -49,6 +49,11 @@ def test_executor_serving_0_then_not_serving_1(mock):
     assert "NOT_SERVING" in p.stderr and "readiness check failed 1 times" in p.stderr
 
 
+def test_timeout_minus_one_no_limit(mock):
+    m = jina_mock(mock)
+    assert ping("executor", addr(m), "--timeout", "-1").returncode == 0
+
+
 def test_executor_stopped_port_1():
     p = ping("executor", f"127.0.0.1:{free_port()}", "--timeout", "1000")
     assert p.returncode == 1

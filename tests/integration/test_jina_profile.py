@@ -217,3 +217,56 @@ def test_http_not_serving_is_not_200(mock_on):
     code, headers, body = fetch(base)
     assert (code, body) == (503, b'{"detail":"Service Unavailable"}')
     assert headers["server"] == "uvicorn"
+
+
+# --- Jina's command line (issue 17.2) ------------------------------------------------
+
+def test_jina_executor_command_line_accepted(spawn, health):
+    """What a script passes to `jina executor`: aliases, upper-case protocols,
+    and flags the mock does not model, set aside with a warning."""
+    p = spawn(["--profile", "jina", "--uses", "config.yml", "--name", "executor0",
+               "--port-expose", "0", "--protocols", "GRPC", "--host", "127.0.0.1",
+               "--timeout-ready", "600000", "--quiet", "--uses-with", "{\"a\": 1}"])
+    p.wait_listening(("grpc",))
+    assert health(p).check("jina.JinaRPC") == STATUS["SERVING"]
+    assert ("ignored unknown argument(s) (--profile jina): --uses config.yml --name executor0 "
+            "--quiet --uses-with {\"a\": 1}") in p.stderr(), p.stderr()
+
+
+@pytest.mark.parametrize("alias", ["--port", "--ports", "--port-in", "--port-expose"])
+def test_port_aliases_take_several_values(mock_on, alias):
+    m = mock_on(("http", "grpc", "admin"), "--profile", "jina", alias, "0", "0",
+                "--protocol", "HTTP", "Grpc")
+    assert len(m.ports("http")) == 1 and len(m.ports("grpc")) == 1
+
+
+def test_unknown_flag_without_profile_exit_2(spawn):
+    p = spawn(["--uses", "config.yml"])
+    p.expected_exit = {2}
+    assert p.wait_exit(STOP_TIMEOUT) == 2
+    assert "unknown option '--uses'" in p.stderr()
+
+
+def test_timeout_ready_shorter_than_load_fails_start(spawn):
+    p = spawn(["--profile", "jina", "--host", "127.0.0.1", "--port", "0", "--load-time", "30s",
+               "--timeout-ready", "200"])
+    p.expected_exit = {1}
+    assert p.wait_exit(STOP_TIMEOUT) == 1
+    assert ("timeout after waiting for 200ms, if your executor takes time to load, "
+            "you may increase --timeout-ready") in p.stderr()
+    assert "LISTENING" not in p.stdout()
+
+
+@pytest.mark.parametrize("value", ["soon", "-2", "1.5"])
+def test_timeout_ready_bad_value_exit_2(spawn, value):
+    p = spawn(["--profile", "jina", "--timeout-ready", value])
+    p.expected_exit = {2}
+    assert p.wait_exit(STOP_TIMEOUT) == 2
+    assert f"--timeout-ready: '{value}'" in p.stderr()
+
+
+def test_timeout_ready_minus_one_no_limit(spawn, health):
+    p = spawn(["--profile", "jina", "--host", "127.0.0.1", "--port", "0", "--load-time", "200ms",
+               "--timeout-ready", "-1"])
+    p.wait_listening(("grpc",))
+    assert health(p).check("") == STATUS["SERVING"]
