@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-asan test-valgrind test-fuzz conformance fuzz bench clean
+.PHONY: all deps test test-asan test-valgrind test-fuzz conformance interop fuzz bench clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -45,6 +45,14 @@ test-valgrind: all
 CONFORMANCE_HTML ?= $(BUILD)/conformance-report.html
 conformance: all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)" --format html --output $(CONFORMANCE_HTML)
+
+# The suite against real health implementations (grpc-go, gRPC C++,
+# grpc-node, ruby-grpc, FastAPI, nginx): builds or installs each host, runs
+# the suite, fails on any verdict that differs from tests/interop/expected/,
+# and rewrites the matrix in docs/interop.md. CI runs it after `make test`.
+interop: all
+	scripts/install-deps --interop
+	scripts/interop --build $(BUILD) --doc docs/interop.md
 
 # libFuzzer under clang (docs/fuzzing.md); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

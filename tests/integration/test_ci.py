@@ -132,7 +132,7 @@ def test_invocation_parser_catches_a_bad_flag():
                            "mock-executor --port 1"])
 
 
-def test_project_pipeline_runs_make_test():
+def test_project_pipeline_runs_make_test_then_interop():
     with open(os.path.join(REPO, ".ci", "run")) as f:
         entry = f.read()
     assert re.search(r"^exec ci/run-tests$", entry, re.M), entry
@@ -141,6 +141,8 @@ def test_project_pipeline_runs_make_test():
     assert os.access(run_tests, os.X_OK)
     with open(run_tests) as f:
         lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
-    assert "scripts/install-deps" in lines and lines[-1] == "make test", lines
+    # The interop matrix (docs/interop.md) after the README's command, with
+    # its own packages installed first.
+    assert lines[-3:] == ["scripts/install-deps --interop", "make test", "make interop"], lines
     res = subprocess.run(["bash", "-n", run_tests], capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr

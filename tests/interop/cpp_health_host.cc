@@ -1,20 +1,20 @@
 // cpp-health-host: the gRPC C++ library's own health service
-// (grpc::EnableDefaultHealthCheckService), an implementation nobody here
-// wrote, for interop tests: the conformance runner's verdicts against it
-// must match what health-protocol.md §3 predicts (duplicate Watch messages
-// give WARN, it is invisible to reflection, it has no List).
+// (grpc::EnableDefaultHealthCheckService) with the library's reflection
+// plugin (grpc++_reflection), an implementation nobody here wrote, for
+// `make interop` (docs/interop.md): duplicate Watch messages give WARN, the
+// health service is invisible to reflection (grpc/grpc#36665), no List.
 //
 //   cpp-health-host --port N --control-dir DIR
 //
-// Prints "LISTENING grpc 127.0.0.1:PORT". Control: it creates the FIFOs
-// DIR/in and DIR/out; a client writes one line "STATUS SERVICE" to in
-// (SERVICE may be empty: the rest of the line after the first space) and
-// reads one line from out: "ok" or "err REASON" (ctl exits 0 or 64, the
-// runner's "cannot do that status" code). STATUS is SERVING,
-// NOT_SERVING or SHUTDOWN; the C++ API can set nothing else (a bool per
-// service, H-SVC-2 values UNKNOWN/SERVICE_UNKNOWN are not settable).
-// DIR/ctl is a shell script doing that, usable as the runner's
-// --control-cmd 'DIR/ctl {status} {service}'.
+// Prints "LISTENING grpc 127.0.0.1:PORT". Control: the FIFO protocol of
+// tests/interop/ctl (one line "STATUS SERVICE" on DIR/in, SERVICE the rest
+// of the line after the first space; one answer "ok" or "err REASON" on
+// DIR/out). STATUS is SERVING, NOT_SERVING or SHUTDOWN; the C++ API can set
+// nothing else (a bool per service: UNKNOWN and SERVICE_UNKNOWN are not
+// settable, and there is no remove or resume). After Shutdown() the library
+// forces every set to NOT_SERVING without an error: the host says err for
+// such a set rather than ok for a change that did not happen.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -37,35 +37,22 @@ int Usage(const char* why) {
   return 2;
 }
 
-std::string Apply(grpc::HealthCheckServiceInterface* hs, const std::string& line) {
+std::string Apply(grpc::HealthCheckServiceInterface* hs, bool* shut_down, const std::string& line) {
   size_t space = line.find(' ');
   std::string status = line.substr(0, space);
   std::string service = space == std::string::npos ? "" : line.substr(space + 1);
   if (status == "SERVING" || status == "NOT_SERVING") {
+    if (*shut_down && status == "SERVING")
+      return "err the C++ health service forces NOT_SERVING after Shutdown()";
     hs->SetServingStatus(service, status == "SERVING");
     return "ok";
   }
   if (status == "SHUTDOWN") {
     hs->Shutdown();
+    *shut_down = true;
     return "ok";
   }
   return "err the C++ health service cannot set " + status;
-}
-
-void WriteControlScript(const std::string& dir) {
-  std::string path = dir + "/ctl";
-  std::ofstream f(path);
-  f << "#!/bin/sh\n"
-       "# ctl STATUS [SERVICE]: one request to cpp-health-host, waits for its answer.\n"
-       "d=${0%/*}\n"
-       "printf '%s %s\\n' \"$1\" \"$2\" > \"$d/in\"\n"
-       "read -r answer < \"$d/out\"\n"
-       "[ \"$answer\" = ok ] && exit 0\n"
-       "echo \"$answer\" >&2\n"
-       "# 64: the runner's \"this hook cannot do that\" (conformance/control.c)\n"
-       "exit 64\n";
-  f.close();
-  chmod(path.c_str(), 0755);
 }
 
 }  // namespace
@@ -89,9 +76,11 @@ int main(int argc, char** argv) {
     std::perror("cpp-health-host: mkfifo");
     return 1;
   }
-  WriteControlScript(dir);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // What a user adds to make grpcurl work; it does not see the default
+  // health service, which has no generated descriptor (grpc/grpc#36665).
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // The server needs a polled completion queue of its own; a callback
   // generic service gives it one and answers unknown methods UNIMPLEMENTED.
@@ -113,13 +102,14 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   // One request at a time: open in (blocks until a writer), answer on out.
+  bool shut_down = false;
   for (;;) {
     std::string line;
     {
       std::ifstream req(in);
       if (!std::getline(req, line)) continue;
     }
-    std::string answer = Apply(hs, line);
+    std::string answer = Apply(hs, &shut_down, line);
     std::ofstream resp(out);
     resp << answer << "\n";
   }
