@@ -12,26 +12,20 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include "command.h"
 #include "errbuf.h"
 #include "monotime.h"
 #include "wire.h"
 
-extern char **environ;
-
 #define CONTROL_EX_UNSUPPORTED 64 /* sysexits.h EX_USAGE */
-#define OUTPUT_MAX 1024           /* command output kept for error messages */
+#define OUTPUT_MAX 1024           /* error details kept for messages */
+#define REPLY_MAX (4 << 20)       /* a reply body read as JSON (the journal) */
 
 struct control {
   char *url; /* without a trailing '/' */
@@ -100,16 +94,26 @@ int control_can_shutdown(const control *c) { return c != NULL; }
 /* ---- URL hook ---------------------------------------------------------- */
 
 typedef struct body {
-  char buf[OUTPUT_MAX];
+  char *buf; /* NUL-terminated; NULL until something came */
   size_t len;
+  int truncated; /* more than REPLY_MAX came */
 } body;
 
 static size_t body_write(char *data, size_t size, size_t nmemb, void *userdata) {
   body *b = userdata;
-  size_t n = size * nmemb;
-  size_t room = sizeof(b->buf) - 1 - b->len;
-  size_t take = n < room ? n : room;
+  size_t n = size * nmemb, take = n;
+  char *p;
 
+  if (b->len + take > REPLY_MAX) {
+    take = REPLY_MAX - b->len;
+    b->truncated = 1;
+  }
+  p = realloc(b->buf, b->len + take + 1);
+  if (!p) {
+    b->truncated = 1;
+    return n;
+  }
+  b->buf = p;
   memcpy(b->buf + b->len, data, take);
   b->len += take;
   b->buf[b->len] = '\0';
@@ -118,20 +122,21 @@ static size_t body_write(char *data, size_t size, size_t nmemb, void *userdata) 
 
 /* The "error" field of a JSON error reply (admin.h), else the raw body. */
 static void describe_reply(const body *b, char *out, size_t outlen) {
-  json_t *root = json_loads(b->buf, 0, NULL);
+  json_t *root = b->buf ? json_loads(b->buf, 0, NULL) : NULL;
   const char *msg = json_string_value(json_object_get(root, "error"));
 
-  snprintf(out, outlen, "%s", msg ? msg : b->buf);
+  snprintf(out, outlen, "%s", msg ? msg : b->buf ? b->buf : "");
   json_decref(root);
 }
 
-/* One HTTP request; 0 on a 2xx reply. */
+/* One HTTP request; 0 on a 2xx reply. With `reply`, the reply's body is
+ * parsed into it as JSON (a new reference). */
 static int http_call(const control *c, const char *method, const char *path, const char *json,
-                     char err[CONTROL_ERR_MAX]) {
+                     json_t **reply_json, char err[CONTROL_ERR_MAX]) {
   CURL *h = curl_easy_init();
   struct curl_slist *headers = NULL;
   char url[2048], detail[OUTPUT_MAX], curl_err[CURL_ERROR_SIZE] = "";
-  body reply = {.len = 0};
+  body reply = {.buf = NULL};
   long code = 0;
   CURLcode rc;
   int ret = 0;
@@ -170,8 +175,15 @@ static int http_call(const control *c, const char *method, const char *path, con
     describe_reply(&reply, detail, sizeof(detail));
     ret = errbuf_fail(err, CONTROL_ERR_MAX, code == 404 ? -ENOENT : -EIO, "%s %s: HTTP %ld%s%s",
                       method, url, code, detail[0] ? ": " : "", detail);
+  } else if (reply_json) {
+    json_error_t jerr;
+    *reply_json = reply.buf && !reply.truncated ? json_loads(reply.buf, 0, &jerr) : NULL;
+    if (!*reply_json)
+      ret = errbuf_fail(err, CONTROL_ERR_MAX, -EBADMSG, "%s %s: the reply is not JSON%s", method,
+                        url, reply.truncated ? " of at most 4 MiB" : "");
   }
 out:
+  free(reply.buf);
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);
   return ret;
@@ -186,7 +198,7 @@ static int url_set(const control *c, const char *service, int status, char err[C
     json_decref(doc);
     return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "cannot encode the status change as JSON");
   }
-  ret = http_call(c, "PUT", "/v1/statuses", text, err);
+  ret = http_call(c, "PUT", "/v1/statuses", text, NULL, err);
   free(text);
   json_decref(doc);
   return ret;
@@ -203,7 +215,7 @@ static int url_remove(const control *c, const char *service, char err[CONTROL_ER
     ret = errbuf_fail(err, CONTROL_ERR_MAX, -ENAMETOOLONG,
                       "service name too long for the control URL");
   } else {
-    ret = http_call(c, "DELETE", path, NULL, err);
+    ret = http_call(c, "DELETE", path, NULL, NULL, err);
   }
   curl_free(escaped);
   return ret;
@@ -211,190 +223,24 @@ static int url_remove(const control *c, const char *service, char err[CONTROL_ER
 
 /* ---- command hook ------------------------------------------------------ */
 
-/* Appends `word` to out in single quotes ('it'\''s'); 0 or -ENAMETOOLONG. */
-static int append_quoted(char *out, size_t cap, size_t *len, const char *word) {
-  size_t n = *len;
-
-#define PUT(ch)                                                                                    \
-  do {                                                                                             \
-    if (n + 1 >= cap)                                                                              \
-      return -ENAMETOOLONG;                                                                        \
-    out[n++] = (ch);                                                                               \
-  } while (0)
-  PUT('\'');
-  for (const char *p = word; *p; p++) {
-    if (*p == '\'') {
-      PUT('\'');
-      PUT('\\');
-      PUT('\'');
-    }
-    PUT(*p);
-  }
-  PUT('\'');
-#undef PUT
-  out[n] = '\0';
-  *len = n;
-  return 0;
-}
-
-/* The template with {service} and {status} replaced by quoted words. */
-static int format_command(const char *tmpl, const char *service, const char *status, char *out,
-                          size_t cap) {
-  size_t len = 0;
-
-  if (cap == 0)
-    return -ENAMETOOLONG;
-  out[0] = '\0';
-  for (const char *p = tmpl; *p;) {
-    if (strncmp(p, "{service}", 9) == 0) {
-      if (append_quoted(out, cap, &len, service) < 0)
-        return -ENAMETOOLONG;
-      p += 9;
-    } else if (strncmp(p, "{status}", 8) == 0) {
-      if (append_quoted(out, cap, &len, status) < 0)
-        return -ENAMETOOLONG;
-      p += 8;
-    } else {
-      if (len + 1 >= cap)
-        return -ENAMETOOLONG;
-      out[len++] = *p++;
-      out[len] = '\0';
-    }
-  }
-  return 0;
-}
-
-/* The last non-empty line of the command's output, for error messages. */
-static void last_line(char *buf, size_t len, char *out, size_t outlen) {
-  char *end = buf + len, *start;
-
-  while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
-    end--;
-  *end = '\0';
-  start = strrchr(buf, '\n');
-  snprintf(out, outlen, "%s", start ? start + 1 : buf);
-}
-
-/* Spawns `sh -c line` in a new process group with stdout+stderr on a pipe.
- * Returns the pid, or a negative errno. */
-static pid_t spawn_shell(const char *line, int *out_fd) {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  char *argv[] = {"sh", "-c", (char *)line, NULL};
-  int fds[2];
-  pid_t pid;
-  int rc;
-
-  /* CLOEXEC: concurrent spawns from other threads must not inherit it. */
-  if (pipe2(fds, O_CLOEXEC) < 0)
-    return -errno;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-  {
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all); /* SIGPIPE back to default */
-    posix_spawnattr_setsigmask(&attr, &none);
-  }
-  rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return -rc;
-  }
-  *out_fd = fds[0];
-  return pid;
-}
-
-/* Reads what is already in the pipe, without blocking: a grandchild may
- * still hold its write end after the shell exits. */
-static void drain(int fd, char *out, size_t cap, size_t *len) {
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  char chunk[256];
-  ssize_t got;
-
-  while (poll(&p, 1, 0) > 0 && (got = read(fd, chunk, sizeof(chunk))) > 0) {
-    size_t take = (size_t)got < cap - 1 - *len ? (size_t)got : cap - 1 - *len;
-    memcpy(out + *len, chunk, take);
-    *len += take;
-    out[*len] = '\0';
-  }
-}
-
-/* Waits for pid until deadline while collecting its output; kills the
- * process group at the deadline. Returns 0 with *wstatus, or -ETIMEDOUT. */
-static int wait_bounded(pid_t pid, int fd, long long deadline, char *out, size_t cap, size_t *len,
-                        int *wstatus) {
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  int pipe_open = 1, ret = -ETIMEDOUT;
-
-  for (;;) {
-    struct pollfd p[2];
-    int n = 0, left = (int)(deadline - monotime_ms());
-    pid_t w;
-
-    w = waitpid(pid, wstatus, WNOHANG);
-    if (w == pid) {
-      ret = 0;
-      break;
-    }
-    if (left <= 0)
-      break;
-    if (pipe_open)
-      p[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-    if (pidfd >= 0)
-      p[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-    /* Without a pidfd (old kernel) and with the pipe closed, re-check the
-     * child every 10 ms until the deadline. */
-    if (poll(p, (nfds_t)n, n == 0 || pidfd < 0 ? (left < 10 ? left : 10) : left) < 0 &&
-        errno != EINTR)
-      break;
-    if (pipe_open && (p[0].revents & (POLLIN | POLLHUP))) {
-      size_t before = *len;
-      drain(fd, out, cap, len);
-      /* POLLHUP with nothing read: every writer is gone. */
-      if (*len == before && !(p[0].revents & POLLIN))
-        pipe_open = 0;
-    }
-  }
-  if (ret == 0)
-    drain(fd, out, cap, len);
-  if (ret < 0) {
-    kill(-pid, SIGKILL); /* the group we created: sh and whatever it started */
-    waitpid(pid, wstatus, 0);
-  }
-  if (pidfd >= 0)
-    close(pidfd);
-  return ret;
-}
-
 static int cmd_run(const control *c, const char *service, const char *status,
                    char err[CONTROL_ERR_MAX]) {
-  char line[8192], output[OUTPUT_MAX] = "", tail[200];
-  size_t outlen = 0;
-  int fd = -1, wstatus = 0, ret;
-  long long deadline = monotime_ms() + c->timeout_ms;
-  pid_t pid;
+  const command_var vars[] = {{"service", service}, {"status", status}};
+  char line[COMMAND_LINE_MAX], tail[200], why[CONTROL_ERR_MAX];
+  command *cmd = NULL;
+  int wstatus = 0, ret;
 
-  if (format_command(c->cmd, service, status, line, sizeof(line)) < 0)
+  if (command_expand(c->cmd, vars, 2, line, sizeof(line)) < 0)
     return errbuf_fail(err, CONTROL_ERR_MAX, -ENAMETOOLONG,
                        "control command too long after substitution");
-  pid = spawn_shell(line, &fd);
-  if (pid < 0)
-    return errbuf_fail(err, CONTROL_ERR_MAX, (int)pid, "cannot run /bin/sh: %s",
-                       strerror((int)-pid));
-  ret = wait_bounded(pid, fd, deadline, output, sizeof(output), &outlen, &wstatus);
-  close(fd);
-  last_line(output, outlen, tail, sizeof(tail));
+  ret = command_start(line, &cmd, why, sizeof(why));
+  if (ret < 0)
+    return errbuf_fail(err, CONTROL_ERR_MAX, ret, "%s", why);
+  ret = command_wait(cmd, monotime_ms() + c->timeout_ms, &wstatus);
+  if (ret == -ETIMEDOUT)
+    command_stop(cmd, 0); /* the group: sh and whatever it started */
+  command_last_line(cmd, tail, sizeof(tail));
+  command_free(cmd);
   if (ret == -ETIMEDOUT)
     return errbuf_fail(err, CONTROL_ERR_MAX, ret,
                        "control command (%s %s) timed out after %d ms, killed", status, service,
@@ -433,7 +279,7 @@ int control_shutdown(control *c, char err[CONTROL_ERR_MAX]) {
   if (!c)
     return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_shutdown: no control hook");
   if (c->url)
-    return http_call(c, "POST", "/v1/shutdown", NULL, err);
+    return http_call(c, "POST", "/v1/shutdown", NULL, NULL, err);
   return cmd_run(c, "", "SHUTDOWN", err);
 }
 
@@ -441,6 +287,15 @@ int control_resume(control *c, char err[CONTROL_ERR_MAX]) {
   if (!c)
     return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_resume: no control hook");
   if (c->url)
-    return http_call(c, "POST", "/v1/resume", NULL, err);
+    return http_call(c, "POST", "/v1/resume", NULL, NULL, err);
   return cmd_run(c, "", "RESUME", err);
+}
+
+int control_get_json(control *c, const char *path, json_t **out, char err[CONTROL_ERR_MAX]) {
+  if (!c || !path || !out)
+    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_get_json: bad arguments");
+  *out = NULL;
+  if (!c->url)
+    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOTSUP, "a control command cannot read %s", path);
+  return http_call(c, "GET", path, NULL, out, err);
 }

@@ -35,6 +35,12 @@ int control_remove(control *c, const char *service, char err[CONTROL_ERR_MAX]);
 int control_shutdown(control *c, char err[CONTROL_ERR_MAX]);
 int control_resume(control *c, char err[CONTROL_ERR_MAX]);
 
+/* GET `path` of the mock's control API ("/v1/journal") into *out, a new
+ * JSON reference (replies of up to 4 MiB). -ENOTSUP for a command hook. */
+struct json_t;
+int control_get_json(control *c, const char *path, struct json_t **out,
+                     char err[CONTROL_ERR_MAX]);
+
 /* 1 if the hook can remove, shut down and resume (the mock's API can;
  * a command is assumed to). */
 int control_can_shutdown(const control *c);
