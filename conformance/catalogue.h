@@ -46,6 +46,7 @@ typedef struct case_ctx {
   struct control *control;  /* NULL without --control / --control-cmd */
   int strict;               /* --strict: SHOULD failures fail */
   const char *service;      /* a name the case may create via control ("hc-conformance-<pid>") */
+  const void *suite;        /* a suite's own settings (the client suite's client_opts), or NULL */
 } case_ctx;
 
 #define CASE_TEXT_MAX 512

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalogue.h"
 #include "number.h"
@@ -32,6 +33,7 @@ void cli_usage(FILE *f) {
           "       " CLI_PROG " matrix [--format F] [--output FILE] [NAME=]REPORT.ndjson...\n"
           "       " CLI_PROG " ping executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
           "                           [--min-successful-attempts M]   (jina ping; ping --help)\n"
+          "       " CLI_PROG " client --probe-cmd CMD [client options]\n"
           "\n"
           "Checks a grpc.health.v1.Health server, or a plain-HTTP health endpoint such as\n"
           "a Jina Executor's, against the health protocol.\n"
@@ -82,6 +84,10 @@ void cli_usage(FILE *f) {
           "  --output FILE          where the preceding --format goes (default stdout)\n"
           "  --list                 print the catalogue and exit, without connecting\n"
           "  --help, --version\n"
+          "\n"
+          "client: certifies a health client instead of a server: scenarios a mock plays,\n"
+          "judged from the client's verdicts and what it sent (" CLI_PROG " client --help,\n"
+          "docs/client-conformance.md).\n"
           "\n"
           "probe: one check, exit codes as grpc_health_probe: 0 SERVING (HTTP: 200-399),\n"
           "1 usage error, 2 connection failed or timed out, 3 RPC failed, 4 answered but\n"
@@ -328,8 +334,6 @@ static int parse_run_option(cli *o, int opt, const char *arg) {
 }
 
 static int parse_option(cli *o, int opt, const char *arg) {
-  report_format fmt;
-
   switch (opt) {
   case OPT_TARGET:
     o->target = arg;
@@ -351,23 +355,9 @@ static int parse_option(cli *o, int opt, const char *arg) {
     o->strict = 1;
     return 0;
   case OPT_FORMAT:
-    if (report_format_parse(arg, &fmt) < 0)
-      return cli_usage_error("--format: unknown format '%s' (text, tap, junit, json, html)",
-                             arg);
-    if (o->noutputs == CLI_MAX_OUTPUTS)
-      return cli_usage_error("--format: at most %d formats", CLI_MAX_OUTPUTS);
-    o->outputs[o->noutputs++] = (cli_output){.fmt = fmt, .path = NULL};
-    o->last_has_output = 0;
-    return 0;
   case OPT_OUTPUT:
-    if (o->noutputs == 0)
-      return cli_usage_error("--output '%s' must follow a --format", arg);
-    if (o->last_has_output)
-      return cli_usage_error("--output '%s': --format %s already has an --output", arg,
-                         report_format_name(o->outputs[o->noutputs - 1].fmt));
-    o->outputs[o->noutputs - 1].path = strcmp(arg, "-") == 0 ? NULL : arg;
-    o->last_has_output = 1;
-    return 0;
+    return cli_output_option(o->outputs, &o->noutputs, &o->last_has_output, opt == OPT_OUTPUT,
+                             arg);
   case OPT_LIST:
     o->list = 1;
     return 0;
@@ -446,7 +436,6 @@ static int check_command_flags(const cli *o) {
 
 int cli_parse(int argc, char **argv, cli *o) {
   char err[RUNNER_ERR_MAX];
-  size_t on_stdout = 0;
   int opt, rc;
 
   *o = (cli){.timeout_ms = 2000, .latency_budget_ms = 500, .protocol = -1, .want_status = -1,
@@ -496,10 +485,63 @@ int cli_parse(int argc, char **argv, cli *o) {
     return cli_usage_error("%s", err);
   if (o->control_url && o->control_cmd)
     return cli_usage_error("--control and --control-cmd exclude each other");
-  for (size_t i = 0; i < o->noutputs; i++)
-    on_stdout += o->outputs[i].path == NULL;
+  return cli_outputs_check(o->outputs, o->noutputs);
+}
+
+int cli_output_option(cli_output *outs, size_t *n, int *last_has_output, int is_output,
+                      const char *arg) {
+  report_format fmt;
+
+  if (!is_output) {
+    if (report_format_parse(arg, &fmt) < 0)
+      return cli_usage_error("--format: unknown format '%s' (text, tap, junit, json, html)",
+                             arg);
+    if (*n == CLI_MAX_OUTPUTS)
+      return cli_usage_error("--format: at most %d formats", CLI_MAX_OUTPUTS);
+    outs[(*n)++] = (cli_output){.fmt = fmt, .path = NULL};
+    *last_has_output = 0;
+    return 0;
+  }
+  if (*n == 0)
+    return cli_usage_error("--output '%s' must follow a --format", arg);
+  if (*last_has_output)
+    return cli_usage_error("--output '%s': --format %s already has an --output", arg,
+                           report_format_name(outs[*n - 1].fmt));
+  outs[*n - 1].path = strcmp(arg, "-") == 0 ? NULL : arg;
+  *last_has_output = 1;
+  return 0;
+}
+
+int cli_outputs_check(const cli_output *outs, size_t n) {
+  size_t on_stdout = 0;
+
+  for (size_t i = 0; i < n; i++)
+    on_stdout += outs[i].path == NULL;
   if (on_stdout > 1)
     return cli_usage_error("several --format write to stdout; give all but one an --output");
+  return 0;
+}
+
+int cli_setup_reports(const cli_output *outs, size_t n, report *rep) {
+  char err[RUNNER_ERR_MAX];
+  int stdout_taken = 0;
+  int colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+
+  for (size_t i = 0; i < n; i++) {
+    int rc;
+    if (outs[i].path) {
+      rc = report_add_path(rep, outs[i].fmt, outs[i].path, err, sizeof(err));
+      if (rc < 0)
+        return cli_usage_error("--output: %s", err);
+    } else {
+      rc = report_add_stream(rep, outs[i].fmt, stdout, colour);
+      stdout_taken = 1;
+      if (rc < 0)
+        return cli_usage_error("out of memory");
+    }
+  }
+  if (!stdout_taken && report_add_stream(rep, REPORT_TEXT, stdout, colour) < 0)
+    return cli_usage_error("out of memory");
   return 0;
 }
 

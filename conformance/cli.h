@@ -75,6 +75,18 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_vusage_message(const char *sub, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* --format (is_output 0) or --output (1) of a command line with reports:
+ * adds to or completes outs[0..*n). 0, or the usage exit code. */
+int cli_output_option(cli_output *outs, size_t *n, int *last_has_output, int is_output,
+                      const char *arg);
+
+/* A usage error (its exit code) when more than one format writes to stdout. */
+int cli_outputs_check(const cli_output *outs, size_t n);
+
+/* Attaches a writer per output to rep; the text report takes stdout unless
+ * a format does. 0, or the usage exit code (a file that cannot be created). */
+int cli_setup_reports(const cli_output *outs, size_t n, report *rep);
+
 /* Applies --tls* to every connection to the target, reading the PEM files
  * (a missing one is a usage error, as in grpc_health_probe): 0 or the
  * usage exit code. */

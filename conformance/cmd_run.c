@@ -17,18 +17,15 @@
 #define SPAWN_GRACE_MS 5000   /* SIGTERM -> exit, before SIGKILL */
 #define SPAWN_TAIL_BYTES 4096 /* of the target's output, on failure */
 
-/* 1 if case c is in this run: its protocol (when one was named) and the
- * --run / --skip selection. */
-static int selected(const cli *o, const hc_case *c) {
-  if (o->protocol >= 0 && (int)c->protocol != o->protocol)
+/* 1 if case c is in this run: its protocol (when one was named, >= 0) and
+ * the --run / --skip selection. */
+static int selected(const selection *sel, int protocol, const hc_case *c) {
+  if (protocol >= 0 && (int)c->protocol != protocol)
     return 0;
-  return selection_match(o->sel, c->id);
+  return selection_match(sel, c->id);
 }
 
-/* --list: one row per case, columns as wide as their longest entry. */
-void cmd_list(const cli *o) {
-  size_t count;
-  const hc_case *cases = catalogue_cases(&count);
+void cmd_list_table(const hc_case *cases, size_t count, const selection *sel, int protocol) {
   int wid = 2, wclauses = 7;
 
   for (size_t i = 0; i < count; i++) {
@@ -38,72 +35,51 @@ void cmd_list(const cli *o) {
   }
   printf("%-*s %-4s %-6s %-*s %s\n", wid, "ID", "TEST", "LEVEL", wclauses, "CLAUSES", "SUMMARY");
   for (size_t i = 0; i < count; i++)
-    if (selected(o, &cases[i]))
+    if (selected(sel, protocol, &cases[i]))
       printf("%-*s %-4s %-6s %-*s %s%s\n", wid, cases[i].id, cases[i].test,
              catalogue_level_name(cases[i].level), wclauses, cases[i].clauses, cases[i].summary,
              cases[i].needs & (NEED_CONTROL | NEED_SHUTDOWN) ? " [control]" : "");
 }
 
-/* Attaches every writer; the text report takes stdout unless a format does. */
-static int setup_reports(const cli *o, report *rep) {
-  char err[RUNNER_ERR_MAX];
-  int stdout_taken = 0;
-  int colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+/* --list: one row per case, columns as wide as their longest entry. */
+void cmd_list(const cli *o) {
+  size_t count;
+  const hc_case *cases = catalogue_cases(&count);
 
-  for (size_t i = 0; i < o->noutputs; i++) {
-    const cli_output *out = &o->outputs[i];
-    int rc;
-    if (out->path) {
-      rc = report_add_path(rep, out->fmt, out->path, err, sizeof(err));
-      if (rc < 0)
-        return cli_usage_error("--output: %s", err);
-    } else {
-      rc = report_add_stream(rep, out->fmt, stdout, colour);
-      stdout_taken = 1;
-      if (rc < 0)
-        return cli_usage_error("out of memory");
-    }
-  }
-  if (!stdout_taken && report_add_stream(rep, REPORT_TEXT, stdout, colour) < 0)
-    return cli_usage_error("out of memory");
-  return 0;
+  cmd_list_table(cases, count, o->sel, o->protocol);
 }
 
-/* The cases of this run, copied out of the table (the copies outlive the
- * report). Checks every pattern against the whole catalogue first. */
-static int select_cases(const cli *o, hc_case **out, size_t *n) {
+int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, int protocol,
+                     hc_case **out, size_t *n) {
   char err[RUNNER_ERR_MAX];
-  size_t count, k = 0;
-  const hc_case *cases = catalogue_cases(&count);
-  hc_case *sel;
+  size_t k = 0;
+  hc_case *copy;
 
-  if (selection_check(o->sel, cases, count, err, sizeof(err)) < 0)
+  if (selection_check(sel, cases, count, err, sizeof(err)) < 0)
     return cli_usage_error("%s", err);
-  sel = calloc(count, sizeof(*sel));
-  if (!sel)
+  copy = calloc(count, sizeof(*copy));
+  if (!copy)
     return cli_usage_error("out of memory");
   for (size_t i = 0; i < count; i++)
-    if (selected(o, &cases[i]))
-      sel[k++] = cases[i];
+    if (selected(sel, protocol, &cases[i]))
+      copy[k++] = cases[i];
   if (k == 0) {
-    free(sel);
+    free(copy);
     return cli_usage_error("--run/--skip select no %s case (see --list)",
-                       o->protocol == PROTOCOL_HTTP ? "http" : "grpc");
+                           protocol == PROTOCOL_HTTP ? "http" : "grpc");
   }
-  *out = sel;
+  *out = copy;
   *n = k;
   return 0;
 }
 
-static int load_baseline(const cli *o, baseline **out) {
+int cmd_load_baseline(const char *path, const hc_case *cases, size_t count, baseline **out) {
   char err[RUNNER_ERR_MAX];
-  size_t count;
-  const hc_case *cases = catalogue_cases(&count);
 
   *out = NULL;
-  if (!o->known_failing)
+  if (!path)
     return 0;
-  if (baseline_load(o->known_failing, out, err, sizeof(err)) < 0)
+  if (baseline_load(path, out, err, sizeof(err)) < 0)
     return cli_usage_error("--known-failing: %s", err);
   if (baseline_check(*out, cases, count, err, sizeof(err)) < 0) {
     baseline_free(*out);
@@ -164,23 +140,41 @@ static void stop_target(spawned *sp, int code) {
   spawner_free(sp);
 }
 
+int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, report *rep) {
+  char err[RUNNER_ERR_MAX];
+  report_summary sum;
+  int code = runner_run(cases, count, ro, rep, &sum);
+
+  if (code < 0) {
+    fprintf(stderr, CLI_PROG ": out of memory\n");
+    return RUNNER_EXIT_FAILED;
+  }
+  if (report_end(rep, &sum, err, sizeof(err)) < 0) {
+    fprintf(stderr, CLI_PROG ": %s\n", err);
+    if (code == RUNNER_EXIT_OK)
+      code = RUNNER_EXIT_FAILED;
+  }
+  return code;
+}
+
 int cmd_run(cli *o) {
-  char err[RUNNER_ERR_MAX], cerr[CONTROL_ERR_MAX], desc[1100], reason[RUNNER_ERR_MAX];
+  char cerr[CONTROL_ERR_MAX], desc[1100], reason[RUNNER_ERR_MAX];
   char control_url[64];
   control *ctl = NULL;
   report *rep = NULL;
-  report_summary sum;
+  const hc_case *all;
   hc_case *cases = NULL;
   baseline *known = NULL;
   spawned *sp = NULL;
-  size_t count = 0;
+  size_t count = 0, total;
   runner_options ro = {0};
   int code;
 
-  code = select_cases(o, &cases, &count);
+  all = catalogue_cases(&total);
+  code = cmd_select_cases(all, total, o->sel, o->protocol, &cases, &count);
   if (code)
     return code;
-  code = load_baseline(o, &known);
+  code = cmd_load_baseline(o->known_failing, all, total, &known);
   if (code)
     goto out;
   if (o->spawn) {
@@ -213,7 +207,7 @@ int cmd_run(cli *o) {
     code = RUNNER_EXIT_FAILED;
     goto out;
   }
-  code = setup_reports(o, rep);
+  code = cli_setup_reports(o->outputs, o->noutputs, rep);
   if (code)
     goto out;
   /* Exit 3 quickly, with every case reported, when there is no server. */
@@ -225,19 +219,9 @@ int cmd_run(cli *o) {
    * initialised here, once, before any case starts a thread. */
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
-  code = runner_run(cases, count, &ro, rep, &sum);
+  code = cmd_run_cases(cases, count, &ro, rep);
   grpc_shutdown();
   curl_global_cleanup();
-  if (code < 0) {
-    fprintf(stderr, CLI_PROG ": out of memory\n");
-    code = RUNNER_EXIT_FAILED;
-    goto out;
-  }
-  if (report_end(rep, &sum, err, sizeof(err)) < 0) {
-    fprintf(stderr, CLI_PROG ": %s\n", err);
-    if (code == RUNNER_EXIT_OK)
-      code = RUNNER_EXIT_FAILED;
-  }
 out:
   stop_target(sp, code);
   report_free(rep);

@@ -277,7 +277,8 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
                   .latency_budget_ms = opts->latency_budget_ms,
                   .control = opts->control,
                   .strict = opts->strict,
-                  .service = service};
+                  .service = service,
+                  .suite = opts->suite};
   report_run_info info = {.version = HC_VERSION,
                           .target = opts->target,
                           .options = options,

@@ -45,6 +45,7 @@ typedef struct runner_options {
                                reached; every case is skipped, exit 3 */
   int parallel;             /* --parallel: cases at once; 0 or 1 = one by one */
   const baseline *known_failing; /* --known-failing, or NULL (selection.h) */
+  const void *suite;             /* handed to every case as case_ctx.suite */
 } runner_options;
 
 /* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */
