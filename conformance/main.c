@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client_suite.h"
 #include "cmd.h"
 #include "ping.h"
 #include "matrix.h"
@@ -25,6 +26,7 @@ typedef struct own_command {
 static const own_command own_commands[] = {
     {"ping", ping_main},
     {"matrix", matrix_main},
+    {"client", client_main},
     {NULL, NULL},
 };
 

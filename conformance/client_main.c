@@ -1,0 +1,313 @@
+/* client_main: `health-conformance client`, its flags and its run
+ * (client_suite.h). Reports, selection, baselines and exit codes are the
+ * server suite's (cli.h, cmd.h, runner.h). */
+#define _GNU_SOURCE /* getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client_suite.h"
+#include "cmd.h"
+#include "duration.h"
+#include "number.h"
+#include "report.h"
+#include "runner.h"
+
+#define MAX_DURATION_MS (3600L * 1000)
+#define MAX_ATTEMPTS 1000
+
+typedef struct client_cli {
+  client_opts o;
+  selection *sel;
+  const char *known_failing;
+  int strict, list, help;
+  int have_healthy_re, have_unhealthy_re;
+  cli_output outputs[CLI_MAX_OUTPUTS];
+  size_t noutputs;
+  int last_has_output;
+  char mock_buf[PATH_MAX];
+} client_cli;
+
+static void client_usage(FILE *f) {
+  fprintf(f,
+          "Usage: " CLI_PROG " client --probe-cmd CMD [options]\n"
+          "\n"
+          "Certifies a health client (a probe, a readiness script, a load balancer's\n"
+          "checker) against scenarios a mock-executor plays: each scenario starts a mock\n"
+          "set up for it, runs the client, and judges its verdict and what it sent (the\n"
+          "mock's journal). docs/client-conformance.md lists the scenarios.\n"
+          "\n"
+          "  --probe-cmd CMD        a probe run once per scenario through /bin/sh; {addr}\n"
+          "                         (127.0.0.1:PORT), {host}, {port}, {url} (http://HOST:PORT/\n"
+          "                         or .../health/SERVICE) and {service} are replaced by\n"
+          "                         shell-quoted words. Exit 0 means healthy, any other\n"
+          "                         exit unhealthy, a signal a crash\n"
+          "  --protocol P           grpc (default) or http: which scenarios run\n"
+          "  --service NAME         the service the probe is told to check (default '')\n"
+          "  --healthy-exit N[,N..] exit codes meaning healthy (default 0); repeatable\n"
+          "  --unhealthy-exit N[,N..] exit codes meaning unhealthy (default: any other);\n"
+          "                         another code is no verdict, and fails\n"
+          "  --probe-timeout DUR    the longest the probe may take by its own settings\n"
+          "                         (default 2s: grpc_health_probe's 1s dial + 1s RPC)\n"
+          "  --slack DUR            on top of it, for starting and ending (default 2s); a\n"
+          "                         probe still running then is killed (its process group)\n"
+          "  --attempts N           calls one probe run may make (default 1)\n"
+          "  --mock PATH            the mock-executor binary (default: the one installed or\n"
+          "                         built beside this program, else mock-executor on PATH)\n"
+          "  --run PATTERN, --skip PATTERN, --known-failing FILE, --strict,\n"
+          "  --format FMT, --output FILE, --list, --help   as for a run\n"
+          "\n"
+          "Exit: 0 no MUST failed; 1 a MUST failed (--strict: any failure); 2 usage error.\n");
+}
+
+enum {
+  OPT_PROBE_CMD = 256,
+  OPT_PROTOCOL,
+  OPT_SERVICE,
+  OPT_HEALTHY_EXIT,
+  OPT_UNHEALTHY_EXIT,
+  OPT_PROBE_TIMEOUT,
+  OPT_SLACK,
+  OPT_ATTEMPTS,
+  OPT_MOCK,
+  OPT_RUN,
+  OPT_SKIP,
+  OPT_KNOWN_FAILING,
+  OPT_STRICT,
+  OPT_FORMAT,
+  OPT_OUTPUT,
+  OPT_LIST,
+  OPT_HELP,
+};
+
+static const struct option client_options[] = {
+    {"probe-cmd", required_argument, NULL, OPT_PROBE_CMD},
+    {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"healthy-exit", required_argument, NULL, OPT_HEALTHY_EXIT},
+    {"unhealthy-exit", required_argument, NULL, OPT_UNHEALTHY_EXIT},
+    {"probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT},
+    {"slack", required_argument, NULL, OPT_SLACK},
+    {"attempts", required_argument, NULL, OPT_ATTEMPTS},
+    {"mock", required_argument, NULL, OPT_MOCK},
+    {"run", required_argument, NULL, OPT_RUN},
+    {"skip", required_argument, NULL, OPT_SKIP},
+    {"known-failing", required_argument, NULL, OPT_KNOWN_FAILING},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int take_duration(const char *flag, const char *arg, int *ms) {
+  long v;
+
+  if (duration_parse(arg, &v) < 0 || v < 1 || v > MAX_DURATION_MS)
+    return cli_usage_error("%s: '%s' is not a duration from 1ms to 3600s (e.g. 2s)", flag, arg);
+  *ms = (int)v;
+  return 0;
+}
+
+/* "0" or "3,4" appended to set[0..*n). */
+static int take_exits(const char *flag, const char *arg, int *set, size_t *n) {
+  char buf[256], *save = NULL;
+
+  if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+    return cli_usage_error("%s: '%s' is too long", flag, arg);
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    long v;
+    if (number_parse(tok, 0, 255, &v) < 0)
+      return cli_usage_error("%s: '%s' is not an exit code from 0 to 255", flag, tok);
+    if (*n == CLIENT_MAX_EXITS)
+      return cli_usage_error("%s: at most %d exit codes", flag, CLIENT_MAX_EXITS);
+    set[(*n)++] = (int)v;
+  }
+  if (*n == 0)
+    return cli_usage_error("%s: no exit code in '%s'", flag, arg);
+  return 0;
+}
+
+static int parse_option(client_cli *c, int opt, const char *arg) {
+  char err[RUNNER_ERR_MAX];
+  long v;
+
+  switch (opt) {
+  case OPT_PROBE_CMD:
+    c->o.probe_cmd = arg;
+    return 0;
+  case OPT_PROTOCOL:
+    if (strcmp(arg, "grpc") != 0 && strcmp(arg, "http") != 0)
+      return cli_usage_error("--protocol: unknown protocol '%s' (grpc, http)", arg);
+    c->o.protocol = strcmp(arg, "http") == 0 ? PROTOCOL_HTTP : PROTOCOL_GRPC;
+    return 0;
+  case OPT_SERVICE:
+    c->o.service = arg;
+    return 0;
+  case OPT_HEALTHY_EXIT:
+    return take_exits("--healthy-exit", arg, c->o.healthy_exits, &c->o.nhealthy);
+  case OPT_UNHEALTHY_EXIT:
+    return take_exits("--unhealthy-exit", arg, c->o.unhealthy_exits, &c->o.nunhealthy);
+  case OPT_PROBE_TIMEOUT:
+    return take_duration("--probe-timeout", arg, &c->o.probe_timeout_ms);
+  case OPT_SLACK:
+    return take_duration("--slack", arg, &c->o.slack_ms);
+  case OPT_ATTEMPTS:
+    if (number_parse(arg, 1, MAX_ATTEMPTS, &v) < 0)
+      return cli_usage_error("--attempts: '%s' is not a number from 1 to %d", arg, MAX_ATTEMPTS);
+    c->o.attempts = (int)v;
+    return 0;
+  case OPT_MOCK:
+    c->o.mock_path = arg;
+    return 0;
+  case OPT_RUN:
+  case OPT_SKIP:
+    if (selection_add(c->sel, opt == OPT_SKIP, arg, err, sizeof(err)) < 0)
+      return cli_usage_error("%s: %s", opt == OPT_SKIP ? "--skip" : "--run", err);
+    return 0;
+  case OPT_KNOWN_FAILING:
+    c->known_failing = arg;
+    return 0;
+  case OPT_STRICT:
+    c->strict = 1;
+    return 0;
+  case OPT_FORMAT:
+  case OPT_OUTPUT:
+    return cli_output_option(c->outputs, &c->noutputs, &c->last_has_output, opt == OPT_OUTPUT,
+                             arg);
+  case OPT_LIST:
+    c->list = 1;
+    return 0;
+  case OPT_HELP:
+    c->help = 1;
+    return 0;
+  default: /* getopt_long has named the bad flag */
+    fprintf(stderr, "Try '" CLI_PROG " client --help'.\n");
+    return RUNNER_EXIT_USAGE;
+  }
+}
+
+/* The mock-executor beside this program: the build tree's
+ * ../mock_executor/mock-executor, an install's sibling, else PATH's. */
+static void default_mock(client_cli *c) {
+  char self[PATH_MAX], *dir;
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  static const char *const beside[] = {"%s/../mock_executor/mock-executor", "%s/mock-executor"};
+
+  c->o.mock_path = "mock-executor";
+  if (n <= 0)
+    return;
+  self[n] = '\0';
+  dir = dirname(self);
+  for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+    snprintf(c->mock_buf, sizeof(c->mock_buf), beside[i], dir);
+    if (access(c->mock_buf, X_OK) == 0) {
+      c->o.mock_path = c->mock_buf;
+      return;
+    }
+  }
+}
+
+static int parse_cli(int argc, char **argv, client_cli *c) {
+  int opt, rc;
+
+  c->o = (client_opts){.protocol = PROTOCOL_GRPC,
+                       .service = "",
+                       .probe_timeout_ms = 2000,
+                       .slack_ms = 2000,
+                       .attempts = 1};
+  if (selection_new(&c->sel) < 0)
+    return cli_usage_error("out of memory");
+  optind = 0; /* GNU getopt: start afresh on this argv */
+  while ((opt = getopt_long(argc, argv, "", client_options, NULL)) != -1) {
+    rc = parse_option(c, opt, optarg);
+    if (rc)
+      return rc;
+  }
+  if (optind < argc)
+    return cli_usage_error("client: unexpected argument '%s'", argv[optind]);
+  if (c->help || c->list)
+    return 0;
+  if (!c->o.probe_cmd)
+    return cli_usage_error("client: --probe-cmd CMD is required");
+  if (!*c->o.probe_cmd)
+    return cli_usage_error("client: --probe-cmd is empty");
+  if (c->o.nhealthy == 0)
+    c->o.healthy_exits[c->o.nhealthy++] = 0;
+  for (size_t i = 0; i < c->o.nunhealthy; i++)
+    for (size_t k = 0; k < c->o.nhealthy; k++)
+      if (c->o.unhealthy_exits[i] == c->o.healthy_exits[k])
+        return cli_usage_error("client: exit %d is both healthy and unhealthy",
+                               c->o.unhealthy_exits[i]);
+  if (c->o.mock_path && access(c->o.mock_path, X_OK) != 0)
+    return cli_usage_error("--mock: '%s' is not an executable file: %s", c->o.mock_path,
+                           strerror(errno));
+  if (!c->o.mock_path)
+    default_mock(c);
+  return cli_outputs_check(c->outputs, c->noutputs);
+}
+
+/* Runs the selected scenarios through the runner; returns the exit code. */
+static int client_run(client_cli *c, const hc_case *table, size_t total) {
+  char target[1100];
+  hc_case *cases = NULL;
+  baseline *known = NULL;
+  report *rep = NULL;
+  size_t count = 0;
+  int code;
+
+  code = cmd_select_cases(table, total, c->sel, -1, &cases, &count);
+  if (code)
+    return code;
+  code = cmd_load_baseline(c->known_failing, table, total, &known);
+  if (code)
+    goto out;
+  if (report_new(&rep) < 0) {
+    fprintf(stderr, CLI_PROG ": out of memory\n");
+    code = RUNNER_EXIT_FAILED;
+    goto out;
+  }
+  code = cli_setup_reports(c->outputs, c->noutputs, rep);
+  if (code)
+    goto out;
+  snprintf(target, sizeof(target), "probe-cmd %s", c->o.probe_cmd);
+  runner_options ro = {.target = target,
+                       .timeout_ms = c->o.probe_timeout_ms + c->o.slack_ms,
+                       .strict = c->strict,
+                       .control_desc = "a mock-executor per scenario",
+                       .known_failing = known,
+                       .suite = &c->o};
+  code = cmd_run_cases(cases, count, &ro, rep);
+out:
+  report_free(rep);
+  baseline_free(known);
+  free(cases);
+  return code;
+}
+
+int client_main(int argc, char **argv) {
+  client_cli c = {0};
+  const hc_case *table;
+  size_t total;
+  int rc = parse_cli(argc, argv, &c);
+
+  if (rc)
+    goto out;
+  table = client_probe_scenarios(c.o.protocol, &total);
+  if (c.help)
+    client_usage(stdout);
+  else if (c.list)
+    cmd_list_table(table, total, c.sel, -1);
+  else
+    rc = client_run(&c, table, total);
+out:
+  selection_free(c.sel);
+  return rc;
+}

@@ -1,0 +1,456 @@
+/* client_scenarios: the --probe-cmd scenarios (client_suite.h). Each one
+ * starts a mock-executor set up for it (or a closed port, or a socket that
+ * accepts and never answers), runs the probe once with its placeholders
+ * filled in, and judges the probe's verdict (its exit code) and, for the
+ * wire scenarios, what the mock's journal says it sent. */
+#define _GNU_SOURCE /* SOCK_CLOEXEC */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client_mock.h"
+#include "client_suite.h"
+#include "command.h"
+#include "monotime.h"
+#include "spawner.h"
+
+#define MOCK_START_MS 10000 /* a mock-executor listening */
+#define MOCK_STOP_MS 1000   /* its drain after SIGTERM (--grace 200ms) */
+#define HEALTH_METHODS "/grpc.health.v1.Health/" /* Check, or Watch for a watching probe */
+
+typedef enum expect { EXPECT_HEALTHY, EXPECT_UNHEALTHY, EXPECT_ANY } expect;
+
+/* What a scenario judges besides the verdict, from the journal. */
+typedef enum wire_check {
+  WIRE_NONE = 0,
+  WIRE_DEADLINE,   /* H-CHECK-6: every call carried a deadline within --probe-timeout */
+  WIRE_SERVICE,    /* every call asked for --service */
+  WIRE_CALLS,      /* 1 to --attempts calls per run */
+  WIRE_USER_AGENT, /* the client names itself */
+} wire_check;
+
+typedef enum target_kind {
+  TARGET_MOCK = 0, /* a mock-executor started with `args` */
+  TARGET_REFUSED,  /* a port nothing listens on */
+  TARGET_SILENT,   /* a socket that accepts (the kernel's backlog) and never answers */
+} target_kind;
+
+typedef struct probe_scenario {
+  target_kind target;
+  const char *args; /* the mock's extra flags; {service} is the service, quoted */
+  int unregistered; /* the service is unknown to the mock (Check: NOT_FOUND) */
+  expect expect;
+  wire_check wire;
+} probe_scenario;
+
+/* One run of the probe command. */
+typedef struct probe_run {
+  int finished; /* 0: still running at the bound, killed */
+  int wstatus;
+  long elapsed_ms;
+  char output[200]; /* the last line it printed */
+} probe_run;
+
+/* ---- targets ----------------------------------------------------------- */
+
+/* A listening socket on 127.0.0.1 that nobody accepts on: connects succeed
+ * (the backlog) and then nothing is ever answered. */
+static int silent_listener(int *port, char *err, size_t errlen) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return -errno;
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+    int rc = -errno;
+    snprintf(err, errlen, "a silent listener on 127.0.0.1: %s", strerror(errno));
+    close(fd);
+    return rc;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* The mock's flags for scenario s: its own, the service's registration. */
+static int mock_args(const client_opts *o, const probe_scenario *s, char *out, size_t size) {
+  const command_var vars[] = {{"service", o->service}};
+  char tmpl[COMMAND_LINE_MAX];
+
+  /* "" unknown: the mock's knob that leaves the overall health out. */
+  snprintf(tmpl, sizeof(tmpl), "%s%s",
+           s->unregistered && !o->service[0] ? "--violate no-overall-health " : "",
+           s->args ? s->args : "");
+  return command_expand(tmpl, vars, 1, out, size);
+}
+
+/* ---- the probe ----------------------------------------------------------- */
+
+/* Runs the probe command against port once, bounded by --probe-timeout
+ * plus --slack; whatever is left of its process group is killed. */
+static int run_probe(const client_opts *o, int port, probe_run *r, char *err, size_t errlen) {
+  char addr[32], portbuf[16], url[600], line[COMMAND_LINE_MAX];
+  command *cmd = NULL;
+  long long t0;
+  int rc;
+
+  snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+  snprintf(portbuf, sizeof(portbuf), "%d", port);
+  if (o->service[0])
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/%s", port, o->service);
+  else
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+  const command_var vars[] = {{"addr", addr},       {"host", "127.0.0.1"}, {"port", portbuf},
+                              {"url", url},         {"service", o->service}};
+  if (command_expand(o->probe_cmd, vars, 5, line, sizeof(line)) < 0) {
+    snprintf(err, errlen, "--probe-cmd is too long once its placeholders are filled in");
+    return -ENAMETOOLONG;
+  }
+  memset(r, 0, sizeof(*r));
+  t0 = monotime_ms();
+  rc = command_start(line, &cmd, err, errlen);
+  if (rc < 0)
+    return rc;
+  rc = command_wait(cmd, t0 + o->probe_timeout_ms + o->slack_ms, &r->wstatus);
+  r->finished = rc == 0;
+  r->elapsed_ms = (long)(monotime_ms() - t0);
+  command_last_line(cmd, r->output, sizeof(r->output));
+  command_free(cmd); /* a probe still running: its group is killed */
+  return 0;
+}
+
+static int in_set(const int *set, size_t n, int code) {
+  for (size_t i = 0; i < n; i++)
+    if (set[i] == code)
+      return 1;
+  return 0;
+}
+
+/* The signal that ended the probe: its own death, or a shell's report of
+ * its command's (exit 128+N) unless that code was declared a verdict; 0. */
+static int crash_signal(const client_opts *o, int wstatus) {
+  int code;
+
+  if (WIFSIGNALED(wstatus))
+    return WTERMSIG(wstatus);
+  code = WEXITSTATUS(wstatus);
+  if (code > 128 && code < 128 + NSIG && !in_set(o->healthy_exits, o->nhealthy, code) &&
+      !in_set(o->unhealthy_exits, o->nunhealthy, code))
+    return code - 128;
+  return 0;
+}
+
+/* The verdict the run gave: EXPECT_HEALTHY, EXPECT_UNHEALTHY, or -1 for
+ * none (killed at the bound, crashed, an exit code in neither set), with
+ * one line describing it. */
+static int verdict_of(const client_opts *o, const probe_run *r, char *what, size_t size) {
+  char how[96];
+  int code, sig;
+
+  if (!r->finished) {
+    snprintf(what, size, "no verdict: still running after %ld ms (--probe-timeout %d ms + "
+             "--slack %d ms), killed",
+             r->elapsed_ms, o->probe_timeout_ms, o->slack_ms);
+    return -1;
+  }
+  command_describe_status(r->wstatus, how, sizeof(how));
+  sig = crash_signal(o, r->wstatus);
+  if (sig) {
+    snprintf(what, size, "crashed: %s%s after %ld ms%s%s", how,
+             WIFSIGNALED(r->wstatus) ? "" : " (the shell's report of a signal)", r->elapsed_ms,
+             r->output[0] ? ", last output: " : "", r->output);
+    return -1;
+  }
+  code = WEXITSTATUS(r->wstatus);
+  if (in_set(o->healthy_exits, o->nhealthy, code)) {
+    snprintf(what, size, "healthy (%s after %ld ms)", how, r->elapsed_ms);
+    return EXPECT_HEALTHY;
+  }
+  if (o->nunhealthy == 0 || in_set(o->unhealthy_exits, o->nunhealthy, code)) {
+    snprintf(what, size, "unhealthy (%s after %ld ms)", how, r->elapsed_ms);
+    return EXPECT_UNHEALTHY;
+  }
+  snprintf(what, size, "no verdict: %s, neither a --healthy-exit nor an --unhealthy-exit%s%s",
+           how, r->output[0] ? "; last output: " : "", r->output);
+  return -1;
+}
+
+/* ---- the journal ----------------------------------------------------------- */
+
+/* Judges the wire check of s on the calls of one run. */
+static void judge_wire(const client_opts *o, wire_check w, json_t *records, case_result *res) {
+  const char *method = o->protocol == PROTOCOL_HTTP ? "" : HEALTH_METHODS;
+  json_t *first, *rec;
+  size_t n = client_mock_count(records, method, &first), i;
+  char seen[CASE_TEXT_MAX];
+
+  if (n == 0) {
+    case_fail(res, "the probe calls the server", "no call in the mock's journal",
+              "the probe made no %s", o->protocol == PROTOCOL_HTTP ? "HTTP request" : "health call");
+    return;
+  }
+  switch (w) {
+  case WIRE_DEADLINE:
+    json_array_foreach(records, i, rec) {
+      json_t *d = json_object_get(rec, "deadline_ms");
+      const char *m = json_string_value(json_object_get(rec, "method"));
+      if (!m || strncmp(m, method, strlen(method)) != 0)
+        continue;
+      if (!json_is_integer(d)) {
+        case_fail(res, "grpc-timeout on every call", "a call without a deadline",
+                  "the probe sent no deadline (no grpc-timeout): against a server that "
+                  "never answers it waits forever");
+        return;
+      }
+      if (json_integer_value(d) > o->probe_timeout_ms) {
+        snprintf(seen, sizeof(seen), "grpc-timeout of %lld ms", (long long)json_integer_value(d));
+        case_fail(res, "a deadline within --probe-timeout", seen,
+                  "the probe's deadline is longer than its timeout (%d ms)", o->probe_timeout_ms);
+        return;
+      }
+    }
+    case_pass(res, "deadline %lld ms", (long long)json_integer_value(json_object_get(first,
+                                                                                    "deadline_ms")));
+    return;
+  case WIRE_SERVICE:
+    json_array_foreach(records, i, rec) {
+      const char *m = json_string_value(json_object_get(rec, "method"));
+      const char *svc = json_string_value(json_object_get(rec, "service"));
+      if (!m || strncmp(m, method, strlen(method)) != 0)
+        continue;
+      if (!svc || strcmp(svc, o->service) != 0) {
+        snprintf(seen, sizeof(seen), "service '%s'", svc ? svc : "(none)");
+        case_fail(res, "the service given in {service}", seen,
+                  "the probe asked for another service than '%s'", o->service);
+        return;
+      }
+    }
+    case_pass(res, "asked for '%s'", o->service);
+    return;
+  case WIRE_CALLS:
+    if (n > (size_t)o->attempts) {
+      snprintf(seen, sizeof(seen), "%zu calls", n);
+      case_fail(res, "at most --attempts calls per run", seen,
+                "one probe run made %zu calls (--attempts %d)", n, o->attempts);
+      return;
+    }
+    case_pass(res, "%zu call%s", n, n == 1 ? "" : "s");
+    return;
+  case WIRE_USER_AGENT: {
+    const char *ua = json_string_value(json_object_get(first, "user_agent"));
+    if (!ua || !*ua) {
+      case_fail(res, "a user-agent", "none", "the probe sends no user-agent");
+      return;
+    }
+    case_pass(res, "user-agent: %s", ua);
+    return;
+  }
+  case WIRE_NONE:
+    break;
+  }
+}
+
+/* ---- one scenario ---------------------------------------------------------- */
+
+static void play(const case_ctx *ctx, const probe_scenario *s, case_result *res) {
+  const client_opts *o = ctx->suite;
+  char err[CASE_TEXT_MAX], args[COMMAND_LINE_MAX], what[CASE_TEXT_MAX];
+  const char *expect_text = s->expect == EXPECT_HEALTHY ? "healthy" : "unhealthy";
+  client_mock *mock = NULL;
+  json_t *records = NULL;
+  probe_run run;
+  int port = 0, fd = -1, verdict;
+
+  if (s->target == TARGET_MOCK) {
+    if (mock_args(o, s, args, sizeof(args)) < 0 ||
+        client_mock_start(o->mock_path, o->protocol, 0, args, MOCK_START_MS, &mock, err,
+                          sizeof(err)) < 0) {
+      case_fail(res, "a mock-executor to play the scenario", err, "cannot start the mock");
+      return;
+    }
+    port = client_mock_port(mock);
+  } else if (s->target == TARGET_SILENT) {
+    fd = silent_listener(&port, err, sizeof(err));
+  } else if (spawner_free_port(&port, err, sizeof(err)) < 0) {
+    fd = -1;
+    port = 0;
+  }
+  if (port == 0) {
+    case_fail(res, "a port to play the scenario on", err, "cannot set the scenario up");
+    goto out;
+  }
+  if (run_probe(o, port, &run, err, sizeof(err)) < 0) {
+    case_fail(res, "the probe command runs", err, "cannot run --probe-cmd");
+    goto out;
+  }
+  verdict = verdict_of(o, &run, what, sizeof(what));
+  if (verdict < 0 || (s->expect != EXPECT_ANY && verdict != (int)s->expect)) {
+    case_fail(res, s->expect == EXPECT_ANY ? "a verdict" : expect_text, what,
+              "the probe's verdict is wrong%s%s", run.output[0] ? "; last output: " : "",
+              run.output);
+    goto out;
+  }
+  if (s->wire == WIRE_NONE) {
+    case_pass(res, "%s", what);
+    goto out;
+  }
+  if (client_mock_journal(mock, &records, err, sizeof(err)) < 0) {
+    case_fail(res, "the mock's journal", err, "cannot read what the probe sent");
+    goto out;
+  }
+  judge_wire(o, s->wire, records, res);
+out:
+  json_decref(records);
+  client_mock_stop(mock, MOCK_STOP_MS);
+  if (fd >= 0)
+    close(fd);
+}
+
+/* ---- the scenarios ----------------------------------------------------------- */
+
+#define SCENARIO(fn, ...)                                                                         \
+  static const probe_scenario fn##_def = {__VA_ARGS__};                                           \
+  static void fn(const case_ctx *ctx, case_result *res) { play(ctx, &fn##_def, res); }
+
+SCENARIO(sc_serving, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY)
+SCENARIO(sc_not_serving, .args = "--status {service}=NOT_SERVING", .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_unknown, .args = "--status {service}=UNKNOWN", .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_not_found, .unregistered = 1, .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_service_unknown, .args = "--status {service}=SERVICE_UNKNOWN",
+         .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_unimplemented,
+         .args = "--status {service}=SERVING --fault 'method=*,action=code:UNIMPLEMENTED'",
+         .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_rpc_error,
+         .args = "--status {service}=SERVING "
+                 "--fault 'method=*,action=code:RESOURCE_EXHAUSTED,message=load shed'",
+         .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_slow, .args = "--status {service}=SERVING --fault 'method=*,action=hang'",
+         .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_refused, .target = TARGET_REFUSED, .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_silent, .target = TARGET_SILENT, .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_deadline, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
+         .wire = WIRE_DEADLINE)
+SCENARIO(sc_service_asked, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
+         .wire = WIRE_SERVICE)
+SCENARIO(sc_calls, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
+         .wire = WIRE_CALLS)
+SCENARIO(sc_user_agent, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
+         .wire = WIRE_USER_AGENT)
+SCENARIO(sc_http_503, .args = "--status {service}=NOT_SERVING", .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_http_500, .args = "--status {service}=SERVING --fault 'path=*,action=http-status:500'",
+         .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_http_404, .args = "--status {service}=SERVING --fault 'path=*,action=http-status:404'",
+         .expect = EXPECT_UNHEALTHY)
+/* The delay outlasts the bound of a run (the mock is stopped with it). */
+SCENARIO(sc_http_slow, .args = "--status {service}=SERVING --fault 'path=*,action=delay:3600s'",
+         .expect = EXPECT_UNHEALTHY)
+
+#define GRPC PROTOCOL_GRPC
+#define HTTP PROTOCOL_HTTP
+
+static const hc_case grpc_scenarios[] = {
+    {"probe/serving", "C01", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
+     "the server answers SERVING -> healthy",
+     "A healthy reply moves the subchannel to READY. Only SERVING counts as healthy.",
+     sc_serving},
+    {"probe/not-serving", "C02", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
+     "the server answers NOT_SERVING -> unhealthy",
+     "Only SERVING counts as healthy (grpc_health_probe exits 4, kubelet fails the probe).",
+     sc_not_serving},
+    {"probe/unknown-status", "C03", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
+     "the server answers UNKNOWN (a 0-byte reply) -> unhealthy",
+     "Only SERVING counts as healthy; UNKNOWN is the default value of an empty reply.",
+     sc_unknown},
+    {"probe/not-found", "C04", "H-CHECK-2", LEVEL_MUST, GRPC, 0,
+     "the service is unknown (Check fails NOT_FOUND) -> unhealthy",
+     "If the requested service is unknown, the call will fail with status NOT_FOUND.",
+     sc_not_found},
+    {"probe/service-unknown", "C05", "H-CHECK-4", LEVEL_MUST, GRPC, 0,
+     "the server answers SERVICE_UNKNOWN (from Check: a broken server) -> unhealthy, no crash",
+     "SERVICE_UNKNOWN is for Watch; Envoy crashed when Check returned it (envoy#10825).",
+     sc_service_unknown},
+    {"probe/no-health-service", "C06", "H-CHECK-11", LEVEL_MUST, GRPC, 0,
+     "no Health service (UNIMPLEMENTED) -> unhealthy",
+     "The client should be able to handle the case where server does not have the Health "
+     "service.",
+     sc_unimplemented},
+    {"probe/rpc-error", "C07", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
+     "the call fails RESOURCE_EXHAUSTED (a load shedder) -> unhealthy",
+     "Anything but a SERVING reply is unhealthy; any RPC error exits 3 in grpc_health_probe.",
+     sc_rpc_error},
+    {"probe/slow-server", "C08", "H-CHECK-6", LEVEL_MUST, GRPC, 0,
+     "the server never answers -> unhealthy within the probe's own timeout",
+     "Clients should set a deadline when calling Check, and can declare the server unhealthy "
+     "if they do not receive a timely response.",
+     sc_slow},
+    {"probe/connection-refused", "C09", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
+     "nothing listens on the port -> unhealthy",
+     "A failed dial is a failed probe (grpc_health_probe exits 2).", sc_refused},
+    {"probe/silent-server", "C10", "H-CHECK-6", LEVEL_MUST, GRPC, 0,
+     "the port accepts the connection and never answers -> unhealthy within the timeout",
+     "kubelet: one timeoutSeconds covers both dial and Check; grpc_health_probe: "
+     "-connect-timeout then -rpc-timeout.",
+     sc_silent},
+    {"probe/deadline-sent", "C11", "H-CHECK-6", LEVEL_SHOULD, GRPC, 0,
+     "every call carries a deadline (grpc-timeout) within --probe-timeout",
+     "Clients should set a deadline when calling Check.", sc_deadline},
+    {"probe/service-asked", "C12", "H-SVC-5", LEVEL_MUST, GRPC, 0,
+     "every call asks for the service given as {service}",
+     "Service names are matched exactly: the probe asks for the name it was given "
+     "(grpc_health_probe -service, kubelet grpc.service).",
+     sc_service_asked},
+    {"probe/one-call", "C13", "H-CHECK-6", LEVEL_SHOULD, GRPC, 0,
+     "one probe run makes one call (at most --attempts)",
+     "grpc_health_probe and kubelet make one unary Check per run, with no retries.", sc_calls},
+    {"probe/user-agent", "C14", "H-CHECK-6", LEVEL_MAY, GRPC, 0,
+     "the probe names itself in user-agent (reported)",
+     "grpc_health_probe sends -user-agent (default grpc_health_probe), kubelet "
+     "kube-probe/<version>, Envoy Envoy/HC.",
+     sc_user_agent},
+};
+
+static const hc_case http_scenarios[] = {
+    {"probe/http-ok", "C20", "H-HTTP-2", LEVEL_MUST, HTTP, 0, "GET answers 200 {} -> healthy",
+     "kubelet DoHTTPProbe: 200 <= code < 400 is success.", sc_serving},
+    {"probe/http-503", "C21", "H-HTTP-2", LEVEL_MUST, HTTP, 0, "GET answers 503 -> unhealthy",
+     "kubelet DoHTTPProbe: any code outside 200-399 is a failure.", sc_http_503},
+    {"probe/http-500", "C22", "H-HTTP-2", LEVEL_MUST, HTTP, 0, "GET answers 500 -> unhealthy",
+     "kubelet DoHTTPProbe: any code outside 200-399 is a failure.", sc_http_500},
+    {"probe/http-404", "C23", "H-HTTP-2", LEVEL_MUST, HTTP, 0, "GET answers 404 -> unhealthy",
+     "kubelet DoHTTPProbe: any code outside 200-399 is a failure.", sc_http_404},
+    {"probe/http-slow", "C24", "H-HTTP-5", LEVEL_MUST, HTTP, 0,
+     "GET never answers in time -> unhealthy within the probe's own timeout",
+     "kubelet probes with timeoutSeconds (default 1 s) and counts a late answer as a failure.",
+     sc_http_slow},
+    {"probe/http-connection-refused", "C25", "H-HTTP-2", LEVEL_MUST, HTTP, 0,
+     "nothing listens on the port -> unhealthy", "No answer at all is a failed probe.",
+     sc_refused},
+    {"probe/http-path-asked", "C26", "H-HTTP-6", LEVEL_MUST, HTTP, 0,
+     "the request asks for {url}'s path (GET / or /health/{service})",
+     "The health endpoint is GET / (an Executor has no other route); the mock serves a named "
+     "service on /health/NAME.",
+     sc_service_asked},
+    {"probe/http-one-request", "C27", "H-HTTP-5", LEVEL_SHOULD, HTTP, 0,
+     "one probe run makes one request (at most --attempts)",
+     "kubelet makes one GET per period.", sc_calls},
+    {"probe/http-user-agent", "C28", "H-HTTP-5", LEVEL_MAY, HTTP, 0,
+     "the probe names itself in user-agent (reported)", "kubelet sends kube-probe/<version>.",
+     sc_user_agent},
+};
+
+const hc_case *client_probe_scenarios(case_protocol protocol, size_t *count) {
+  if (protocol == PROTOCOL_HTTP) {
+    *count = sizeof(http_scenarios) / sizeof(http_scenarios[0]);
+    return http_scenarios;
+  }
+  *count = sizeof(grpc_scenarios) / sizeof(grpc_scenarios[0]);
+  return grpc_scenarios;
+}

@@ -1,0 +1,48 @@
+/*
+ * client_suite: `health-conformance client`, the conformance suite for a
+ * health *client* (a probe, a readiness script, a load balancer's checker,
+ * a client with client-side health checking): scenarios a mock-executor
+ * plays, judged from the client's verdicts and from what it sent (the
+ * mock's journal).
+ *
+ *   client_main.c       flags, the run (selection, reports, exit codes
+ *                       through runner_run, as the server suite)
+ *   client_scenarios.c  --probe-cmd: the probe scenarios and their judge
+ *   client_mock.c       one mock-executor per scenario, its journal
+ *
+ * Every scenario is an hc_case (catalogue.h) whose function reads the
+ * client_opts through case_ctx.suite. Scenarios run one at a time, each
+ * bounded in time; every process a scenario starts (the mock, the client
+ * command) is ended by its process group before the scenario returns.
+ */
+#ifndef HC_CLIENT_SUITE_H
+#define HC_CLIENT_SUITE_H
+
+#include <stddef.h>
+
+#include "catalogue.h"
+
+#define CLIENT_MAX_EXITS 16
+
+typedef struct client_opts {
+  const char *probe_cmd; /* --probe-cmd, or NULL */
+  case_protocol protocol;
+  const char *service;   /* --service: {service}, and what the mock serves */
+  const char *mock_path; /* the mock-executor binary */
+  int healthy_exits[CLIENT_MAX_EXITS]; /* --healthy-exit (default 0) */
+  size_t nhealthy;
+  int unhealthy_exits[CLIENT_MAX_EXITS]; /* --unhealthy-exit (default: any other) */
+  size_t nunhealthy;
+  int probe_timeout_ms; /* --probe-timeout: the longest the probe may take by its settings */
+  int slack_ms;         /* --slack: process start and exit, on top of it */
+  int attempts;         /* --attempts: calls one probe run may make */
+} client_opts;
+
+/* `health-conformance client ...`: argv[0] is "client". Returns the exit code. */
+int client_main(int argc, char **argv);
+
+/* The probe scenarios of a protocol, static storage; *count receives the
+ * length. */
+const hc_case *client_probe_scenarios(case_protocol protocol, size_t *count);
+
+#endif

@@ -1,0 +1,180 @@
+"""`health-conformance client` (issue 18): the reference probes pass every
+scenario; each deliberately wrong probe fails exactly the scenarios named
+for it; a probe that hangs is killed at the bound, its process group with it.
+
+The probes are real programs: the runner's own `probe`, curl, and
+tests/clients/grpc_probe.py (python3-grpcio, written as kubelet's grpc
+probe behaves, with --mode for the wrong ones).
+"""
+
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, SLOW
+from hc_runner import run, run_json, runner_path
+
+CLIENTS = os.path.join(REPO, "tests", "clients")
+PY_PROBE = f"{sys.executable} {CLIENTS}/grpc_probe.py {{addr}} --service {{service}}"
+# Python starts slowly on a loaded machine: the slack covers it (SLOW for
+# sanitizer builds); the probes' own timeout is 1 s.
+TIMING = ["--probe-timeout", "2s", "--slack", f"{int(3 * SLOW)}s"]
+
+GRPC_IDS = {"probe/serving", "probe/not-serving", "probe/unknown-status", "probe/not-found",
+            "probe/service-unknown", "probe/no-health-service", "probe/rpc-error",
+            "probe/slow-server", "probe/connection-refused", "probe/silent-server",
+            "probe/deadline-sent", "probe/service-asked", "probe/one-call", "probe/user-agent"}
+HTTP_IDS = {"probe/http-ok", "probe/http-503", "probe/http-500", "probe/http-404",
+            "probe/http-slow", "probe/http-connection-refused", "probe/http-path-asked",
+            "probe/http-one-request", "probe/http-user-agent"}
+
+
+def client(*args):
+    """Runs `health-conformance client ARGS --format json`; returns (exit
+    code, {id: record}) and checks that every scenario reported."""
+    code, cases, summary, proc = run_json("client", *args)
+    assert summary is not None, proc.stderr
+    return code, cases
+
+
+def failed(cases):
+    return {i for i, r in cases.items() if r["result"] != "pass"}
+
+
+def test_runner_probe_passes_every_grpc_scenario():
+    """The done-when line of issue 18: the runner's own probe, as a user
+    runs it, passes every gRPC scenario (defaults: 1 s dial, 1 s RPC)."""
+    code, cases = client("--probe-cmd", f"{runner_path()} probe --target {{addr}}")
+    assert set(cases) == GRPC_IDS
+    assert failed(cases) == set(), cases
+    assert code == 0
+    assert "grpc-c/" in cases["probe/user-agent"]["message"]
+
+
+def test_runner_probe_with_a_named_service_and_its_exit_codes():
+    """{service} reaches the probe; grpc_health_probe's exit codes declared
+    (2 connect, 3 RPC, 4 not SERVING) are the unhealthy ones."""
+    code, cases = client("--service", "hc-svc-a", "--unhealthy-exit", "2,3,4",
+                         "--probe-cmd",
+                         f"{runner_path()} probe --target {{addr}} --service {{service}}")
+    assert failed(cases) == set(), cases
+    assert cases["probe/service-asked"]["message"] == "asked for 'hc-svc-a'"
+    assert code == 0
+
+
+def test_runner_wait_as_a_probe_passes():
+    """`wait` Watches instead of Checking: the scenarios play on every
+    Health method, and the journal counts its Watch as the run's call."""
+    code, cases = client("--probe-cmd", f"{runner_path()} wait --target {{addr}} "
+                         "--service {service} --timeout 1s")
+    assert failed(cases) == set(), cases
+    assert code == 0
+
+
+def test_kubelet_like_probe_passes():
+    code, cases = client(*TIMING, "--probe-cmd", PY_PROBE)
+    assert failed(cases) == set(), cases
+    assert "kube-probe/1.27" in cases["probe/user-agent"]["message"]
+    assert code == 0
+
+
+@pytest.mark.parametrize("mode,expected", [
+    # exit 0 on any reply: every answer that is not SERVING is missed
+    ("any-answer", {"probe/not-serving", "probe/unknown-status", "probe/service-unknown"}),
+    # no deadline: hangs on a server that never answers, and says so on the wire
+    ("no-deadline", {"probe/slow-server", "probe/silent-server", "probe/deadline-sent"}),
+    # envoy#10825: a crash on Check answering SERVICE_UNKNOWN
+    ("crash-on-service-unknown", {"probe/service-unknown"}),
+])
+def test_wrong_probe_fails_exactly_its_scenarios(mode, expected):
+    code, cases = client(*TIMING, "--probe-cmd", f"{PY_PROBE} --mode {mode}")
+    assert set(cases) == GRPC_IDS
+    assert failed(cases) == expected, {i: cases[i]["seen"] for i in failed(cases)}
+    assert code == 1
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_with_a_timeout_passes_every_http_scenario():
+    code, cases = client("--protocol", "http", "--probe-cmd", "curl -fsS -m 1 {url}")
+    assert set(cases) == HTTP_IDS
+    assert failed(cases) == set(), cases
+    assert code == 0
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_without_a_timeout_fails_only_the_slow_server():
+    """curl has no default timeout: against a server that never answers it
+    waits until it is killed, and only that scenario says so."""
+    code, cases = client("--protocol", "http", "--service", "hc-web",
+                         "--probe-cmd", "curl -fsS {url}")
+    assert failed(cases) == {"probe/http-slow"}
+    assert "killed" in cases["probe/http-slow"]["seen"]
+    assert cases["probe/http-path-asked"]["result"] == "pass"  # GET /health/hc-web
+    assert code == 1
+
+
+def test_a_probe_that_hangs_is_killed_with_its_group():
+    """The bounded-time rule: a probe that never exits fails each scenario
+    at --probe-timeout + --slack, and nothing it started survives."""
+    marker = f"{time.monotonic_ns() % 100000 + 1000}.5"  # a unique sleep argument
+    t0 = time.monotonic()
+    code, cases = client("--probe-timeout", "300ms", "--slack", "300ms",
+                         "--run", "probe/serving", "--run", "probe/slow-server",
+                         "--probe-cmd", f"sleep {marker} & sleep {marker}; wait")
+    elapsed = time.monotonic() - t0
+    assert failed(cases) == {"probe/serving", "probe/slow-server"}
+    for rec in cases.values():
+        assert "still running after" in rec["seen"] and "killed" in rec["seen"], rec
+    assert code == 1
+    assert elapsed < 30 * SLOW
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    left.append(pid)
+        except OSError:
+            pass
+    assert left == [], f"processes of the probe survived: {left}"
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "--probe-cmd CMD is required"),
+    (["--probe-cmd", ""], "--probe-cmd is empty"),
+    (["--probe-cmd", "true", "--healthy-exit", "x"], "is not an exit code"),
+    (["--probe-cmd", "true", "--healthy-exit", "0", "--unhealthy-exit", "1,0"],
+     "exit 0 is both healthy and unhealthy"),
+    (["--probe-cmd", "true", "--probe-timeout", "soon"], "--probe-timeout: 'soon'"),
+    (["--probe-cmd", "true", "--mock", "/nonexistent/mock"], "--mock: '/nonexistent/mock'"),
+    (["--probe-cmd", "true", "--run", "probe/nope"], "probe/nope"),
+    (["--probe-cmd", "true", "--protocol", "udp"], "unknown protocol 'udp'"),
+])
+def test_usage_errors(args, message):
+    proc = run("client", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+
+
+def test_list_and_reports(tmp_path):
+    proc = run("client", "--list", "--protocol", "http")
+    assert proc.returncode == 0
+    assert "probe/http-slow" in proc.stdout and "C24" in proc.stdout
+    junit = tmp_path / "client.xml"
+    proc = run("client", "--run", "probe/connection-refused", "--format", "junit",
+               "--output", str(junit), "--format", "tap",
+               "--probe-cmd", f"{runner_path()} probe --target {{addr}}")
+    assert proc.returncode == 0, proc.stderr
+    assert "ok 1 - probe/connection-refused" in proc.stdout
+    assert 'name="probe/connection-refused"' in junit.read_text()
+
+
+def test_mock_found_beside_the_runner():
+    """Without --mock, the build tree's mock-executor is used (it is not on
+    PATH here)."""
+    assert shutil.which("mock-executor") is None or "build" not in shutil.which("mock-executor")
+    proc = run("client", "--run", "probe/serving",
+               "--probe-cmd", f"{runner_path()} probe --target {{addr}}")
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
