@@ -36,6 +36,14 @@ int cases_set(const case_ctx *ctx, case_result *res, const char *service, int st
  * it first, so without a hook they touch nothing. */
 int cases_need_control(const case_ctx *ctx, case_result *res, int shutdown);
 
+/* Starts a graceful shutdown through the control hook (after
+ * cases_need_control(..., 1)); on failure res is SKIP and it returns < 0. */
+int cases_start_shutdown(const case_ctx *ctx, case_result *res);
+
+/* Resumes the target after a shutdown case; a failure is appended to
+ * res->message (the target stays shut down), the outcome kept. */
+void cases_resume(const case_ctx *ctx, case_result *res);
+
 /* Removes a name the case created; errors are ignored (best effort). */
 void cases_remove(const case_ctx *ctx, const char *service);
 
@@ -120,6 +128,14 @@ void case_reflection_lists_health(const case_ctx *ctx, case_result *res);
 void case_reflection_describes_health(const case_ctx *ctx, case_result *res);
 void case_reflection_version_fallback(const case_ctx *ctx, case_result *res);
 void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res);
+
+/* jina (--profile jina, cases_jina.c) */
+void case_jina_services_serving(const case_ctx *ctx, case_result *res);
+void case_jina_overall_serving(const case_ctx *ctx, case_result *res);
+void case_jina_reflection_lists_services(const case_ctx *ctx, case_result *res);
+void case_jina_reflection_health_symbol(const case_ctx *ctx, case_result *res);
+void case_jina_health_name_not_found(const case_ctx *ctx, case_result *res);
+void case_jina_shutdown_every_service(const case_ctx *ctx, case_result *res);
 
 /* http (--protocol http) */
 void case_http_root_ok(const case_ctx *ctx, case_result *res);

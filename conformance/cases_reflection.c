@@ -10,12 +10,9 @@
 #include <string.h>
 
 #include "cases.h"
+#include "cases_reflection_internal.h"
 #include "google/protobuf/descriptor.pb-c.h"
-#include "grpc/reflection/v1/reflection.pb-c.h"
 #include "wire.h"
-
-typedef Grpc__Reflection__V1__ServerReflectionRequest refl_request;
-typedef Grpc__Reflection__V1__ServerReflectionResponse refl_response;
 
 static const char *const refl_paths[] = {
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -46,7 +43,7 @@ static int refl_ask(const case_ctx *ctx, gclient_stream *s, const refl_request *
   return *out ? 0 : -EBADMSG;
 }
 
-static void response_free(refl_response *r) {
+void cases_refl_free(refl_response *r) {
   if (r)
     grpc__reflection__v1__server_reflection_response__free_unpacked(r, NULL);
 }
@@ -54,6 +51,7 @@ static void response_free(refl_response *r) {
 typedef struct refl_session {
   gclient *gc;
   gclient_stream *s;
+  int first;   /* the first version asked: 0 (v1), or 1 for v1alpha alone */
   int version; /* index into refl_paths */
   int unimplemented[2];
 } refl_session;
@@ -63,7 +61,7 @@ typedef struct refl_session {
 static int refl_start(const case_ctx *ctx, case_result *res, refl_session *rs,
                       const refl_request *req, refl_response **out) {
   char seen[CASE_TEXT_MAX];
-  for (int v = 0; v < 2; v++) {
+  for (int v = rs->first; v < 2; v++) {
     rs->version = v;
     int rc = gclient_stream_open(rs->gc, refl_paths[v], NULL, 0, 0, ctx->timeout_ms, &rs->s);
     if (rc < 0) {
@@ -115,7 +113,7 @@ static void refl_finish(const case_ctx *ctx, case_result *res, refl_session *rs)
   rs->s = NULL;
 }
 
-static void describe_response(const refl_response *r, char *buf, size_t size) {
+void cases_refl_describe(const refl_response *r, char *buf, size_t size) {
   switch (r->message_response_case) {
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE:
     snprintf(buf, size, "error_response code %d (%s)", r->error_response->error_code,
@@ -134,14 +132,14 @@ static void describe_response(const refl_response *r, char *buf, size_t size) {
   }
 }
 
-static void list_request(refl_request *req) {
+void cases_refl_list_request(refl_request *req) {
   grpc__reflection__v1__server_reflection_request__init(req);
   req->message_request_case =
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
   req->list_services = "*";
 }
 
-static void symbol_request(refl_request *req, const char *symbol) {
+void cases_refl_symbol_request(refl_request *req, const char *symbol) {
   grpc__reflection__v1__server_reflection_request__init(req);
   req->message_request_case =
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
@@ -166,9 +164,9 @@ void case_reflection_lists_health(const case_ctx *ctx, case_result *res) {
   char seen[CASE_TEXT_MAX];
   if (cases_connect(ctx, res, &rs.gc) < 0)
     return;
-  list_request(&req);
+  cases_refl_list_request(&req);
   if (refl_start(ctx, res, &rs, &req, &r) == 0) {
-    describe_response(r, seen, sizeof(seen));
+    cases_refl_describe(r, seen, sizeof(seen));
     if (lists_health(r))
       case_pass(res, "reflection %s lists grpc.health.v1.Health", refl_names[rs.version]);
     else
@@ -176,7 +174,7 @@ void case_reflection_lists_health(const case_ctx *ctx, case_result *res) {
                 "reflection %s does not list the Health service", refl_names[rs.version]);
     refl_finish(ctx, res, &rs);
   }
-  response_free(r);
+  cases_refl_free(r);
   gclient_stream_close(rs.s);
   gclient_close(rs.gc);
 }
@@ -228,6 +226,50 @@ static int list_is_served(const case_ctx *ctx, gclient *gc) {
   return served;
 }
 
+const char *cases_refl_health_problem(const case_ctx *ctx, gclient *gc, const refl_response *r) {
+  const Grpc__Reflection__V1__FileDescriptorResponse *f = r->file_descriptor_response;
+  Google__Protobuf__FileDescriptorProto *fd;
+  const char *why;
+
+  if (r->message_response_case !=
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE)
+    return "no file_descriptor_response";
+  /* H-REFL-4: the first file declares the symbol. */
+  if (f->n_file_descriptor_proto == 0)
+    return "no file in package grpc.health.v1";
+  fd = google__protobuf__file_descriptor_proto__unpack(NULL, f->file_descriptor_proto[0].len,
+                                                       f->file_descriptor_proto[0].data);
+  if (!fd)
+    return "the first FileDescriptorProto does not decode";
+  if (!fd->package || strcmp(fd->package, "grpc.health.v1") != 0)
+    why = "the first file's package is not grpc.health.v1";
+  else
+    why = judge_health_file(fd, list_is_served(ctx, gc));
+  google__protobuf__file_descriptor_proto__free_unpacked(fd, NULL);
+  return why;
+}
+
+int cases_refl_v1alpha(const case_ctx *ctx, case_result *res, gclient *gc,
+                       const refl_request *req, refl_response **out) {
+  refl_session rs = {.gc = gc, .first = 1};
+  int rc = refl_start(ctx, res, &rs, req, out);
+
+  if (rc == -ENOTSUP) /* refl_start's SKIP: here v1alpha is required */
+    case_fail(res, "reflection v1alpha served", "UNIMPLEMENTED",
+              "reflection v1alpha is not served");
+  if (rc == 0) {
+    case_pass(res, "answered");
+    refl_finish(ctx, res, &rs);
+    if (res->outcome != OUTCOME_PASS) {
+      cases_refl_free(*out);
+      *out = NULL;
+      rc = -EPROTO;
+    }
+  }
+  gclient_stream_close(rs.s);
+  return rc;
+}
+
 /* T30 */
 void case_reflection_describes_health(const case_ctx *ctx, case_result *res) {
   refl_session rs = {0};
@@ -236,28 +278,10 @@ void case_reflection_describes_health(const case_ctx *ctx, case_result *res) {
   char seen[CASE_TEXT_MAX];
   if (cases_connect(ctx, res, &rs.gc) < 0)
     return;
-  symbol_request(&req, "grpc.health.v1.Health");
+  cases_refl_symbol_request(&req, "grpc.health.v1.Health");
   if (refl_start(ctx, res, &rs, &req, &r) == 0) {
-    describe_response(r, seen, sizeof(seen));
-    const char *why = "no file_descriptor_response";
-    if (r->message_response_case ==
-        GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE) {
-      const Grpc__Reflection__V1__FileDescriptorResponse *f = r->file_descriptor_response;
-      why = "no file in package grpc.health.v1";
-      /* H-REFL-4: the first file declares the symbol. */
-      if (f->n_file_descriptor_proto > 0) {
-        Google__Protobuf__FileDescriptorProto *fd = google__protobuf__file_descriptor_proto__unpack(
-            NULL, f->file_descriptor_proto[0].len, f->file_descriptor_proto[0].data);
-        if (!fd)
-          why = "the first FileDescriptorProto does not decode";
-        else if (!fd->package || strcmp(fd->package, "grpc.health.v1") != 0)
-          why = "the first file's package is not grpc.health.v1";
-        else
-          why = judge_health_file(fd, list_is_served(ctx, rs.gc));
-        if (fd)
-          google__protobuf__file_descriptor_proto__free_unpacked(fd, NULL);
-      }
-    }
+    cases_refl_describe(r, seen, sizeof(seen));
+    const char *why = cases_refl_health_problem(ctx, rs.gc, r);
     if (!why[0]) {
       case_pass(res, "reflection %s describes Health (Check unary, Watch server-streaming)",
                 refl_names[rs.version]);
@@ -269,7 +293,7 @@ void case_reflection_describes_health(const case_ctx *ctx, case_result *res) {
                 "file_containing_symbol grpc.health.v1.Health (grpcurl needs it)");
     }
   }
-  response_free(r);
+  cases_refl_free(r);
   gclient_stream_close(rs.s);
   gclient_close(rs.gc);
 }
@@ -281,7 +305,7 @@ void case_reflection_version_fallback(const case_ctx *ctx, case_result *res) {
   refl_response *r = NULL;
   if (cases_connect(ctx, res, &rs.gc) < 0)
     return;
-  list_request(&req);
+  cases_refl_list_request(&req);
   if (refl_start(ctx, res, &rs, &req, &r) == 0) {
     if (rs.version == 0)
       case_pass(res, "reflection v1 is served");
@@ -289,7 +313,7 @@ void case_reflection_version_fallback(const case_ctx *ctx, case_result *res) {
       case_pass(res, "v1 answers UNIMPLEMENTED and v1alpha is served (grpcurl falls back)");
     refl_finish(ctx, res, &rs);
   }
-  response_free(r);
+  cases_refl_free(r);
   gclient_stream_close(rs.s);
   gclient_close(rs.gc);
 }
@@ -304,15 +328,15 @@ void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res) {
   if (cases_connect(ctx, res, &rs.gc) < 0)
     return;
   snprintf(symbol, sizeof(symbol), "hc.conformance.NoSuch%d", (int)strlen(ctx->target));
-  symbol_request(&req, symbol);
+  cases_refl_symbol_request(&req, symbol);
   if (refl_start(ctx, res, &rs, &req, &r) == 0) {
-    describe_response(r, seen, sizeof(seen));
+    cases_refl_describe(r, seen, sizeof(seen));
     if (r->message_response_case !=
             GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE ||
         r->error_response->error_code != WIRE_NOT_FOUND) {
       case_fail(res, "error_response code 5 (NOT_FOUND)", seen, "unknown symbol %s", symbol);
     } else {
-      list_request(&req);
+      cases_refl_list_request(&req);
       int rc = refl_ask(ctx, rs.s, &req, &next);
       if (rc == 0 && next->message_response_case ==
                          GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE) {
@@ -322,7 +346,7 @@ void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res) {
         if (rc == 1)
           cases_stream_end(rs.s, seen, sizeof(seen));
         else if (rc == 0)
-          describe_response(next, seen, sizeof(seen));
+          cases_refl_describe(next, seen, sizeof(seen));
         else
           snprintf(seen, sizeof(seen), "no usable response");
         case_fail(res, "a list_services_response on the same stream", seen,
@@ -330,8 +354,8 @@ void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res) {
       }
     }
   }
-  response_free(r);
-  response_free(next);
+  cases_refl_free(r);
+  cases_refl_free(next);
   gclient_stream_close(rs.s);
   gclient_close(rs.gc);
 }

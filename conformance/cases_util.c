@@ -162,3 +162,21 @@ int cases_watch_until(gclient_stream *s, int want, int wait_ms, int *others, cha
     return rc;
   }
 }
+
+void cases_resume(const case_ctx *ctx, case_result *res) {
+  char err[CONTROL_ERR_MAX] = "";
+  size_t used = strlen(res->message);
+
+  if (ctx->control && control_resume(ctx->control, err) < 0 && used < sizeof(res->message))
+    snprintf(res->message + used, sizeof(res->message) - used,
+             "%sthe target stays shut down (resume: %s): restart it before another run",
+             used ? "; " : "", err);
+}
+
+int cases_start_shutdown(const case_ctx *ctx, case_result *res) {
+  char err[CONTROL_ERR_MAX] = "";
+  int rc = control_shutdown(ctx->control, err);
+  if (rc < 0)
+    case_skip(res, "control hook could not start a shutdown: %s", err);
+  return rc;
+}

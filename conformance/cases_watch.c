@@ -381,31 +381,13 @@ void case_watch_check_not_starved(const case_ctx *ctx, case_result *res) {
  * service has no way back from Shutdown()) leaves the target shut down for
  * every later run, whose Watch cases would then fail for our doing: the
  * case's message says so, so that nobody blames the server. */
-static void resume(const case_ctx *ctx, case_result *res) {
-  char err[CONTROL_ERR_MAX] = "";
-  size_t used = strlen(res->message);
-
-  if (ctx->control && control_resume(ctx->control, err) < 0 && used < sizeof(res->message))
-    snprintf(res->message + used, sizeof(res->message) - used,
-             "%sthe target stays shut down (resume: %s): restart it before another run",
-             used ? "; " : "", err);
-}
-
-static int start_shutdown(const case_ctx *ctx, case_result *res) {
-  char err[CONTROL_ERR_MAX] = "";
-  int rc = control_shutdown(ctx->control, err);
-  if (rc < 0)
-    case_skip(res, "control hook could not start a shutdown: %s", err);
-  return rc;
-}
-
 /* T24 (Ctl: shutdown): watchers hear NOT_SERVING before anything ends,
  * and Check says NOT_SERVING while draining (H-WATCH-9). */
 static void watchers_not_serving(const case_ctx *ctx, case_result *res, watch_run *w) {
   int status = 0, others = 0;
   char seen[CASE_TEXT_MAX];
   if (cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &w->s, &status) != 0 ||
-      start_shutdown(ctx, res) != 0)
+      cases_start_shutdown(ctx, res) != 0)
     return;
   if (status != WIRE_NOT_SERVING &&
       cases_watch_until(w->s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen,
@@ -424,7 +406,7 @@ static void watchers_not_serving(const case_ctx *ctx, case_result *res, watch_ru
                    "Check during shutdown must say NOT_SERVING");
     gclient_reply_free(&r);
   }
-  resume(ctx, res);
+  cases_resume(ctx, res);
 }
 
 void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
@@ -441,7 +423,7 @@ void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
   if (cases_need_control(ctx, res, 1) < 0 || cases_set(ctx, res, name, WIRE_SERVING) < 0)
     return;
   gclient *gc = NULL;
-  if (cases_connect(ctx, res, &gc) == 0 && start_shutdown(ctx, res) == 0) {
+  if (cases_connect(ctx, res, &gc) == 0 && cases_start_shutdown(ctx, res) == 0) {
     int refused = control_set(ctx->control, name, WIRE_SERVING, err) < 0;
     gclient_reply r;
     int st = -1;
@@ -454,7 +436,7 @@ void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
       case_warn(res, "OK with status NOT_SERVING", seen,
                 "a set after shutdown took effect (grpc-go, Java, Python and C++ ignore it)");
     gclient_reply_free(&r);
-    resume(ctx, res);
+    cases_resume(ctx, res);
   }
   gclient_close(gc);
   cases_remove(ctx, name);

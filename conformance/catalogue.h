@@ -77,6 +77,20 @@ typedef struct hc_case {
 /* The table, in run order; *count receives its length. */
 const hc_case *catalogue_cases(size_t *count);
 
+/* What a run adds to the catalogue: nothing, or (--profile jina) the
+ * Jina Executor cases J01-J06 (J-* clauses, cases_jina.c). */
+typedef enum catalogue_profile { CATALOGUE_PLAIN = 0, CATALOGUE_JINA } catalogue_profile;
+
+/* The cases of a run with `profile`, in run order; *count receives its
+ * length. CATALOGUE_PLAIN: catalogue_cases. CATALOGUE_JINA: the catalogue
+ * with J01-J05 before the shutdown cases and J06 after them, and T29
+ * (reflection/lists-health) skipping as superseded by J03 (a Jina Executor
+ * does not list the health service). Built once; thread-safe. */
+const hc_case *catalogue_profile_cases(catalogue_profile profile, size_t *count);
+
+/* The J-* cases alone, in run order. */
+const hc_case *catalogue_jina_cases(size_t *count);
+
 /* The case with this exact ID, or NULL. */
 const hc_case *catalogue_find(const char *id);
 

@@ -65,6 +65,8 @@ void cli_usage(FILE *f) {
           "  --timeout DUR          bound on every wait of a case (default 2s)\n"
           "  --latency-budget DUR   latency budget for T10, T36 and H05 (default 500ms)\n"
           "  --strict               SHOULD failures and warnings fail the run\n"
+          "  --profile jina         add the Jina Executor cases J01-J06 (run and list;\n"
+          "                         docs/jina.md); T29 then skips, superseded by J03\n"
           "  --run PATTERN          run only cases whose ID matches the glob; repeatable;\n"
           "                         @FILE reads patterns from FILE, one per line\n"
           "  --skip PATTERN         do not run matching cases; repeatable; @FILE too\n"
@@ -186,6 +188,7 @@ enum {
   OPT_SPAWN,
   OPT_SPAWN_TIMEOUT,
   OPT_PARALLEL,
+  OPT_PROFILE,
   OPT_TLS,
   OPT_TLS_CA_CERT,
   OPT_TLS_NO_VERIFY,
@@ -220,6 +223,7 @@ static const struct option long_options[] = {
     {"spawn", required_argument, NULL, OPT_SPAWN},
     {"spawn-timeout", required_argument, NULL, OPT_SPAWN_TIMEOUT},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {"tls", no_argument, NULL, OPT_TLS},
     {"tls-ca-cert", required_argument, NULL, OPT_TLS_CA_CERT},
     {"tls-no-verify", no_argument, NULL, OPT_TLS_NO_VERIFY},
@@ -328,6 +332,11 @@ static int parse_run_option(cli *o, int opt, const char *arg) {
       return cli_usage_error("--parallel: '%s' is not a number from 1 to %d", arg,
                          RUNNER_MAX_PARALLEL);
     return 0;
+  case OPT_PROFILE:
+    if (strcmp(arg, "jina") != 0 && strcmp(arg, "none") != 0)
+      return cli_usage_error("--profile: '%s' is not one of none, jina", arg);
+    o->profile = strcmp(arg, "jina") == 0 ? CATALOGUE_JINA : CATALOGUE_PLAIN;
+    return 0;
   default:
     return parse_check_option(o, opt, arg);
   }
@@ -426,8 +435,10 @@ static int check_command_flags(const cli *o) {
   if (o->cmd == CMD_PROBE && o->want_status >= 0)
     return cli_usage_error("--status belongs to wait");
   if ((o->cmd == CMD_PROBE || o->cmd == CMD_WAIT) &&
-      (o->spawn || o->known_failing || o->parallel || o->control_url || o->control_cmd))
-    return cli_usage_error("--spawn, --known-failing, --parallel and --control belong to run");
+      (o->spawn || o->known_failing || o->parallel || o->control_url || o->control_cmd ||
+       o->profile))
+    return cli_usage_error("--spawn, --known-failing, --parallel, --control and --profile belong "
+                           "to run");
   if (o->cmd == CMD_PROBE && o->min_successful > (o->attempts ? o->attempts : 1))
     return cli_usage_error("--min-successful %d is more than --attempts %d", o->min_successful,
                        o->attempts ? o->attempts : 1);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "catalogue.h"
 #include "client_tls.h"
 #include "report.h"
 #include "selection.h"
@@ -48,6 +49,7 @@ typedef struct cli {
   int timeout_ms;
   int latency_budget_ms;
   int strict;
+  catalogue_profile profile; /* --profile: which cases run and --list shows */
   int list, help, version;
   cli_output outputs[CLI_MAX_OUTPUTS];
   size_t noutputs;

@@ -44,7 +44,7 @@ void cmd_list_table(const hc_case *cases, size_t count, const selection *sel, in
 /* --list: one row per case, columns as wide as their longest entry. */
 void cmd_list(const cli *o) {
   size_t count;
-  const hc_case *cases = catalogue_cases(&count);
+  const hc_case *cases = catalogue_profile_cases(o->profile, &count);
 
   cmd_list_table(cases, count, o->sel, o->protocol);
 }
@@ -170,7 +170,7 @@ int cmd_run(cli *o) {
   runner_options ro = {0};
   int code;
 
-  all = catalogue_cases(&total);
+  all = catalogue_profile_cases(o->profile, &total);
   code = cmd_select_cases(all, total, o->sel, o->protocol, &cases, &count);
   if (code)
     return code;

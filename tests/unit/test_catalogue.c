@@ -38,12 +38,12 @@ static int is_kebab_id(const char *id) {
   return slash[1] != '\0';
 }
 
-/* "H-WATCH-3" or "H-WATCH-3,H-LIST-5". */
-static int is_clause_list(const char *s) {
+/* "H-WATCH-3" or "H-WATCH-3,H-LIST-5"; the J cases' "J-SVC-1" with 'J'. */
+static int is_clause_list_of(const char *s, char family) {
   if (!s || !*s)
     return 0;
   while (*s) {
-    if (strncmp(s, "H-", 2) != 0)
+    if (s[0] != family || s[1] != '-')
       return 0;
     s += 2;
     const char *start = s;
@@ -65,6 +65,8 @@ static int is_clause_list(const char *s) {
   return 1;
 }
 
+static int is_clause_list(const char *s) { return is_clause_list_of(s, 'H'); }
+
 static void test_kebab_and_clause_checkers(void **state) {
   (void)state;
   assert_true(is_kebab_id("watch/unknown-service-stays-open"));
@@ -76,6 +78,8 @@ static void test_kebab_and_clause_checkers(void **state) {
   assert_false(is_clause_list("H-WATCH"));
   assert_false(is_clause_list("T15"));
   assert_false(is_clause_list(""));
+  assert_true(is_clause_list_of("J-SVC-1", 'J'));
+  assert_false(is_clause_list("J-SVC-1"));
 }
 
 static void test_ids_unique_and_well_formed(void **state) {
@@ -124,25 +128,55 @@ static void test_every_t_number_once(void **state) {
       fail_msg("T%02d present %d times", t, seen[t]);
 }
 
+/* The J cases (--profile jina): J01, J02, ... in order, J- clauses, IDs
+ * apart from the catalogue's; the profile's table is both, T29 superseded. */
+static void test_jina_cases(void **state) {
+  (void)state;
+  size_t nj = 0, n = 0, np = 0;
+  const hc_case *j = catalogue_jina_cases(&nj);
+  const hc_case *c = catalogue_cases(&n);
+  const hc_case *p = catalogue_profile_cases(CATALOGUE_JINA, &np);
+  char want[24];
+
+  assert_true(nj >= 6);
+  assert_int_equal(np, n + nj);
+  for (size_t i = 0; i < nj; i++) {
+    snprintf(want, sizeof(want), "J%02zu", i + 1);
+    assert_string_equal(j[i].test, want);
+    if (!is_kebab_id(j[i].id) || !is_clause_list_of(j[i].clauses, 'J'))
+      fail_msg("%s: bad id or clauses '%s'", j[i].id, j[i].clauses);
+    if (catalogue_find(j[i].id))
+      fail_msg("%s is also in the catalogue", j[i].id);
+    assert_true(j[i].summary && strlen(j[i].summary) > 10);
+    assert_true(j[i].clause_text && strlen(j[i].clause_text) > 10);
+  }
+  for (size_t i = 0; i < np; i++)
+    if (strcmp(p[i].id, "reflection/lists-health") == 0)
+      assert_ptr_not_equal(p[i].run, catalogue_find(p[i].id)->run);
+  assert_ptr_equal(catalogue_profile_cases(CATALOGUE_PLAIN, &np), c);
+}
+
 /* Shutdown cases need control, and run last so the target is resumed
- * only once every other case is done. */
+ * only once every other case is done; with the J cases too. */
 static void test_needs_and_order(void **state) {
   (void)state;
-  size_t n = 0;
-  const hc_case *c = catalogue_cases(&n);
-  int in_shutdown = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned needs = c[i].needs;
-    assert_int_equal(needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE), 0);
-    if (needs & NEED_SHUTDOWN) {
-      assert_true(needs & NEED_CONTROL);
-      assert_int_equal(strncmp(c[i].id, "shutdown/", 9), 0);
-      in_shutdown = 1;
-    } else if (in_shutdown) {
-      fail_msg("%s runs after a shutdown case", c[i].id);
+  for (int profile = CATALOGUE_PLAIN; profile <= CATALOGUE_JINA; profile++) {
+    size_t n = 0;
+    const hc_case *c = catalogue_profile_cases((catalogue_profile)profile, &n);
+    int in_shutdown = 0;
+    for (size_t i = 0; i < n; i++) {
+      unsigned needs = c[i].needs;
+      assert_int_equal(needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE), 0);
+      if (needs & NEED_SHUTDOWN) {
+        assert_true(needs & NEED_CONTROL);
+        assert_int_equal(strncmp(c[i].id, "shutdown/", 9), 0);
+        in_shutdown = 1;
+      } else if (in_shutdown) {
+        fail_msg("%s runs after a shutdown case", c[i].id);
+      }
     }
+    assert_true(in_shutdown);
   }
-  assert_true(in_shutdown);
 }
 
 static long ms_since(const struct timespec *t0) {
@@ -157,7 +191,7 @@ static long ms_since(const struct timespec *t0) {
 static void test_cases_against_dead_target(void **state) {
   (void)state;
   size_t n = 0;
-  const hc_case *c = catalogue_cases(&n);
+  const hc_case *c = catalogue_profile_cases(CATALOGUE_JINA, &n); /* every case, J too */
   case_ctx ctx = {.target = DEAD_TARGET,
                   .timeout_ms = DEAD_TIMEOUT_MS,
                   .latency_budget_ms = 500,
@@ -194,6 +228,7 @@ int main(void) {
       cmocka_unit_test(test_ids_unique_and_well_formed),
       cmocka_unit_test(test_every_t_number_once),
       cmocka_unit_test(test_needs_and_order),
+      cmocka_unit_test(test_jina_cases),
       cmocka_unit_test(test_cases_against_dead_target),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
