@@ -69,7 +69,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 # The runtime libraries the programs link, by their Debian 12 package names
 # (dpkg -S on each .so). Written out rather than computed by dpkg-shlibdeps
 # so the package is the same whatever the build machine has installed.
-set(hc_depends libc6 libprotobuf-c1 libcurl4 libmicrohttpd12 libgnutls30 libjansson4 libxml2
+set(hc_depends libc6 libprotobuf-c1 libcurl4 libnghttp2-14 libmicrohttpd12 libgnutls30 libjansson4 libxml2
     libyaml-0-2)
 if(NOT HC_STATIC_GRPC)
   list(APPEND hc_depends libgrpc29) # else gRPC is inside the programs

@@ -23,6 +23,7 @@
 #define DEFAULT_TIMEOUT_READY_MS 600000 /* jina/parsers/orchestrate/pod.py */
 
 static const char *const protocol_names[] = {"grpc", "http"};
+static const char *const engine_names[] = {"core", "wire"};
 static const char *const drain_names[] = {"end", "keep"};
 static const char *const profile_names[] = {"none", "jina"};
 
@@ -126,9 +127,12 @@ static void take_over_list(int *from_file_flag, size_t *count, int from_file) {
 static int apply_port(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   int port = 0, rc;
 
-  /* The file's protocols were paired with the file's ports: both go. */
-  if (cfg->ports_from_file && !from_file)
-    take_over_list(&cfg->protocols_from_file, &cfg->n_protocols, from_file);
+  /* The file's protocols and engines were paired with the file's ports:
+   * they all go. */
+  if (cfg->ports_from_file && !from_file) {
+    take_over_list(&cfg->protocols.from_file, &cfg->protocols.n, from_file);
+    take_over_list(&cfg->engines.from_file, &cfg->engines.n, from_file);
+  }
   take_over_list(&cfg->ports_from_file, &cfg->n_listeners, from_file);
   if (from_file)
     cfg->ports_from_file = 1;
@@ -145,18 +149,29 @@ static int apply_port(config *cfg, const char *v, int from_file, char *err, size
   return 0;
 }
 
-static int apply_protocol(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+/* One value of a per-port flag, checked against its names. */
+static int apply_per_port(const char *flag, const char *const *names, config_per_port *list,
+                          const char *v, int from_file, char *err, size_t errlen) {
   int p;
 
-  take_over_list(&cfg->protocols_from_file, &cfg->n_protocols, from_file);
+  take_over_list(&list->from_file, &list->n, from_file);
   if (from_file)
-    cfg->protocols_from_file = 1;
-  if (parse_enum("--protocol", v, protocol_names, 2, &p, err, errlen) < 0)
+    list->from_file = 1;
+  if (parse_enum(flag, v, names, 2, &p, err, errlen) < 0)
     return -EINVAL;
-  if (cfg->n_protocols == CONFIG_MAX_LISTENERS)
-    return fail(err, errlen, "--protocol: more than %d values", CONFIG_MAX_LISTENERS);
-  cfg->protocols[cfg->n_protocols++] = v;
+  if (list->n == CONFIG_MAX_LISTENERS)
+    return fail(err, errlen, "%s: more than %d values", flag, CONFIG_MAX_LISTENERS);
+  list->values[list->n++] = v;
   return 0;
+}
+
+static int apply_protocol(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  return apply_per_port("--protocol", protocol_names, &cfg->protocols, v, from_file, err, errlen);
+}
+
+static int apply_engine(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
+  cfg->engine_given = 1;
+  return apply_per_port("--engine", engine_names, &cfg->engines, v, from_file, err, errlen);
 }
 
 static int apply_status(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
@@ -424,6 +439,9 @@ static const flag_def flags[] = {
      "jina executor's alias of --protocol"},
     {"protocol", 0, ARG_MANY, CONFIG_LIST, apply_protocol, "P [P...]",
      "grpc or http: one per port, or one for all (default grpc)"},
+    {"engine", 0, ARG_MANY, CONFIG_LIST, apply_engine, "E [E...]",
+     "gRPC over the C core (core) or libnghttp2 (wire, which can break the framing on "
+     "purpose): one per port, or one for all (default core; wire when a knob or fault needs it)"},
     {"status", 0, ARG_ONE, CONFIG_MAP, apply_status, "[NAME=]STATUS",
      "set service NAME (default \"\", the overall health) to SERVING, NOT_SERVING, UNKNOWN, "
      "SERVICE_UNKNOWN or 0-3; repeatable. \"\" starts SERVING unless set here"},
@@ -623,21 +641,32 @@ static int parse_args(config *cfg, int argc, char **args, char **origins, char *
   return 0;
 }
 
-/* Pairs the protocols with the ports: one applies to every port,
- * otherwise there must be one per port. */
-static int pair_protocols(config *cfg, char *err, size_t errlen) {
-  size_t n = cfg->n_protocols;
+/* Pairs a per-port flag's values with the ports: one applies to every
+ * port, else one each. values[k] receives each port's index in names. */
+static int pair_per_port(const config *cfg, const char *flag, const char *const *names,
+                         const config_per_port *list, int *values, char *err, size_t errlen) {
+  size_t n = list->n;
 
   if (n == 0)
     return 0;
   if (n != 1 && n != cfg->n_listeners)
-    return fail(err, errlen, "--protocol: %zu values for %zu ports (give one, or one per port)",
+    return fail(err, errlen, "%s: %zu values for %zu ports (give one, or one per port)", flag,
                 n, cfg->n_listeners);
+  for (size_t k = 0; k < cfg->n_listeners; k++) /* validated when the flag was parsed */
+    parse_enum(flag, list->values[n == 1 ? 0 : k], names, 2, &values[k], err, errlen);
+  return 0;
+}
+
+static int pair_listeners(config *cfg, char *err, size_t errlen) {
+  int protocols[CONFIG_MAX_LISTENERS] = {0}, engines[CONFIG_MAX_LISTENERS] = {0};
+
+  if (pair_per_port(cfg, "--protocol", protocol_names, &cfg->protocols, protocols, err,
+                    errlen) < 0 ||
+      pair_per_port(cfg, "--engine", engine_names, &cfg->engines, engines, err, errlen) < 0)
+    return -EINVAL;
   for (size_t k = 0; k < cfg->n_listeners; k++) {
-    int p = CONFIG_PROTOCOL_GRPC; /* validated when the flag was parsed */
-    parse_enum("--protocol", cfg->protocols[n == 1 ? 0 : k], protocol_names, 2, &p, err,
-               errlen);
-    cfg->listeners[k].protocol = (config_protocol)p;
+    cfg->listeners[k].protocol = (config_protocol)protocols[k];
+    cfg->listeners[k].engine = (config_engine)engines[k];
   }
   return 0;
 }
@@ -659,7 +688,7 @@ static int check_whole(config *cfg, char *err, size_t errlen) {
       return fail(err, errlen, "--timeline: '%s': %s", cfg->timelines[i].spec, terr);
     timeline_spec_free(&spec);
   }
-  return pair_protocols(cfg, err, errlen);
+  return pair_listeners(cfg, err, errlen);
 }
 
 static void set_defaults(config *cfg) {
@@ -790,6 +819,7 @@ static int is_overridden(const char *const *names, size_t i, size_t n, size_t st
 static void add_listeners(yaml_document_t *doc, int root, const config *cfg) {
   int ports = yaml_document_add_sequence(doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
   int protos = yaml_document_add_sequence(doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
+  int engines = yaml_document_add_sequence(doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
 
   for (size_t i = 0; i < cfg->n_listeners; i++) {
     char buf[16];
@@ -797,9 +827,12 @@ static void add_listeners(yaml_document_t *doc, int root, const config *cfg) {
     yaml_document_append_sequence_item(doc, ports, add_scalar(doc, buf));
     yaml_document_append_sequence_item(doc, protos,
                                        add_scalar(doc, protocol_names[cfg->listeners[i].protocol]));
+    yaml_document_append_sequence_item(doc, engines,
+                                       add_scalar(doc, engine_names[cfg->listeners[i].engine]));
   }
   add_pair(doc, root, "port", ports);
   add_pair(doc, root, "protocol", protos);
+  add_pair(doc, root, "engine", engines);
 }
 
 static void add_faults(yaml_document_t *doc, int root, const config *cfg) {

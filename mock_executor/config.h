@@ -7,9 +7,9 @@
  * settings first; flags on the command line override them (a list flag
  * such as --port given on the command line replaces the file's list).
  *
- * Listeners are (port, protocol) pairs, Jina style: `--port 12345 12346
- * --protocol http grpc`, or repeated flags; one --protocol applies to
- * every port.
+ * Listeners are (port, protocol, engine) triples, Jina style: `--port 12345
+ * 12346 --protocol http grpc`, or repeated flags; one --protocol (or
+ * --engine) applies to every port.
  *
  * Memory: config_parse() fills a caller-owned struct; its strings point
  * into argv or into the loaded file's arguments (kept in the struct), so
@@ -28,6 +28,10 @@
 
 typedef enum config_protocol { CONFIG_PROTOCOL_GRPC = 0, CONFIG_PROTOCOL_HTTP } config_protocol;
 
+/* Which HTTP/2 engine serves a gRPC listener: the gRPC C core, or the wire
+ * engine on libnghttp2 (wire_engine.h), which can also break the framing. */
+typedef enum config_engine { CONFIG_ENGINE_CORE = 0, CONFIG_ENGINE_WIRE } config_engine;
+
 /* What happens to open Watch streams on SIGTERM once they were told
  * NOT_SERVING: end them at once (UNAVAILABLE), or keep them open until the
  * grace period ends, as grpc-go's health server does (H-WATCH-9). */
@@ -41,7 +45,9 @@ typedef enum config_profile { CONFIG_PROFILE_NONE = 0, CONFIG_PROFILE_JINA } con
 typedef struct config_listener {
   int port; /* 0 = a free port */
   config_protocol protocol;
+  config_engine engine; /* gRPC listeners */
 } config_listener;
+
 
 /* A NAME=VALUE flag (--status, --timeline); name "" is the overall health. */
 typedef struct config_status {
@@ -57,6 +63,13 @@ typedef struct config_timeline {
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_CQ_THREADS 8
 #define CONFIG_MAX_IGNORED 32
+
+/* A flag with one value per port, or one for all (--protocol, --engine). */
+typedef struct config_per_port {
+  const char *values[CONFIG_MAX_LISTENERS];
+  size_t n;
+  int from_file;
+} config_per_port;
 
 typedef struct config {
   config_profile profile;
@@ -88,6 +101,7 @@ typedef struct config {
   const char **fault_rules; /* --fault texts (inject.h), malloc'd array into argv */
   size_t n_fault_rules;
   unsigned long long fault_seed; /* --fault-seed (default 0) */
+  int engine_given; /* --engine was given: no automatic choice */
   int print_config;
   const char *config_file; /* NULL: none */
   /* --profile jina: unknown command-line flags and their values, set aside
@@ -98,9 +112,8 @@ typedef struct config {
 
   /* private */
   config_args file_args;
-  int ports_from_file, protocols_from_file;
-  const char *protocols[CONFIG_MAX_LISTENERS];
-  size_t n_protocols;
+  int ports_from_file;
+  config_per_port protocols, engines;
 } config;
 
 /* config_parse() results besides errors. */

@@ -18,6 +18,7 @@
 
 #include "core_call.h"
 #include "health_server.h"
+#include "monocond.h"
 #include "wire.h"
 
 /* Requests kept armed per method: the core never rejects a call nobody
@@ -272,14 +273,6 @@ static int start_serving(health_server *hs, char *err, size_t errlen) {
   return 0;
 }
 
-static void init_drained(pthread_cond_t *cond) {
-  pthread_condattr_t attr;
-
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* timed waits immune to clock steps */
-  pthread_cond_init(cond, &attr);
-  pthread_condattr_destroy(&attr);
-}
 
 int health_server_start(const health_server_options *opts, health_server **out,
                         int *bound_ports, char *err, size_t errlen) {
@@ -295,7 +288,7 @@ int health_server_start(const health_server_options *opts, health_server **out,
   hs->logic.reflection_list = opts->reflection_list;
   hs->shutdown_tag = (tag){on_shutdown, hs};
   pthread_mutex_init(&hs->mu, NULL);
-  init_drained(&hs->drained);
+  monocond_init(&hs->drained);
   preencode_responses(hs);
   hs->server = create_server(opts->faults);
   create_queues(hs, opts->cq_threads);
@@ -312,19 +305,6 @@ int health_server_start(const health_server_options *opts, health_server **out,
   return 0;
 }
 
-/* Deadline `ms` from now on CLOCK_MONOTONIC, the clock of hs->drained. */
-static struct timespec monotonic_after(int ms) {
-  struct timespec until;
-
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += ms / 1000;
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  return until;
-}
 
 /* The race this avoids: a SEND_STATUS started here on main while the
  * call's thread starts a SEND_MESSAGE (grpc.h forbids concurrent batches on
@@ -352,7 +332,7 @@ void health_server_begin_shutdown(health_server *hs) {
 }
 
 int health_server_wait_idle(health_server *hs, int timeout_ms) {
-  struct timespec until = monotonic_after(timeout_ms);
+  struct timespec until = monocond_after(timeout_ms);
   int rc = 0;
 
   /* Idle client connections may outlive the shutdown; calls decide. */
@@ -374,7 +354,7 @@ size_t health_server_calls(health_server *hs) {
 }
 
 int health_server_drain(health_server *hs, int timeout_ms) {
-  struct timespec until = monotonic_after(timeout_ms);
+  struct timespec until = monocond_after(timeout_ms);
   int rc = 0;
 
   pthread_mutex_lock(&hs->mu);

@@ -15,7 +15,7 @@
 #include "admin.h"
 #include "config.h"
 #include "faults.h"
-#include "health_server.h"
+#include "engines.h"
 #include "http_health.h"
 #include "jina.h"
 #include "journal.h"
@@ -38,7 +38,7 @@ typedef struct mock {
   faults *faults;
   journal *journal;
   timelines *timelines;
-  health_server *grpc;
+  engines *grpc;
   http_health *http[CONFIG_MAX_LISTENERS];
   size_t n_http;
   admin *admin;
@@ -80,7 +80,7 @@ static int serve(const mock *m) {
   int busy = 0, sig;
 
   while ((sig = wait_signal(&m->stop, IDLE_TRIM_MS)) == 0) {
-    calls = m->grpc ? health_server_calls(m->grpc) : 0;
+    calls = m->grpc ? engines_calls(m->grpc) : 0;
     if (calls != seen) {
       seen = calls;
       busy = 1;
@@ -157,14 +157,16 @@ static int start_timelines(mock *m) {
 static int start_grpc(mock *m) {
   const config *cfg = m->cfg;
   health_server_options opts = {0};
-  int ports[CONFIG_MAX_LISTENERS], bound[CONFIG_MAX_LISTENERS];
+  int ports[CONFIG_MAX_LISTENERS], bound[CONFIG_MAX_LISTENERS], wire[CONFIG_MAX_LISTENERS];
   char err[256];
   size_t n = 0;
   int rc;
 
   for (size_t i = 0; i < cfg->n_listeners; i++) {
-    if (cfg->listeners[i].protocol == CONFIG_PROTOCOL_GRPC)
+    if (cfg->listeners[i].protocol == CONFIG_PROTOCOL_GRPC) {
+      wire[n] = cfg->listeners[i].engine == CONFIG_ENGINE_WIRE;
       ports[n++] = cfg->listeners[i].port;
+    }
   }
   if (n == 0)
     return load_profile_statuses(m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
@@ -179,7 +181,7 @@ static int start_grpc(mock *m) {
   opts.faults = m->faults;
   if (cfg->profile == CONFIG_PROFILE_JINA)
     opts.reflection_list = jina_services;
-  rc = health_server_start(&opts, &m->grpc, bound, err, sizeof(err));
+  rc = engines_start(&opts, wire, &m->grpc, bound, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, PROG ": %s\n", err);
     return rc;
@@ -286,13 +288,13 @@ static void drain(mock *m) {
   registry_shutdown(m->reg);
   if (!m->grpc)
     return;
-  if (health_server_drain(m->grpc, DRAIN_MS) < 0)
+  if (engines_drain(m->grpc, DRAIN_MS) < 0)
     fprintf(stderr, PROG ": some watchers did not take NOT_SERVING in %d ms\n", DRAIN_MS);
   if (m->cfg->drain_watch == CONFIG_DRAIN_END)
-    health_server_end_watches(m->grpc, WIRE_UNAVAILABLE, "server shutting down");
-  health_server_begin_shutdown(m->grpc);
+    engines_end_watches(m->grpc, WIRE_UNAVAILABLE, "server shutting down");
+  engines_begin_shutdown(m->grpc);
   for (long left = deadline - now_ms(); left > 0; left = deadline - now_ms()) {
-    if (health_server_wait_idle(m->grpc, left < 50 ? (int)left : 50) == 0)
+    if (engines_wait_idle(m->grpc, left < 50 ? (int)left : 50) == 0)
       return;
     if (wait_signal(&m->stop, 0) > 0) {
       fprintf(stderr, PROG ": second signal, exiting now\n");
@@ -305,7 +307,7 @@ static void teardown(mock *m) {
   admin_stop(m->admin);
   for (size_t i = 0; i < m->n_http; i++)
     http_health_stop(m->http[i]);
-  health_server_stop(m->grpc);
+  engines_stop(m->grpc);
   timelines_free(m->timelines);
   registry_free(m->reg);
   journal_free(m->journal);

@@ -90,6 +90,14 @@ static void port__several_values_make_several_listeners(void **state) {
   assert_int_equal(PARSE(&cfg, err, "--protocol", "grpc", "grpc", "--port", "1", "2"),
                    CONFIG_RUN);
   assert_int_equal(cfg.n_listeners, 2);
+  assert_int_equal(cfg.listeners[1].engine, CONFIG_ENGINE_CORE);
+  assert_false(cfg.engine_given);
+  config_free(&cfg);
+  /* --engine pairs with the ports as --protocol does. */
+  assert_int_equal(PARSE(&cfg, err, "--port", "1", "2", "--engine", "core", "wire"), CONFIG_RUN);
+  assert_int_equal(cfg.listeners[0].engine, CONFIG_ENGINE_CORE);
+  assert_int_equal(cfg.listeners[1].engine, CONFIG_ENGINE_WIRE);
+  assert_true(cfg.engine_given);
   config_free(&cfg);
 }
 
@@ -141,6 +149,8 @@ static void bad_flags__each_is_named(void **state) {
   EXPECT_ERROR("--protocol", "--protocol", "smtp");
   EXPECT_ERROR("--protocol", "--port", "1", "2", "3", "--protocol", "grpc", "grpc");
   EXPECT_ERROR("--protocol", "--protocol");
+  EXPECT_ERROR("--engine", "--engine", "h3");
+  EXPECT_ERROR("--engine", "--port", "1", "2", "3", "--engine", "wire", "core");
   EXPECT_ERROR("--bogus", "--bogus");
   EXPECT_ERROR("--bogus", "--bogus=1");
   EXPECT_ERROR("-x", "-x");

@@ -1,0 +1,667 @@
+/* wire_stream: the gRPC calls of the wire engine. See wire_stream.h for the
+ * threading rule, the lock order and the state diagram. */
+#define _GNU_SOURCE
+#include "wire_stream.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "wire.h"
+
+long long wstream_now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int wstream_advance(wstream *st, wstream_state to) {
+  if (st->state >= to)
+    return -EALREADY;
+  st->state = to; /* every move is forward; CLOSED may come from any state */
+  return 0;
+}
+
+static void stream_free(wstream *st) {
+  free(st->in);
+  free(st->req);
+  free(st->service);
+  free(st->out);
+  hlogic_answer_free(&st->end);
+  free(st);
+}
+
+void wstream_unref(wstream *st) {
+  if (atomic_fetch_sub(&st->refs, 1) == 1)
+    stream_free(st);
+}
+
+static hlogic *logic(wstream *st) {
+  return wengine_logic(st->conn->we);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static int out_reserve(wstream *st, size_t more) {
+  size_t need = st->out_len + more;
+  uint8_t *p;
+
+  if (need <= st->out_cap)
+    return 0;
+  p = realloc(st->out, need * 2);
+  if (!p)
+    return -ENOMEM;
+  st->out = p;
+  st->out_cap = need * 2;
+  return 0;
+}
+
+/* Appends one length-prefixed message (flag 0: uncompressed, H-WIRE-6). */
+static int out_message(wstream *st, const uint8_t *msg, size_t len) {
+  if (out_reserve(st, WIRE_PREFIX_LEN + len) < 0)
+    return -ENOMEM;
+  wire_prefix_write(st->out + st->out_len, 0, (uint32_t)len);
+  memcpy(st->out + st->out_len + WIRE_PREFIX_LEN, msg, len);
+  st->out_len += WIRE_PREFIX_LEN + len;
+  return 0;
+}
+
+static int out_status(wstream *st, int status) {
+  uint8_t buf[WIRE_RESPONSE_MAX];
+  int len = wire_check_response_encode(status, buf);
+
+  return len < 0 ? len : out_message(st, buf, (size_t)len);
+}
+
+/* grpc-message is percent-encoded (PROTOCOL-HTTP2: Status-Message). */
+static void percent_encode(const char *in, char *out, size_t size) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = 0;
+
+  for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < size; p++) {
+    if (*p >= 0x20 && *p <= 0x7e && *p != '%') {
+      out[n++] = (char)*p;
+    } else {
+      out[n++] = '%';
+      out[n++] = hex[*p >> 4];
+      out[n++] = hex[*p & 15];
+    }
+  }
+  out[n] = '\0';
+}
+
+#define NV(n, v)                                                                              \
+  {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+
+/* grpc-status and grpc-message of `a` into nva (2 entries at most). */
+static size_t status_nv(const hlogic_answer *a, nghttp2_nv *nva, char *code, char *msg,
+                        size_t msg_size) {
+  size_t n = 0;
+
+  snprintf(code, 12, "%d", a->code);
+  nva[n++] = (nghttp2_nv)NV("grpc-status", code);
+  if (a->details[0]) {
+    percent_encode(a->details, msg, msg_size);
+    nva[n++] = (nghttp2_nv)NV("grpc-message", msg);
+  }
+  return n;
+}
+
+static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
+                        uint32_t *flags, nghttp2_data_source *source, void *user_data);
+
+/* The response headers, once: with a data provider for messages and
+ * trailers, or (trailers-only, H-WIRE-3) carrying the status itself. */
+static void submit_headers(wstream *st, const hlogic_answer *trailers_only) {
+  nghttp2_nv nva[4] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+  nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_out};
+  char code[12], msg[3 * sizeof(st->end.details)];
+  size_t n = 2;
+
+  if (trailers_only) {
+    n += status_nv(trailers_only, nva + n, code, msg, sizeof(msg));
+    nghttp2_submit_response(st->conn->session, st->id, nva, n, NULL);
+  } else {
+    nghttp2_submit_response(st->conn->session, st->id, nva, n, &prd);
+  }
+}
+
+static void resume(wstream *st) {
+  if (st->deferred) {
+    st->deferred = 0;
+    nghttp2_session_resume_data(st->conn->session, st->id);
+  }
+}
+
+/* Makes the messages in `out` go: the headers first if they did not. */
+static void flush_out(wstream *st) {
+  if (wstream_advance(st, WSTREAM_OPEN) == 0)
+    submit_headers(st, NULL);
+  else
+    resume(st);
+}
+
+/* Ends the call with the answer: its messages, then the status in the
+ * trailers (or trailers-only when there is nothing before it). The first
+ * answer wins. */
+static void finish(wstream *st, hlogic_answer *a) {
+  int had_headers = st->state == WSTREAM_OPEN;
+  int ok = 0;
+
+  if (st->state >= WSTREAM_FINISHED)
+    return;
+  for (int i = 0; i < a->messages && ok == 0; i++)
+    ok = a->msg ? out_message(st, a->msg, a->msg_len) : out_status(st, a->status);
+  hlogic_answer_free(a);
+  st->end = *a;
+  if (ok < 0)
+    hlogic_bad_request(-ENOMEM, &st->end);
+  wstream_advance(st, WSTREAM_FINISHED);
+  if (!had_headers && st->out_len == 0)
+    submit_headers(st, &st->end);
+  else if (!had_headers)
+    submit_headers(st, NULL);
+  else
+    resume(st);
+}
+
+static void record(wstream *st, int code, int status) {
+  hlogic_call_info info = {.path = st->path,
+                           .service = st->service,
+                           .deadline_ms = st->deadline_ms,
+                           .user_agent = st->user_agent[0] ? st->user_agent : NULL,
+                           .peer = st->conn->peer};
+
+  hlogic_journal(logic(st), &info, code, status);
+}
+
+/* Journals the answer (unless it says not to) and sends it. */
+static void answer(wstream *st, hlogic_answer *a) {
+  if (!a->unjournaled)
+    record(st, a->code, a->status);
+  finish(st, a);
+}
+
+/* ---- Watch ------------------------------------------------------------- */
+
+static void watch_message(wstream *st, int status) {
+  if (st->state >= WSTREAM_FINISHED || out_status(st, status) < 0)
+    return;
+  st->watch_buffered = 1;
+  wengine_watch_owed(st->conn->we, 1);
+  flush_out(st);
+}
+
+/* The buffered Watch message was taken by nghttp2: the next status, if one
+ * changed meanwhile (H-WATCH-5/6: latest wins, the registry coalesces). */
+static void watch_sent(wstream *st) {
+  hlogic_answer ok = {.code = WIRE_OK, .status = -1};
+  int next;
+
+  st->watch_buffered = 0;
+  wengine_watch_owed(st->conn->we, -1);
+  if (!st->watch)
+    return;
+  if (hlogic_watch_ends_after_first(logic(st))) { /* watch-close-after-first (T15) */
+    registry_watch_stop(st->watch);
+    st->watch = NULL;
+    finish(st, &ok);
+  } else if (registry_watch_sent(st->watch, &next)) {
+    watch_message(st, next);
+  }
+}
+
+static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
+                        uint32_t *flags, nghttp2_data_source *source, void *user_data) {
+  wstream *st = source->ptr;
+  size_t n = st->out_len - st->out_off;
+  nghttp2_nv nva[2];
+  char code[12], msg[3 * sizeof(st->end.details)];
+
+  (void)user_data;
+  if (n > length)
+    n = length;
+  memcpy(buf, st->out + st->out_off, n);
+  st->out_off += n;
+  if (st->out_off == st->out_len) {
+    st->out_off = st->out_len = 0;
+    if (st->watch_buffered)
+      watch_sent(st);
+  }
+  if (st->out_len == 0 && st->state == WSTREAM_FINISHED) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    nghttp2_submit_trailer(session, id, nva, status_nv(&st->end, nva, code, msg, sizeof(msg)));
+    return (ssize_t)n;
+  }
+  if (n == 0) {
+    st->deferred = 1;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return (ssize_t)n;
+}
+
+void wstream_notify(void *ctx, int status) {
+  wstream *st = ctx;
+  wnote *n = malloc(sizeof(*n));
+
+  if (!n) /* the stream keeps its old status until the next change */
+    return;
+  atomic_fetch_add(&st->refs, 1);
+  *n = (wnote){.st = st, .status = status};
+  wengine_queue_note(st->conn->we, n);
+}
+
+void wstream_note(wstream *st, int status) {
+  if (st->state < WSTREAM_CLOSED && st->watch)
+    watch_message(st, status);
+}
+
+void wstream_end_watch(wstream *st) {
+  hlogic_answer end = *wengine_end(st->conn->we);
+
+  if (st->method == HLOGIC_WATCH && st->watch && st->state < WSTREAM_FINISHED)
+    finish(st, &end);
+}
+
+static void watch_start(wstream *st) {
+  hlogic *hl = logic(st);
+  hlogic_answer a;
+  int first, next, rc;
+
+  if (hlogic_watch_refusal(hl, st->service, st->service_rc, &a)) {
+    answer(st, &a);
+    return;
+  }
+  record(st, WIRE_OK, -1);
+  rc = registry_watch_start(hl->reg, st->service, wstream_notify, st, &st->watch, &first);
+  if (rc < 0) {
+    hlogic_bad_request(-ENOMEM, &a);
+    finish(st, &a);
+    return;
+  }
+  wengine_watches_delta(st->conn->we, 1);
+  if (hlogic_watch_sends_initial(hl))
+    watch_message(st, first); /* H-WATCH-1, H-WATCH-3: kept open even if unknown */
+  else if (registry_watch_sent(st->watch, &next))
+    watch_message(st, next); /* watch-no-initial: the first is dropped */
+}
+
+/* ---- Check, List, faults ------------------------------------------------ */
+
+static void hold(wstream *st, long long due, void (*on_due)(wstream *), int starved) {
+  st->due = due;
+  st->on_due = on_due;
+  st->starved = starved;
+  wengine_timer_add(st->conn->we, st);
+}
+
+/* When a withheld answer goes out: never without a deadline (until the
+ * server shuts down). */
+static long long past_deadline(const wstream *st) {
+  return st->deadline ? st->deadline + HLOGIC_PAST_DEADLINE_MS : LLONG_MAX;
+}
+
+static void answer_check(wstream *st) {
+  hlogic_answer a;
+
+  hlogic_check(logic(st), st->req, st->req_len, st->req_present, st->service, st->service_rc,
+               &a);
+  answer(st, &a);
+}
+
+static void check_held(wstream *st) {
+  hlogic_hold h = hlogic_check_hold(logic(st), st->req_len, wengine_watches_open(st->conn->we));
+
+  if (h.kind == HLOGIC_AFTER)
+    hold(st, wstream_now_ms() + h.ms, answer_check, 0);
+  else if (h.kind == HLOGIC_PAST_DEADLINE || h.kind == HLOGIC_STARVED)
+    hold(st, past_deadline(st), answer_check, h.kind == HLOGIC_STARVED);
+  else
+    answer_check(st);
+}
+
+static void answer_list(wstream *st) {
+  hlogic_answer a;
+
+  hlogic_list(logic(st), st->req, st->req_len, st->req_present, &a);
+  answer(st, &a);
+}
+
+static void answer_held(wstream *st) {
+  finish(st, &st->end);
+}
+
+/* As health_server.c's apply_fault: 1 when an injected fault took the call. */
+static int apply_fault(wstream *st, void (*go_on)(wstream *)) {
+  inject_hit hit;
+  hlogic_answer a;
+
+  if (!hlogic_fault(logic(st), st->method, st->service, st->service_rc, &hit))
+    return 0;
+  switch (hit.action) {
+  case INJECT_DELAY:
+  case INJECT_RANDOM_DELAY:
+    hold(st, wstream_now_ms() + hit.delay_ms, go_on, 0);
+    break;
+  case INJECT_HANG:
+    hlogic_fault_answer(&hit, &a);
+    record(st, a.code, -1);
+    st->end = a; /* sent when due (never without a deadline) */
+    hold(st, past_deadline(st), answer_held, 0);
+    break;
+  default:
+    hlogic_fault_answer(&hit, &a);
+    answer(st, &a);
+    break;
+  }
+  return 1;
+}
+
+/* ---- unknown methods and reflection ------------------------------------ */
+
+static void answer_unknown(wstream *st) {
+  hlogic_answer a;
+
+  if (st->state >= WSTREAM_FINISHED)
+    return;
+  hlogic_unknown_method(logic(st), st->path, &a);
+  answer(st, &a);
+}
+
+static void reflection_message(wstream *st, const uint8_t *msg, size_t len) {
+  hlogic_answer a;
+
+  if (st->state >= WSTREAM_FINISHED)
+    return;
+  if (hlogic_reflection(logic(st), msg, len, &a)) {
+    finish(st, &a);
+    return;
+  }
+  if (out_message(st, a.msg, a.msg_len) == 0)
+    flush_out(st);
+  hlogic_answer_free(&a);
+}
+
+/* ---- the request -------------------------------------------------------- */
+
+/* Check, Watch, List: the first message (or the end of a request with none)
+ * is the request. */
+static void dispatch_unary(wstream *st) {
+  if (wstream_advance(st, WSTREAM_DISPATCHED) < 0)
+    return;
+  if (st->method != HLOGIC_LIST)
+    st->service_rc = hlogic_request_service(st->req, st->req_len, st->req_present, &st->service);
+  if (st->method == HLOGIC_CHECK && !apply_fault(st, check_held))
+    check_held(st);
+  else if (st->method == HLOGIC_WATCH && !apply_fault(st, watch_start))
+    watch_start(st);
+  else if (st->method == HLOGIC_LIST && !apply_fault(st, answer_list))
+    answer_list(st);
+}
+
+static void on_message(wstream *st, const uint8_t *msg, size_t len) {
+  if (st->method == HLOGIC_REFLECTION_V1 || st->method == HLOGIC_REFLECTION_V1ALPHA) {
+    reflection_message(st, msg, len);
+  } else if (st->method <= HLOGIC_LIST && !st->req_present) {
+    st->req = malloc(len ? len : 1);
+    if (st->req) {
+      memcpy(st->req, msg, len);
+      st->req_len = len;
+      st->req_present = 1;
+    }
+    dispatch_unary(st);
+  }
+}
+
+/* Takes every whole message out of st->in. A compressed flag without
+ * grpc-encoding breaks H-WIRE-6: INTERNAL, as the core answers. */
+static void take_messages(wstream *st) {
+  size_t off = 0;
+  int compressed;
+  uint32_t len;
+  hlogic_answer a = {.status = -1};
+
+  while (st->state < WSTREAM_FINISHED &&
+         wire_prefix_read(st->in + off, st->in_len - off, &compressed, &len) == 0 &&
+         st->in_len - off >= WIRE_PREFIX_LEN + (size_t)len) {
+    if (compressed) {
+      a.code = st->encoded ? WIRE_UNIMPLEMENTED : WIRE_INTERNAL;
+      snprintf(a.details, sizeof(a.details), "%s",
+               st->encoded ? "compressed messages are not supported"
+                           : "compressed message without grpc-encoding");
+      answer(st, &a);
+      break;
+    }
+    on_message(st, st->in + off + WIRE_PREFIX_LEN, len);
+    off += WIRE_PREFIX_LEN + len;
+  }
+  memmove(st->in, st->in + off, st->in_len - off);
+  st->in_len -= off;
+}
+
+static void request_end(wstream *st) {
+  hlogic_answer done = {.code = WIRE_OK, .status = -1};
+
+  st->end_stream = 1;
+  if (st->method <= HLOGIC_LIST)
+    dispatch_unary(st); /* no message came: INVALID_ARGUMENT */
+  else if (st->method == HLOGIC_UNKNOWN)
+    answer_unknown(st);
+  else if (st->state == WSTREAM_DISPATCHED || st->state == WSTREAM_OPEN)
+    finish(st, &done); /* reflection: the client half-closed */
+}
+
+/* H-WIRE-5: "100m", "1S"... up to 8 digits and a unit. -1 when malformed. */
+static long long parse_timeout_ms(const char *v) {
+  static const struct {
+    char unit;
+    double ms;
+  } units[] = {{'H', 3600e3}, {'M', 60e3}, {'S', 1e3}, {'m', 1}, {'u', 1e-3}, {'n', 1e-6}};
+  size_t n = strlen(v);
+  char *end;
+  long long digits;
+
+  if (n < 2 || n > 9)
+    return -1;
+  digits = strtoll(v, &end, 10);
+  if (end != v + n - 1 || digits < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+    if (units[i].unit == v[n - 1])
+      return (long long)((double)digits * units[i].ms);
+  }
+  return -1;
+}
+
+/* The request headers are in: refuse what is not gRPC (H-WIRE-2: 415),
+ * start the deadline, and the methods that start at once. */
+static void headers_done(wstream *st) {
+  nghttp2_nv nva[] = {NV(":status", "415"), NV("content-type", "text/plain")};
+  hlogic_answer a;
+
+  st->method = hlogic_method_of(st->path);
+  if (st->not_post || strncmp(st->content_type, "application/grpc", 16) != 0) {
+    wstream_advance(st, WSTREAM_FINISHED);
+    nghttp2_submit_response(st->conn->session, st->id, nva, 2, NULL);
+    return;
+  }
+  if (st->deadline)
+    wengine_timer_add(st->conn->we, st);
+  if (st->method == HLOGIC_REFLECTION_V1 || st->method == HLOGIC_REFLECTION_V1ALPHA) {
+    wstream_advance(st, WSTREAM_DISPATCHED);
+    if (hlogic_reflection_refusal(logic(st), st->method, &a))
+      finish(st, &a);
+  } else if (st->method == HLOGIC_UNKNOWN) {
+    /* Answered at the request's end, or after this wait at most. */
+    wstream_advance(st, WSTREAM_DISPATCHED);
+    hold(st, wstream_now_ms() + HLOGIC_UNIMPLEMENTED_WAIT_MS, answer_unknown, 0);
+  }
+}
+
+static void set_header(wstream *st, const char *name, const char *value, size_t len) {
+  long long ms;
+
+  if (strcmp(name, ":path") == 0)
+    snprintf(st->path, sizeof(st->path), "%.*s", (int)len, value);
+  else if (strcmp(name, ":method") == 0)
+    st->not_post = strcmp(value, "POST") != 0;
+  else if (strcmp(name, "content-type") == 0)
+    snprintf(st->content_type, sizeof(st->content_type), "%.*s", (int)len, value);
+  else if (strcmp(name, "user-agent") == 0)
+    snprintf(st->user_agent, sizeof(st->user_agent), "%.*s", (int)len, value);
+  else if (strcmp(name, "grpc-encoding") == 0)
+    st->encoded = strcmp(value, "identity") != 0;
+  else if (strcmp(name, "grpc-timeout") == 0 && (ms = parse_timeout_ms(value)) >= 0) {
+    st->deadline_ms = (long)ms;
+    st->deadline = wstream_now_ms() + ms;
+  }
+}
+
+/* ---- nghttp2 callbacks (user_data: the wconn) ---------------------------- */
+
+static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *ud) {
+  wconn *conn = ud;
+  wstream *st;
+
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0;
+  st = calloc(1, sizeof(*st));
+  if (!st)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM INTERNAL_ERROR */
+  atomic_init(&st->refs, 1); /* the connection's list */
+  st->conn = conn;
+  st->id = frame->hd.stream_id;
+  st->deadline_ms = -1;
+  st->next = conn->streams;
+  if (conn->streams)
+    conn->streams->prev = st;
+  conn->streams = st;
+  wengine_count_call(conn->we, 1);
+  return nghttp2_session_set_stream_user_data(session, st->id, st);
+}
+
+static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *ud) {
+  wstream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+
+  (void)namelen, (void)flags, (void)ud;
+  if (st && frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    set_header(st, (const char *)name, (const char *)value, valuelen); /* NUL-terminated */
+  return 0;
+}
+
+static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud) {
+  wstream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+
+  (void)ud;
+  if (!st)
+    return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    headers_done(st);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && st->state < WSTREAM_FINISHED)
+    request_end(st);
+  return 0;
+}
+
+static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id,
+                         const uint8_t *data, size_t len, void *ud) {
+  wstream *st = nghttp2_session_get_stream_user_data(session, id);
+  hlogic_answer a = {.code = WIRE_RESOURCE_EXHAUSTED, .status = -1};
+  uint8_t *p;
+
+  (void)flags, (void)ud;
+  if (!st || st->state >= WSTREAM_FINISHED)
+    return 0;
+  if (st->in_len + len > WSTREAM_MAX_REQUEST + WIRE_PREFIX_LEN) {
+    snprintf(a.details, sizeof(a.details), "request larger than %d bytes", WSTREAM_MAX_REQUEST);
+    answer(st, &a);
+    return 0;
+  }
+  p = realloc(st->in, st->in_len + len);
+  if (!p)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  st->in = p;
+  memcpy(st->in + st->in_len, data, len);
+  st->in_len += len;
+  take_messages(st);
+  return 0;
+}
+
+long long wstream_tick(wstream *st, long long now, int shutting_down, size_t watches_open) {
+  hlogic_answer late = {.code = WIRE_DEADLINE_EXCEEDED, .status = -1};
+  void (*fn)(wstream *);
+  long long next = 0;
+
+  if (st->state == WSTREAM_CLOSED)
+    return 0;
+  if (st->deadline && st->state < WSTREAM_FINISHED && now >= st->deadline) {
+    st->due = 0; /* H-WIRE-5: the client gave up; the core answers so too */
+    snprintf(late.details, sizeof(late.details), "Deadline Exceeded");
+    finish(st, &late);
+  }
+  if (st->due && (now >= st->due || shutting_down || (st->starved && !hlogic_starved(watches_open)))) {
+    fn = st->on_due;
+    st->due = 0;
+    fn(st);
+  }
+  if (st->due)
+    next = st->due;
+  if (st->deadline && st->state < WSTREAM_FINISHED && (!next || st->deadline < next))
+    next = st->deadline;
+  return next;
+}
+
+void wstream_drop(wstream *st) {
+  wconn *conn = st->conn;
+
+  wstream_advance(st, WSTREAM_CLOSED);
+  if (st->watch) {
+    registry_watch_stop(st->watch); /* no notify runs after this */
+    st->watch = NULL;
+    wengine_watches_delta(conn->we, -1);
+  }
+  if (st->watch_buffered) {
+    st->watch_buffered = 0;
+    wengine_watch_owed(conn->we, -1);
+  }
+  if (st->prev)
+    st->prev->next = st->next;
+  else
+    conn->streams = st->next;
+  if (st->next)
+    st->next->prev = st->prev;
+  wengine_count_call(conn->we, -1);
+  wstream_unref(st);
+}
+
+static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, void *ud) {
+  wstream *st = nghttp2_session_get_stream_user_data(session, id);
+
+  (void)code, (void)ud;
+  if (st) {
+    nghttp2_session_set_stream_user_data(session, id, NULL);
+    wstream_drop(st);
+  }
+  return 0;
+}
+
+int wstream_callbacks(nghttp2_session_callbacks **out) {
+  nghttp2_session_callbacks *cbs;
+
+  if (nghttp2_session_callbacks_new(&cbs) != 0)
+    return -ENOMEM;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  *out = cbs;
+  return 0;
+}
