@@ -5,33 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastapi_pages.h"
+
 #define NSTATUS (WIRE_STATUS_MAX + 1)
 #define JSON_TYPE "application/json"
 #define HTML_TYPE "text/html; charset=utf-8"
 
-/* FastAPI's default pages (FastAPI(): title "FastAPI", docs_url "/docs",
- * redoc_url "/redoc", openapi_url "/openapi.json"). The HTML is FastAPI's
- * get_swagger_ui_html / get_redoc_html, shortened to what identifies it. */
-enum { PAGE_OPENAPI, PAGE_DOCS, PAGE_REDOC, NPAGE };
+/* FastAPI's default pages (FastAPI(): docs_url "/docs", redoc_url
+ * "/redoc", swagger_ui_oauth2_redirect_url "/docs/oauth2-redirect",
+ * openapi_url "/openapi.json"). */
+enum { PAGE_OPENAPI, PAGE_DOCS, PAGE_REDOC, PAGE_OAUTH2_REDIRECT, NPAGE };
 
-static const char *const page_paths[NPAGE] = {"/openapi.json", "/docs", "/redoc"};
-
-static const char docs_html[] =
-    "<!DOCTYPE html>\n<html>\n<head>\n"
-    "<link type=\"text/css\" rel=\"stylesheet\" "
-    "href=\"https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css\">\n"
-    "<link rel=\"shortcut icon\" href=\"https://fastapi.tiangolo.com/img/favicon.png\">\n"
-    "<title>FastAPI - Swagger UI</title>\n</head>\n<body>\n<div id=\"swagger-ui\">\n</div>\n"
-    "<script src=\"https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js\">"
-    "</script>\n<script>\nconst ui = SwaggerUIBundle({\n    url: '/openapi.json',\n"
-    "    dom_id: '#swagger-ui',\n})\n</script>\n</body>\n</html>\n";
-
-static const char redoc_html[] =
-    "<!DOCTYPE html>\n<html>\n<head>\n<title>FastAPI - ReDoc</title>\n"
-    "<meta charset=\"utf-8\"/>\n</head>\n<body>\n"
-    "<redoc spec-url=\"/openapi.json\"></redoc>\n"
-    "<script src=\"https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js\">"
-    "</script>\n</body>\n</html>\n";
+static const char *const page_paths[NPAGE] = {"/openapi.json", "/docs", "/redoc",
+                                              "/docs/oauth2-redirect"};
 
 struct jina_http {
   unsigned codes[NSTATUS];             /* of GET /, by the status of "" */
@@ -83,8 +69,9 @@ static struct MHD_Response *detail_response(unsigned code, const char *allow) {
                           allow);
 }
 
-/* FastAPI's schema of the worker app: one GET / whose response model is
- * Jina's empty JinaHealthModel (jina/serve/runtimes/gateway/health_model.py). */
+/* FastAPI's schema of the worker app (as FastAPI 0.92 with pydantic 1
+ * writes it): one GET / whose response model is Jina's empty
+ * JinaHealthModel (jina/serve/runtimes/gateway/health_model.py). */
 static char *openapi_text(void) {
   json_t *get = json_pack(
       "{s:s, s:s, s:{s:{s:s, s:{s:{s:{s:s}}}}}}", "summary",
@@ -92,10 +79,10 @@ static char *openapi_text(void) {
       "responses", "200", "description", "Successful Response", "content", JSON_TYPE, "schema",
       "$ref", "#/components/schemas/JinaHealthModel");
 
-  return dump(json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:o}}, s:{s:{s:{s:{}, s:s, s:s}}}}",
-                        "openapi", "3.1.0", "info", "title", "FastAPI", "version", "0.1.0",
+  return dump(json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:o}}, s:{s:{s:{s:s, s:s, s:{}}}}}",
+                        "openapi", "3.0.2", "info", "title", "FastAPI", "version", "0.1.0",
                         "paths", "/", "get", get, "components", "schemas", "JinaHealthModel",
-                        "properties", "type", "object", "title", "JinaHealthModel"));
+                        "title", "JinaHealthModel", "type", "object", "properties"));
 }
 
 static int build(jina_http *j, const unsigned *codes) {
@@ -106,8 +93,10 @@ static int build(jina_http *j, const unsigned *codes) {
       return -ENOMEM;
   }
   j->pages[PAGE_OPENAPI] = uvicorn_response(openapi_text(), 0, JSON_TYPE, NULL);
-  j->pages[PAGE_DOCS] = uvicorn_response((char *)docs_html, 1, HTML_TYPE, NULL);
-  j->pages[PAGE_REDOC] = uvicorn_response((char *)redoc_html, 1, HTML_TYPE, NULL);
+  j->pages[PAGE_DOCS] = uvicorn_response((char *)fastapi_docs_html, 1, HTML_TYPE, NULL);
+  j->pages[PAGE_REDOC] = uvicorn_response((char *)fastapi_redoc_html, 1, HTML_TYPE, NULL);
+  j->pages[PAGE_OAUTH2_REDIRECT] =
+      uvicorn_response((char *)fastapi_oauth2_redirect_html, 1, HTML_TYPE, NULL);
   j->root_not_allowed = detail_response(MHD_HTTP_METHOD_NOT_ALLOWED, "GET");
   j->page_not_allowed = detail_response(MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD");
   j->not_found = detail_response(MHD_HTTP_NOT_FOUND, NULL);

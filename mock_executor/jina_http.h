@@ -8,7 +8,8 @@
  *                         (a mock extension: Jina never answers non-200)
  *   HEAD / (any non-GET)  405 {"detail":"Method Not Allowed"}, Allow: GET
  *                         (FastAPI's APIRoute adds no HEAD to a GET route)
- *   GET|HEAD /openapi.json, /docs, /redoc   FastAPI's default pages
+ *   GET|HEAD /openapi.json, /docs, /redoc, /docs/oauth2-redirect
+ *                         FastAPI's default pages (fastapi_pages.h)
  *   other methods there   405, Allow: GET, HEAD
  *   any other path        404 {"detail":"Not Found"}
  *
