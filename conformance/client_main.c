@@ -27,7 +27,9 @@ typedef struct client_cli {
   selection *sel;
   const char *known_failing;
   int strict, list, help;
-  int have_healthy_re, have_unhealthy_re;
+  const char *healthy_re, *unhealthy_re; /* the patterns, compiled into o */
+  int regex_ready;                        /* o's regex_t need regfree */
+  int protocol_given;
   cli_output outputs[CLI_MAX_OUTPUTS];
   size_t noutputs;
   int last_has_output;
@@ -37,6 +39,7 @@ typedef struct client_cli {
 static void client_usage(FILE *f) {
   fprintf(f,
           "Usage: " CLI_PROG " client --probe-cmd CMD [options]\n"
+          "       " CLI_PROG " client --watch-cmd CMD [options]\n"
           "\n"
           "Certifies a health client (a probe, a readiness script, a load balancer's\n"
           "checker) against scenarios a mock-executor plays: each scenario starts a mock\n"
@@ -58,6 +61,15 @@ static void client_usage(FILE *f) {
           "  --slack DUR            on top of it, for starting and ending (default 2s); a\n"
           "                         probe still running then is killed (its process group)\n"
           "  --attempts N           calls one probe run may make (default 1)\n"
+          "\n"
+          "  --watch-cmd CMD        a long-lived client (same placeholders), started once per\n"
+          "                         scenario, that prints a line per change of its view:\n"
+          "                         HEALTHY or UNHEALTHY; other lines are ignored. gRPC only\n"
+          "  --healthy-regex RE, --unhealthy-regex RE\n"
+          "                         what a healthy / unhealthy line matches (POSIX extended;\n"
+          "                         default ^HEALTHY$ and ^UNHEALTHY$)\n"
+          "  --timeout DUR          how long the client has to follow a change (default 5s;\n"
+          "                         its first view may take --slack longer)\n"
           "  --mock PATH            the mock-executor binary (default: the one installed or\n"
           "                         built beside this program, else mock-executor on PATH)\n"
           "  --run PATTERN, --skip PATTERN, --known-failing FILE, --strict,\n"
@@ -68,6 +80,10 @@ static void client_usage(FILE *f) {
 
 enum {
   OPT_PROBE_CMD = 256,
+  OPT_WATCH_CMD,
+  OPT_HEALTHY_RE,
+  OPT_UNHEALTHY_RE,
+  OPT_TIMEOUT,
   OPT_PROTOCOL,
   OPT_SERVICE,
   OPT_HEALTHY_EXIT,
@@ -88,6 +104,10 @@ enum {
 
 static const struct option client_options[] = {
     {"probe-cmd", required_argument, NULL, OPT_PROBE_CMD},
+    {"watch-cmd", required_argument, NULL, OPT_WATCH_CMD},
+    {"healthy-regex", required_argument, NULL, OPT_HEALTHY_RE},
+    {"unhealthy-regex", required_argument, NULL, OPT_UNHEALTHY_RE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
     {"service", required_argument, NULL, OPT_SERVICE},
     {"healthy-exit", required_argument, NULL, OPT_HEALTHY_EXIT},
@@ -143,7 +163,19 @@ static int parse_option(client_cli *c, int opt, const char *arg) {
   case OPT_PROBE_CMD:
     c->o.probe_cmd = arg;
     return 0;
+  case OPT_WATCH_CMD:
+    c->o.watch_cmd = arg;
+    return 0;
+  case OPT_HEALTHY_RE:
+    c->healthy_re = arg;
+    return 0;
+  case OPT_UNHEALTHY_RE:
+    c->unhealthy_re = arg;
+    return 0;
+  case OPT_TIMEOUT:
+    return take_duration("--timeout", arg, &c->o.budget_ms);
   case OPT_PROTOCOL:
+    c->protocol_given = 1;
     if (strcmp(arg, "grpc") != 0 && strcmp(arg, "http") != 0)
       return cli_usage_error("--protocol: unknown protocol '%s' (grpc, http)", arg);
     c->o.protocol = strcmp(arg, "http") == 0 ? PROTOCOL_HTTP : PROTOCOL_GRPC;
@@ -215,6 +247,28 @@ static void default_mock(client_cli *c) {
   }
 }
 
+/* --healthy-regex / --unhealthy-regex, compiled into c->o. */
+static int compile_views(client_cli *c) {
+  char why[128];
+  int rc;
+
+  rc = regcomp(&c->o.healthy_re, c->healthy_re ? c->healthy_re : "^HEALTHY$",
+               REG_EXTENDED | REG_NOSUB);
+  if (rc) {
+    regerror(rc, &c->o.healthy_re, why, sizeof(why));
+    return cli_usage_error("--healthy-regex '%s': %s", c->healthy_re, why);
+  }
+  rc = regcomp(&c->o.unhealthy_re, c->unhealthy_re ? c->unhealthy_re : "^UNHEALTHY$",
+               REG_EXTENDED | REG_NOSUB);
+  if (rc) {
+    regerror(rc, &c->o.unhealthy_re, why, sizeof(why));
+    regfree(&c->o.healthy_re);
+    return cli_usage_error("--unhealthy-regex '%s': %s", c->unhealthy_re, why);
+  }
+  c->regex_ready = 1;
+  return 0;
+}
+
 static int parse_cli(int argc, char **argv, client_cli *c) {
   int opt, rc;
 
@@ -222,7 +276,8 @@ static int parse_cli(int argc, char **argv, client_cli *c) {
                        .service = "",
                        .probe_timeout_ms = 2000,
                        .slack_ms = 2000,
-                       .attempts = 1};
+                       .attempts = 1,
+                       .budget_ms = 5000};
   if (selection_new(&c->sel) < 0)
     return cli_usage_error("out of memory");
   optind = 0; /* GNU getopt: start afresh on this argv */
@@ -235,10 +290,15 @@ static int parse_cli(int argc, char **argv, client_cli *c) {
     return cli_usage_error("client: unexpected argument '%s'", argv[optind]);
   if (c->help || c->list)
     return 0;
-  if (!c->o.probe_cmd)
-    return cli_usage_error("client: --probe-cmd CMD is required");
-  if (!*c->o.probe_cmd)
-    return cli_usage_error("client: --probe-cmd is empty");
+  if (!c->o.probe_cmd == !c->o.watch_cmd)
+    return cli_usage_error("client: one of --probe-cmd CMD or --watch-cmd CMD is required");
+  if (c->o.probe_cmd ? !*c->o.probe_cmd : !*c->o.watch_cmd)
+    return cli_usage_error("client: %s is empty", c->o.probe_cmd ? "--probe-cmd" : "--watch-cmd");
+  if (c->o.watch_cmd && c->o.protocol == PROTOCOL_HTTP)
+    return cli_usage_error("client: --watch-cmd is for gRPC clients (Watch)");
+  rc = compile_views(c);
+  if (rc)
+    return rc;
   if (c->o.nhealthy == 0)
     c->o.healthy_exits[c->o.nhealthy++] = 0;
   for (size_t i = 0; i < c->o.nunhealthy; i++)
@@ -277,9 +337,11 @@ static int client_run(client_cli *c, const hc_case *table, size_t total) {
   code = cli_setup_reports(c->outputs, c->noutputs, rep);
   if (code)
     goto out;
-  snprintf(target, sizeof(target), "probe-cmd %s", c->o.probe_cmd);
+  snprintf(target, sizeof(target), "%s %s", c->o.probe_cmd ? "probe-cmd" : "watch-cmd",
+           c->o.probe_cmd ? c->o.probe_cmd : c->o.watch_cmd);
   runner_options ro = {.target = target,
-                       .timeout_ms = c->o.probe_timeout_ms + c->o.slack_ms,
+                       .timeout_ms = c->o.probe_cmd ? c->o.probe_timeout_ms + c->o.slack_ms
+                                                    : c->o.budget_ms,
                        .strict = c->strict,
                        .control_desc = "a mock-executor per scenario",
                        .known_failing = known,
@@ -292,6 +354,21 @@ out:
   return code;
 }
 
+/* --list alone: the gRPC and HTTP probe scenarios, then the watch ones. */
+static void list_all(const client_cli *c) {
+  const hc_case *table;
+  size_t n;
+
+  table = client_probe_scenarios(PROTOCOL_GRPC, &n);
+  cmd_list_table(table, n, c->sel, -1);
+  table = client_probe_scenarios(PROTOCOL_HTTP, &n);
+  printf("\n");
+  cmd_list_table(table, n, c->sel, -1);
+  table = client_watch_scenarios(&n);
+  printf("\n");
+  cmd_list_table(table, n, c->sel, -1);
+}
+
 int client_main(int argc, char **argv) {
   client_cli c = {0};
   const hc_case *table;
@@ -300,14 +377,24 @@ int client_main(int argc, char **argv) {
 
   if (rc)
     goto out;
-  table = client_probe_scenarios(c.o.protocol, &total);
-  if (c.help)
-    client_usage(stdout);
-  else if (c.list)
-    cmd_list_table(table, total, c.sel, -1);
+  if (c.o.watch_cmd)
+    table = client_watch_scenarios(&total);
   else
+    table = client_probe_scenarios(c.o.protocol, &total);
+  if (c.help) {
+    client_usage(stdout);
+  } else if (c.list && !c.o.probe_cmd && !c.o.watch_cmd && !c.protocol_given) {
+    list_all(&c); /* nothing says which: every table */
+  } else if (c.list) {
+    cmd_list_table(table, total, c.sel, -1);
+  } else {
     rc = client_run(&c, table, total);
+  }
 out:
+  if (c.regex_ready) {
+    regfree(&c.o.healthy_re);
+    regfree(&c.o.unhealthy_re);
+  }
   selection_free(c.sel);
   return rc;
 }

@@ -155,6 +155,20 @@ size_t client_mock_count(json_t *records, const char *method, json_t **first) {
   return n;
 }
 
+int client_mock_expand(const char *tmpl, int port, const char *service, char *out, size_t size) {
+  char addr[32], portbuf[16], url[600];
+
+  snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+  snprintf(portbuf, sizeof(portbuf), "%d", port);
+  if (service[0])
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/%s", port, service);
+  else
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+  const command_var vars[] = {{"addr", addr}, {"host", "127.0.0.1"}, {"port", portbuf},
+                              {"url", url},   {"service", service}};
+  return command_expand(tmpl, vars, sizeof(vars) / sizeof(vars[0]), out, size);
+}
+
 void client_mock_stop(client_mock *m, int grace_ms) {
   if (!m)
     return;

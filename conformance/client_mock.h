@@ -41,6 +41,11 @@ int client_mock_journal(client_mock *m, json_t **records, char *err, size_t errl
  * from records) or NULL. */
 size_t client_mock_count(json_t *records, const char *method, json_t **first);
 
+/* A client command template with {addr}, {host}, {port}, {url} (GET / or
+ * /health/SERVICE) and {service} filled in for the mock on `port`, each a
+ * quoted word. 0, or -ENAMETOOLONG. */
+int client_mock_expand(const char *tmpl, int port, const char *service, char *out, size_t size);
+
 /* SIGTERM (the mock's GOAWAY and drain), up to grace_ms, then SIGKILL to
  * its group; frees. Safe with NULL. */
 void client_mock_stop(client_mock *m, int grace_ms);

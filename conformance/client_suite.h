@@ -8,6 +8,7 @@
  *   client_main.c       flags, the run (selection, reports, exit codes
  *                       through runner_run, as the server suite)
  *   client_scenarios.c  --probe-cmd: the probe scenarios and their judge
+ *   client_watch.c      --watch-cmd: the long-lived client scenarios
  *   client_mock.c       one mock-executor per scenario, its journal
  *
  * Every scenario is an hc_case (catalogue.h) whose function reads the
@@ -18,6 +19,7 @@
 #ifndef HC_CLIENT_SUITE_H
 #define HC_CLIENT_SUITE_H
 
+#include <regex.h>
 #include <stddef.h>
 
 #include "catalogue.h"
@@ -26,6 +28,7 @@
 
 typedef struct client_opts {
   const char *probe_cmd; /* --probe-cmd, or NULL */
+  const char *watch_cmd; /* --watch-cmd, or NULL */
   case_protocol protocol;
   const char *service;   /* --service: {service}, and what the mock serves */
   const char *mock_path; /* the mock-executor binary */
@@ -36,13 +39,16 @@ typedef struct client_opts {
   int probe_timeout_ms; /* --probe-timeout: the longest the probe may take by its settings */
   int slack_ms;         /* --slack: process start and exit, on top of it */
   int attempts;         /* --attempts: calls one probe run may make */
+  int budget_ms;        /* --timeout: how long a watch client has to follow a change */
+  regex_t healthy_re, unhealthy_re; /* --healthy-regex, --unhealthy-regex (extended) */
 } client_opts;
 
 /* `health-conformance client ...`: argv[0] is "client". Returns the exit code. */
 int client_main(int argc, char **argv);
 
-/* The probe scenarios of a protocol, static storage; *count receives the
- * length. */
+/* The scenarios, static storage; *count receives the length: the probe
+ * scenarios of a protocol, and the watch scenarios (gRPC). */
 const hc_case *client_probe_scenarios(case_protocol protocol, size_t *count);
+const hc_case *client_watch_scenarios(size_t *count);
 
 #endif

@@ -1,27 +1,51 @@
 """Client-side health checking (gRFC A17, issue 6) by a real client,
-python3-grpcio 1.51 (the gRPC C core), against the mock.
+python3-grpcio 1.51 (the gRPC C core), certified by the client suite.
+
+tests/clients/a17_watch.py is the client: grpcio with "healthCheckConfig"
+in its service config and round_robin, printing HEALTHY / UNHEALTHY as its
+channel goes READY / TRANSIENT_FAILURE. `health-conformance client
+--watch-cmd` plays the scenarios (docs/client-conformance.md): flips,
+SERVICE_UNKNOWN then SERVING, UNIMPLEMENTED Watch, a Watch that ends, one
+that fails (backoff), a server that restarts.
 
 Finding: grpcio 1.51 needs no extra channel option. The C core's
 health_check_client is built in and switches on when the service config
 has "healthCheckConfig" and the LB policy is not pick_first (H-CLIENT-1,
-H-CLIENT-7); grpc.service_config as a channel option is enough, since the
-127.0.0.1 resolver supplies no service config of its own.
+H-CLIENT-7); grpc.service_config as a channel option is enough.
 
-The connectivity state is observed through channel.subscribe into a
-queue; every wait is bounded.
+What the suite cannot say (pick_first turning health checking off, a
+server with no Health service at all) is tested here directly through
+channel.subscribe; every wait is bounded.
 """
 
 import json
+import os
 import queue
+import sys
 from concurrent import futures
 
 import grpc
 import pytest
 
-from conftest import CHANNEL_OPTIONS, QUIET_WINDOW, SLOW, take_until
+from conftest import CHANNEL_OPTIONS, QUIET_WINDOW, REPO, SLOW, take_until
+from hc_runner import run_json
 
 STATE_TIMEOUT = 5.0 * SLOW  # a connectivity change after a status flip
 C = grpc.ChannelConnectivity
+A17_CLIENT = (f"{sys.executable} {os.path.join(REPO, 'tests', 'clients', 'a17_watch.py')} "
+              "{addr} --service {service}")
+WATCH_TIMING = ["--slack", f"{int(3 * SLOW)}s", "--timeout", f"{int(5 * SLOW)}s"]
+
+
+@pytest.mark.parametrize("service", ["", "svc-a"])
+def test_a17_client_passes_the_watch_suite(service):
+    """H-CLIENT-2..6 with the overall health and a named service."""
+    code, cases, summary, proc = run_json("client", *WATCH_TIMING, "--service", service,
+                                          "--watch-cmd", A17_CLIENT)
+    assert summary is not None, proc.stderr
+    assert len(cases) == 7
+    assert {i: r["seen"] for i, r in cases.items() if r["result"] != "pass"} == {}
+    assert code == 0
 
 
 def service_config(lb, service=""):
@@ -70,18 +94,6 @@ def watcher():
         w.close()
 
 
-def test_channel_follows_overall_health(mock, watcher):
-    """H-CLIENT-2/3: READY while '' is SERVING, TRANSIENT_FAILURE when it
-    flips to NOT_SERVING, READY again when it is back to SERVING."""
-    m = mock()
-    w = watcher(m.grpc_addr)
-    w.wait_for(C.READY)
-    m.set_status("", "NOT_SERVING")
-    w.wait_for(C.TRANSIENT_FAILURE)
-    m.set_status("", "SERVING")
-    w.wait_for(C.READY)
-
-
 def test_named_service_checked_not_overall(mock, watcher):
     """healthCheckConfig.serviceName picks the name watched: a flip of ''
     leaves the channel alone, a flip of the configured name does not."""
@@ -94,36 +106,14 @@ def test_named_service_checked_not_overall(mock, watcher):
     w.wait_for(C.TRANSIENT_FAILURE)
 
 
-def test_unknown_service_name_is_unhealthy(mock, watcher):
-    """H-CLIENT-3: only SERVING is healthy; SERVICE_UNKNOWN (Watch of a name
-    the mock does not know, H-WATCH-3) is not, until it gets registered."""
-    m = mock()
-    w = watcher(m.grpc_addr, service="hc-a17-unregistered")
-    w.wait_for(C.TRANSIENT_FAILURE)
-    m.set_status("hc-a17-unregistered", "SERVING")
-    w.wait_for(C.READY)
-
-
 def test_pick_first_ignores_health(mock, watcher):
     """H-CLIENT-7: pick_first inhibits health checking, so NOT_SERVING
-    leaves the channel READY (the control for the tests above)."""
+    leaves the channel READY (the control for the suite's client)."""
     m = mock()
     w = watcher(m.grpc_addr, lb="pick_first")
     w.wait_for(C.READY)
     m.set_status("", "NOT_SERVING")
     w.expect_no_change()
-
-
-def test_unimplemented_watch_on_mock_is_healthy(spawn, watcher, capfd):
-    """H-CLIENT-4 against the mock: a fault rule makes Watch answer
-    UNIMPLEMENTED. The overall status is NOT_SERVING, so READY can only come
-    from the A17 rule "UNIMPLEMENTED means assume healthy"."""
-    m = spawn(["--host", "127.0.0.1", "--port", "0", "--status", "NOT_SERVING",
-               "--fault", "method=Watch,action=code:UNIMPLEMENTED"])
-    m.wait_listening(("grpc",))
-    w = watcher(m.grpc_addr)
-    w.wait_for(C.READY)
-    assert "Watch method returned UNIMPLEMENTED" in capfd.readouterr().err
 
 
 def test_unimplemented_watch_is_healthy(watcher, capfd):

@@ -142,7 +142,7 @@ def test_a_probe_that_hangs_is_killed_with_its_group():
 
 
 @pytest.mark.parametrize("args,message", [
-    ([], "--probe-cmd CMD is required"),
+    ([], "one of --probe-cmd CMD or --watch-cmd CMD is required"),
     (["--probe-cmd", ""], "--probe-cmd is empty"),
     (["--probe-cmd", "true", "--healthy-exit", "x"], "is not an exit code"),
     (["--probe-cmd", "true", "--healthy-exit", "0", "--unhealthy-exit", "1,0"],
@@ -151,6 +151,10 @@ def test_a_probe_that_hangs_is_killed_with_its_group():
     (["--probe-cmd", "true", "--mock", "/nonexistent/mock"], "--mock: '/nonexistent/mock'"),
     (["--probe-cmd", "true", "--run", "probe/nope"], "probe/nope"),
     (["--probe-cmd", "true", "--protocol", "udp"], "unknown protocol 'udp'"),
+    (["--probe-cmd", "true", "--watch-cmd", "true"], "one of --probe-cmd CMD or --watch-cmd"),
+    (["--watch-cmd", "true", "--protocol", "http"], "--watch-cmd is for gRPC clients"),
+    (["--watch-cmd", "true", "--healthy-regex", "(up"], "--healthy-regex '(up'"),
+    (["--watch-cmd", "true", "--timeout", "0s"], "--timeout: '0s'"),
 ])
 def test_usage_errors(args, message):
     proc = run("client", *args)
@@ -178,3 +182,44 @@ def test_mock_found_beside_the_runner():
     proc = run("client", "--run", "probe/serving",
                "--probe-cmd", f"{runner_path()} probe --target {{addr}}")
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
+
+
+# ---- long-lived clients (--watch-cmd) ----------------------------------------
+
+RAW_WATCH = f"{sys.executable} {CLIENTS}/raw_watch.py {{addr}} --service {{service}}"
+WATCH_IDS = {"watch/initial-healthy", "watch/flips-followed",
+             "watch/service-unknown-then-serving", "watch/unimplemented-healthy",
+             "watch/reopen-after-end", "watch/retry-backoff", "watch/server-restart-recovered"}
+WATCH_TIMING = ["--slack", f"{int(3 * SLOW)}s", "--timeout", f"{int(5 * SLOW)}s"]
+
+
+def test_hand_written_watch_loop_passes():
+    code, cases = client(*WATCH_TIMING, "--watch-cmd", RAW_WATCH)
+    assert set(cases) == WATCH_IDS
+    assert failed(cases) == set(), cases
+    assert code == 0
+
+
+@pytest.mark.parametrize("mode,expected,exit_code", [
+    # never re-opens an ended Watch: stuck after an OK end, a failure, a restart
+    ("no-reopen", {"watch/reopen-after-end", "watch/retry-backoff",
+                   "watch/server-restart-recovered"}, 1),
+    # re-opens at once, every time: caught by counting Watch calls (a SHOULD)
+    ("no-backoff", {"watch/retry-backoff"}, 0),
+])
+def test_wrong_watch_client_fails_exactly_its_scenarios(mode, expected, exit_code):
+    code, cases = client(*WATCH_TIMING, "--watch-cmd", f"{RAW_WATCH} --mode {mode}")
+    assert failed(cases) == expected, {i: cases[i]["seen"] for i in failed(cases)}
+    assert code == exit_code
+
+
+def test_watch_views_by_regex_through_a_pipeline():
+    """Any client that prints its view: the lines are matched by the given
+    patterns (other lines ignored), and the pipeline's group is ended."""
+    cmd = f"{RAW_WATCH} | sed -u 's/^HEALTHY$/state: up/; s/^UNHEALTHY$/state: down/'"
+    code, cases = client(*WATCH_TIMING, "--run", "watch/flips-followed",
+                         "--healthy-regex", "^state: up$", "--unhealthy-regex", "down$",
+                         "--watch-cmd", cmd)
+    assert failed(cases) == set(), cases
+    assert code == 0
+
