@@ -44,8 +44,14 @@ int cases_start_shutdown(const case_ctx *ctx, case_result *res);
  * res->message (the target stays shut down), the outcome kept. */
 void cases_resume(const case_ctx *ctx, case_result *res);
 
-/* Removes a name the case created; errors are ignored (best effort). */
-void cases_remove(const case_ctx *ctx, const char *service);
+
+/* Removes a name the case created, best effort: 0, or the hook's error
+ * (-ENOTSUP: it cannot remove), which most callers ignore. */
+int cases_remove(const case_ctx *ctx, const char *service);
+
+/* Appends "; <note>" (or just the note) to res->message, keeping the
+ * outcome: what a case left behind that the reader must know. */
+void cases_note(case_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A SHOULD broken: WARN, or FAIL with --strict. */
 void cases_should(const case_ctx *ctx, case_result *res, const char *expected, const char *seen,

@@ -20,7 +20,7 @@
 #include "wire.h"
 
 #define GRPC PROTOCOL_GRPC
-#define SHUT (NEED_CONTROL | NEED_SHUTDOWN)
+#define SHUT (NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE | NEED_LAST)
 #define HEALTH_SERVICE "grpc.health.v1.Health"
 
 /* The first of jina_services whose Check is not OK+`want`: 0 when none,
@@ -271,7 +271,8 @@ const hc_case *catalogue_jina_cases(size_t *count) {
 static hc_case combined[COMBINED_MAX];
 static size_t n_combined;
 
-/* The catalogue with the J cases, the shutdown cases of both last. */
+/* The catalogue with the J cases; the cases that may leave changes
+ * behind (NEED_LAST: list/limit, the shutdown cases) of both last. */
 static void build_combined(void) {
   size_t n, k = 0;
   const hc_case *cases = catalogue_cases(&n);
@@ -282,10 +283,10 @@ static void build_combined(void) {
   }
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = 0; i < n; i++)
-      if (!(cases[i].needs & NEED_SHUTDOWN) == !pass)
+      if (!(cases[i].needs & NEED_LAST) == !pass)
         combined[k++] = cases[i];
     for (size_t i = 0; i < N_JINA; i++)
-      if (!(jina_cases[i].needs & NEED_SHUTDOWN) == !pass)
+      if (!(jina_cases[i].needs & NEED_LAST) == !pass)
         combined[k++] = jina_cases[i];
   }
   for (size_t i = 0; i < k; i++)

@@ -1,6 +1,10 @@
 /*
  * cases_table: every conformance case, in run order (health-protocol.md
- * §6). The shutdown cases come last: they resume the target afterwards.
+ * §6). A case whose changes a hook may be unable to undo (NEED_LAST: it
+ * cannot REMOVE, or cannot RESUME after a shutdown) comes after every
+ * case that could read them, so that no verdict depends on what ran
+ * before: list/limit after the other List cases, the shutdown cases at
+ * the very end. test_catalogue.c holds the table to that.
  * Clause texts are quoted from the reference, for failure reports.
  */
 #include "cases.h"
@@ -8,8 +12,9 @@
 #define GRPC PROTOCOL_GRPC
 #define CTL NEED_CONTROL
 #define HTTP PROTOCOL_HTTP
-#define SHUT (NEED_CONTROL | NEED_SHUTDOWN)
+#define SHUT (NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE | NEED_LAST)
 #define ALONE NEED_ALONE
+#define LAST NEED_LAST
 
 static const hc_case cases[] = {
     {"check/overall-health", "T01", "H-SVC-3,H-SVC-4,H-CHECK-1,H-CHECK-3", LEVEL_MUST, GRPC, 0,
@@ -144,11 +149,6 @@ static const hc_case cases[] = {
     {"list/includes-checked-names", "T26", "H-LIST-1,H-LIST-2", LEVEL_MUST, GRPC, 0,
      "List (if served) holds '' and every known name with Check's status",
      "statuses contains all the services and their respective status.", case_list_includes_names},
-    {"list/limit", "T27", "H-LIST-3", LEVEL_MUST, GRPC, CTL | ALONE,
-     "List (if served) answers OK at 100 services, OK or RESOURCE_EXHAUSTED at 101",
-     "The server may respond with a RESOURCE_EXHAUSTED error if too many services exist. (A90: "
-     "The maximum number of services to return is 100)",
-     case_list_limit},
     {"list/map-encoding", "T28", "H-LIST-2", LEVEL_MUST, GRPC, 0,
      "List (if served) map entries decode strictly, with or without explicit empty keys",
      "map<string, HealthCheckResponse> statuses = 1; statuses contains all the services and their "
@@ -172,6 +172,12 @@ static const hc_case cases[] = {
      "Lookup failures go back in-stream as error_response{error_code:5}, and the stream stays "
      "usable.",
      case_reflection_unknown_symbol},
+    /* Leaves 101 names when the hook cannot remove them: after every List reader. */
+    {"list/limit", "T27", "H-LIST-3", LEVEL_MUST, GRPC, CTL | ALONE | LAST,
+     "List (if served) answers OK at 100 services, OK or RESOURCE_EXHAUSTED at 101",
+     "The server may respond with a RESOURCE_EXHAUSTED error if too many services exist. (A90: "
+     "The maximum number of services to return is 100)",
+     case_list_limit},
     /* HTTP (--protocol http): Jina's FastAPI Executor app, kubelet httpGet, `jina ping`. */
     {"http/root-ok", "H01", "H-HTTP-1", LEVEL_MUST, HTTP, 0,
      "GET / answers 200 while healthy (WARN for another 2xx/3xx: `jina ping` needs 200)",

@@ -52,10 +52,23 @@ int cases_set(const case_ctx *ctx, case_result *res, const char *service, int st
   return rc;
 }
 
-void cases_remove(const case_ctx *ctx, const char *service) {
+int cases_remove(const case_ctx *ctx, const char *service) {
   char err[CONTROL_ERR_MAX];
-  if (ctx->control)
-    (void)control_remove(ctx->control, service, err);
+  return ctx->control ? control_remove(ctx->control, service, err) : -ENOTSUP;
+}
+
+void cases_note(case_result *res, const char *fmt, ...) {
+  size_t used = strnlen(res->message, sizeof(res->message));
+  va_list ap;
+  if (used + 2 >= sizeof(res->message))
+    return;
+  if (used) {
+    memcpy(res->message + used, "; ", 3);
+    used += 2;
+  }
+  va_start(ap, fmt);
+  vsnprintf(res->message + used, sizeof(res->message) - used, fmt, ap);
+  va_end(ap);
 }
 
 void cases_should(const case_ctx *ctx, case_result *res, const char *expected, const char *seen,
@@ -165,12 +178,10 @@ int cases_watch_until(gclient_stream *s, int want, int wait_ms, int *others, cha
 
 void cases_resume(const case_ctx *ctx, case_result *res) {
   char err[CONTROL_ERR_MAX] = "";
-  size_t used = strlen(res->message);
 
-  if (ctx->control && control_resume(ctx->control, err) < 0 && used < sizeof(res->message))
-    snprintf(res->message + used, sizeof(res->message) - used,
-             "%sthe target stays shut down (resume: %s): restart it before another run",
-             used ? "; " : "", err);
+  if (ctx->control && control_resume(ctx->control, err) < 0)
+    cases_note(res, "the target stays shut down (resume: %s): restart it before another run",
+               err);
 }
 
 int cases_start_shutdown(const case_ctx *ctx, case_result *res) {

@@ -32,6 +32,10 @@ enum {
   NEED_ALONE = 1 << 2,    /* runs with no other case at once (--parallel): it
                              changes what others read (the status of '') or
                              measures time */
+  NEED_LAST = 1 << 3,     /* what it changes may stay: a hook that cannot
+                             REMOVE (101 names) or RESUME (shut down). It
+                             runs alone, after every case without it (the
+                             table's order, cases_table.c) */
 };
 
 typedef enum case_protocol { PROTOCOL_GRPC = 0, PROTOCOL_HTTP } case_protocol;

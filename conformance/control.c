@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct control {
   char *url; /* without a trailing '/' */
   char *cmd;
   int timeout_ms;
+  atomic_int shut_down; /* a shutdown succeeded and no resume since */
 };
 
 int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
@@ -90,6 +92,8 @@ void control_free(control *c) {
 }
 
 int control_can_shutdown(const control *c) { return c != NULL; }
+
+int control_is_shut_down(const control *c) { return c && atomic_load(&c->shut_down); }
 
 /* ---- URL hook ---------------------------------------------------------- */
 
@@ -276,19 +280,27 @@ int control_remove(control *c, const char *service, char err[CONTROL_ERR_MAX]) {
 }
 
 int control_shutdown(control *c, char err[CONTROL_ERR_MAX]) {
+  int rc;
+
   if (!c)
     return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_shutdown: no control hook");
-  if (c->url)
-    return http_call(c, "POST", "/v1/shutdown", NULL, NULL, err);
-  return cmd_run(c, "", "SHUTDOWN", err);
+  rc = c->url ? http_call(c, "POST", "/v1/shutdown", NULL, NULL, err)
+              : cmd_run(c, "", "SHUTDOWN", err);
+  if (rc == 0)
+    atomic_store(&c->shut_down, 1);
+  return rc;
 }
 
 int control_resume(control *c, char err[CONTROL_ERR_MAX]) {
+  int rc;
+
   if (!c)
     return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_resume: no control hook");
-  if (c->url)
-    return http_call(c, "POST", "/v1/resume", NULL, NULL, err);
-  return cmd_run(c, "", "RESUME", err);
+  rc = c->url ? http_call(c, "POST", "/v1/resume", NULL, NULL, err)
+              : cmd_run(c, "", "RESUME", err);
+  if (rc == 0)
+    atomic_store(&c->shut_down, 0);
+  return rc;
 }
 
 int control_get_json(control *c, const char *path, json_t **out, char err[CONTROL_ERR_MAX]) {

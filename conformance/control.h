@@ -41,6 +41,11 @@ struct json_t;
 int control_get_json(control *c, const char *path, struct json_t **out,
                      char err[CONTROL_ERR_MAX]);
 
+/* 1 while a shutdown started through this hook has not been undone (its
+ * RESUME failed or is unsupported, exit 64): the target stays shut down,
+ * and a later shutdown case starts from there instead of asking again. */
+int control_is_shut_down(const control *c);
+
 /* 1 if the hook can remove, shut down and resume (the mock's API can;
  * a command is assumed to). */
 int control_can_shutdown(const control *c);

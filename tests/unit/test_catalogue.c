@@ -156,19 +156,30 @@ static void test_jina_cases(void **state) {
   assert_ptr_equal(catalogue_profile_cases(CATALOGUE_PLAIN, &np), c);
 }
 
-/* Shutdown cases need control, and run last so the target is resumed
- * only once every other case is done; with the J cases too. */
+/* Shutdown cases need control and run last. A case whose changes may stay
+ * (NEED_LAST: a hook that cannot REMOVE or RESUME) runs alone, and after
+ * every case of its protocol without it, so that no case reads what it
+ * left and a verdict does not depend on what ran before (issue 13); with
+ * the J cases too. */
 static void test_needs_and_order(void **state) {
   (void)state;
   for (int profile = CATALOGUE_PLAIN; profile <= CATALOGUE_JINA; profile++) {
     size_t n = 0;
     const hc_case *c = catalogue_profile_cases((catalogue_profile)profile, &n);
-    int in_shutdown = 0;
+    int in_shutdown = 0, in_last[2] = {0, 0};
     for (size_t i = 0; i < n; i++) {
       unsigned needs = c[i].needs;
-      assert_int_equal(needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE), 0);
+      assert_int_equal(
+          needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE | NEED_LAST), 0);
+      if (needs & NEED_LAST)
+        assert_true(needs & NEED_ALONE);
+      if (needs & NEED_LAST)
+        in_last[c[i].protocol] = 1;
+      else if (in_last[c[i].protocol])
+        fail_msg("%s runs after a case that may leave changes behind", c[i].id);
       if (needs & NEED_SHUTDOWN) {
         assert_true(needs & NEED_CONTROL);
+        assert_true(needs & NEED_LAST);
         assert_int_equal(strncmp(c[i].id, "shutdown/", 9), 0);
         in_shutdown = 1;
       } else if (in_shutdown) {
@@ -176,6 +187,7 @@ static void test_needs_and_order(void **state) {
       }
     }
     assert_true(in_shutdown);
+    assert_true(in_last[PROTOCOL_GRPC]);
   }
 }
 

@@ -125,6 +125,31 @@ static void cmd__exit_64_is_unsupported(void **state) {
   control_free(c);
 }
 
+/* A shutdown whose RESUME the hook cannot do stays known (T25 then starts
+ * from it); a resume that works, or a shutdown that failed, leaves none. */
+static void cmd__shut_down_until_resumed(void **state) {
+  control *c = cmd_control("[ {status} = RESUME ] && exit 64; exit 0", 5000);
+  control *ok = cmd_control("exit 0", 5000);
+  control *broken = cmd_control("exit 1", 5000);
+  char err[CONTROL_ERR_MAX];
+
+  (void)state;
+  assert_false(control_is_shut_down(NULL));
+  assert_false(control_is_shut_down(c));
+  assert_int_equal(control_shutdown(c, err), 0);
+  assert_int_equal(control_resume(c, err), -ENOTSUP);
+  assert_true(control_is_shut_down(c));
+  assert_int_equal(control_shutdown(ok, err), 0);
+  assert_true(control_is_shut_down(ok));
+  assert_int_equal(control_resume(ok, err), 0);
+  assert_false(control_is_shut_down(ok));
+  assert_int_equal(control_shutdown(broken, err), -EIO);
+  assert_false(control_is_shut_down(broken));
+  control_free(c);
+  control_free(ok);
+  control_free(broken);
+}
+
 static long long now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -366,6 +391,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(cmd__status_words, tmp_setup, tmp_teardown),
       cmocka_unit_test(cmd__failure_reports_exit_and_output),
       cmocka_unit_test(cmd__exit_64_is_unsupported),
+      cmocka_unit_test(cmd__shut_down_until_resumed),
       cmocka_unit_test_setup_teardown(cmd__timeout_kills_group, tmp_setup, tmp_teardown),
       cmocka_unit_test(new__rejects_bad_arguments),
       cmocka_unit_test_setup_teardown(url__set_puts_json, api_setup, api_teardown),
