@@ -18,9 +18,10 @@ typedef Grpc__Health__V1__HealthListResponse list_reply;
 /* Calls List. 0 and *out (free with list_free) when it answered OK with
  * one decodable message. Otherwise res is filled (SKIP on UNIMPLEMENTED
  * and RESOURCE_EXHAUSTED, FAIL else), *code gets the code, and it returns
- * < 0. RESOURCE_EXHAUSTED is allowed (H-LIST-3): a server whose hook cannot
- * remove names (grpc-node) keeps T27's 101, and the List cases after it
- * have nothing to inspect. */
+ * < 0. RESOURCE_EXHAUSTED is allowed (H-LIST-3): a server with over 100
+ * services (say, the 101 names of an earlier run's T27 that a hook like
+ * grpc-node's could not remove) leaves nothing to inspect. Within a run
+ * T27 comes after the other List cases (NEED_LAST). */
 static int list_call(const case_ctx *ctx, case_result *res, gclient *gc, list_reply **out,
                      int *code) {
   gclient_reply r;
