@@ -6,13 +6,13 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "catalogue.h"
+#include "duration.h"
 #include "number.h"
 #include "probe.h"
 #include "runner.h"
@@ -131,27 +131,6 @@ int cli_usage_error(const char *fmt, ...) {
   return usage_exit;
 }
 
-/* "250ms", "2s", "1.5s" -> milliseconds; -EINVAL otherwise. */
-static int parse_duration(const char *text, int *ms) {
-  char *end;
-  double v;
-
-  errno = 0;
-  v = strtod(text, &end);
-  if (end == text || errno || !isfinite(v) || v <= 0)
-    return -EINVAL;
-  if (strcmp(end, "ms") == 0)
-    ;
-  else if (strcmp(end, "s") == 0)
-    v *= 1000;
-  else
-    return -EINVAL;
-  if (v < 1 || v > MAX_DURATION_MS)
-    return -EINVAL;
-  *ms = (int)v;
-  return 0;
-}
-
 /* A whole number in [lo, hi] (number.h); -EINVAL otherwise. */
 static int parse_int(const char *text, int lo, int hi, int *out) {
   long v;
@@ -235,8 +214,11 @@ static const struct option long_options[] = {
 
 /* A duration flag: "--flag: 'x' is not a duration ..." on error. */
 static int take_duration(const char *flag, const char *arg, int *ms) {
-  if (parse_duration(arg, ms) < 0)
+  long v;
+
+  if (duration_parse_range(arg, 1, MAX_DURATION_MS, &v) < 0)
     return cli_usage_error("%s: '%s' is not a duration from 1ms to 3600s (e.g. 2s)", flag, arg);
+  *ms = (int)v;
   return 0;
 }
 
