@@ -13,6 +13,7 @@
 
 #include "catalogue.h"
 #include "duration.h"
+#include "fleet.h"
 #include "number.h"
 #include "probe.h"
 #include "runner.h"
@@ -84,12 +85,26 @@ void cli_usage(FILE *f) {
           "  --format FMT           text, tap, junit, json (NDJSON) or html (one page);\n"
           "                         repeatable\n"
           "  --output FILE          where the preceding --format goes (default stdout)\n"
+          "  --target is repeatable: several targets run at once (one report each, a\n"
+          "  merged matrix, the worst exit code; see Many targets below)\n"
           "  --list                 print the catalogue and exit, without connecting\n"
           "  --help, --version\n"
           "\n"
           "client: certifies a health client instead of a server: scenarios a mock plays,\n"
           "judged from the client's verdicts and what it sent (" CLI_PROG " client --help,\n"
           "docs/client-conformance.md).\n"
+          "\n"
+          "Many targets (run):\n"
+          "  --target T ...         repeated: every one is a target\n"
+          "  --targets FILE         targets one per line ('#' comments, blank lines)\n"
+          "  --all-addresses        every address a target's name resolves to is a\n"
+          "                         target (a Kubernetes headless Service: every pod)\n"
+          "  --jobs N               targets run at once (default %d, at most %d)\n"
+          "  --report-dir DIR       required: DIR/<target>.txt, .ndjson and one file per\n"
+          "                         --format for each target; DIR/matrix.txt, .md\n"
+          "                         and .html; the matrix is printed. --control may\n"
+          "                         say {host}: each target's own host. Exit: the\n"
+          "                         worst of the targets' codes.\n"
           "\n"
           "probe: one check, exit codes as grpc_health_probe: 0 SERVING (HTTP: 200-399),\n"
           "1 usage error, 2 connection failed or timed out, 3 RPC failed, 4 answered but\n"
@@ -109,7 +124,8 @@ void cli_usage(FILE *f) {
           "\n"
           "Exit (run): 0 no MUST failed; 1 a MUST failed (with --strict: any failure or\n"
           "warning), a known-failing entry is stale, or a report could not be written;\n"
-          "2 usage error; 3 target unreachable (or the spawned target did not start).\n");
+          "2 usage error; 3 target unreachable (or the spawned target did not start).\n",
+          FLEET_DEFAULT_JOBS, FLEET_MAX_JOBS);
 }
 
 void cli_vusage_message(const char *sub, const char *fmt, va_list ap) {
@@ -143,6 +159,10 @@ static int parse_int(const char *text, int lo, int hi, int *out) {
 
 enum {
   OPT_TARGET = 256,
+  OPT_TARGETS,
+  OPT_ALL_ADDRESSES,
+  OPT_JOBS,
+  OPT_REPORT_DIR,
   OPT_CONTROL,
   OPT_CONTROL_CMD,
   OPT_TIMEOUT,
@@ -178,6 +198,10 @@ enum {
 
 static const struct option long_options[] = {
     {"target", required_argument, NULL, OPT_TARGET},
+    {"targets", required_argument, NULL, OPT_TARGETS},
+    {"all-addresses", no_argument, NULL, OPT_ALL_ADDRESSES},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
     {"control", required_argument, NULL, OPT_CONTROL},
     {"control-cmd", required_argument, NULL, OPT_CONTROL_CMD},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -327,7 +351,22 @@ static int parse_run_option(cli *o, int opt, const char *arg) {
 static int parse_option(cli *o, int opt, const char *arg) {
   switch (opt) {
   case OPT_TARGET:
-    o->target = arg;
+    if (o->fleet.ntargets == CLI_MAX_TARGETS)
+      return cli_usage_error("--target: at most %d (--targets FILE takes more)", CLI_MAX_TARGETS);
+    o->target = o->fleet.targets[o->fleet.ntargets++] = arg;
+    return 0;
+  case OPT_TARGETS:
+    o->fleet.targets_file = arg;
+    return 0;
+  case OPT_ALL_ADDRESSES:
+    o->fleet.all_addresses = 1;
+    return 0;
+  case OPT_JOBS:
+    if (parse_int(arg, 1, FLEET_MAX_JOBS, &o->fleet.jobs) < 0)
+      return cli_usage_error("--jobs: '%s' is not a number from 1 to %d", arg, FLEET_MAX_JOBS);
+    return 0;
+  case OPT_REPORT_DIR:
+    o->fleet.report_dir = arg;
     return 0;
   case OPT_PROTOCOL:
     return parse_protocol("--protocol", arg, &o->protocol);
@@ -375,9 +414,9 @@ static int command_parse(const char *word, cli_command *cmd) {
 
 /* "http://HOST:PORT[/]" -> HOST:PORT and protocol http ("https://" also
  * turns --tls on); "HOST:PORT" as is. */
-static int parse_target(cli *o) {
+int cli_set_target(cli *o, const char *target) {
   char err[RUNNER_ERR_MAX], host[256], port[16];
-  const char *t = o->target;
+  const char *t = o->target = target;
   size_t skip = strncmp(t, "http://", 7) == 0 ? 7 : strncmp(t, "https://", 8) == 0 ? 8 : 0;
 
   if (skip) {
@@ -402,6 +441,8 @@ static int parse_target(cli *o) {
   }
   if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
     return cli_usage_error("--target: %s", err);
+  if (o->protocol < 0)
+    o->protocol = PROTOCOL_GRPC;
   return 0;
 }
 
@@ -462,17 +503,21 @@ int cli_parse(int argc, char **argv, cli *o) {
     return rc;
   if (o->cmd == CMD_LIST)
     return 0;
+  o->fleet.on = o->fleet.ntargets > 1 || o->fleet.targets_file || o->fleet.all_addresses ||
+                o->fleet.report_dir || o->fleet.jobs;
+  if (o->fleet.on)
+    return fleet_check(o); /* each target is checked as the one of its run */
   if (o->spawn && o->target)
     return cli_usage_error("--spawn and --target exclude each other (the spawned target is used)");
   if (!o->target && !o->spawn)
     return cli_usage_error(o->cmd == CMD_RUN ? "--target HOST:PORT (or --spawn CMD) is required"
                                          : "--target HOST:PORT is required");
   if (o->target) {
-    rc = parse_target(o);
+    rc = cli_set_target(o, o->target);
     if (rc)
       return rc;
   }
-  if (o->protocol < 0)
+  if (o->protocol < 0) /* --spawn: no target to say http:// */
     o->protocol = PROTOCOL_GRPC;
   if (ctls_check(&o->tls, err, sizeof(err)) < 0)
     return cli_usage_error("%s", err);

@@ -29,6 +29,20 @@ typedef struct cli_output {
   const char *path; /* NULL: stdout */
 } cli_output;
 
+#define CLI_MAX_TARGETS 64
+
+/* Several targets at once (fleet.c): every --target as given, --targets,
+ * --all-addresses, --jobs, --report-dir. */
+typedef struct cli_fleet {
+  const char *targets[CLI_MAX_TARGETS];
+  size_t ntargets;
+  const char *targets_file;
+  int all_addresses;
+  int jobs; /* 0: not given */
+  const char *report_dir;
+  int on; /* set by cli_parse: fleet_main runs this command line */
+} cli_fleet;
+
 typedef struct cli {
   cli_command cmd;
   const char *target; /* "host:port" after cli_parse (the scheme removed) */
@@ -55,12 +69,18 @@ typedef struct cli {
   size_t noutputs;
   int last_has_output;
   ctls_options tls; /* --tls* (client_tls.h) */
+  cli_fleet fleet;
 } cli;
 
 /* Parses argv into *o. Returns 0, or the exit code of a usage error
  * (2, or 1 under probe as grpc_health_probe), the message printed. Call
  * cli_free afterwards in both cases. */
 int cli_parse(int argc, char **argv, cli *o);
+
+/* Makes target the one --target (the checks cli_parse applies to one
+ * --target: scheme, HOST:PORT); fleet.c calls it in each target's run.
+ * 0 or the usage exit code, the message printed. */
+int cli_set_target(cli *o, const char *target);
 
 /* Releases what cli_parse allocated and the TLS settings cli_apply_tls made. */
 void cli_free(cli *o);

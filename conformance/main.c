@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "client_suite.h"
 #include "cmd.h"
+#include "fleet.h"
 #include "ping.h"
 #include "matrix.h"
 
@@ -47,6 +48,8 @@ static int shared_cli_main(int argc, char **argv) {
     rc = cmd_probe(&o);
   else if (o.cmd == CMD_WAIT)
     rc = cmd_wait(&o);
+  else if (o.fleet.on)
+    rc = fleet_main(&o);
   else
     rc = cmd_run(&o);
 out:
