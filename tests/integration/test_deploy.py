@@ -183,9 +183,16 @@ def test_job_targets_the_service():
             assert kind == "grpc", f"--target {target} reaches a {kind} listener"
             # The suite makes "" NOT_SERVING itself: its Service must keep routing.
             assert svc["spec"].get("publishNotReadyAddresses") is True, svc["metadata"]["name"]
+            if "--all-addresses" in args:
+                # Every Pod a target: only a headless Service resolves to them all.
+                assert svc["spec"].get("clusterIP") == "None", svc["metadata"]["name"]
             if "--control" in args:
                 url = urllib.parse.urlsplit(args[args.index("--control") + 1])
-                assert service_listener(url.hostname, url.port)[1] == "admin"
+                if url.hostname == "{host}":  # each Pod's own API, on the target's Service
+                    assert "--all-addresses" in args
+                    assert service_listener(host, url.port)[1] == "admin"
+                else:
+                    assert service_listener(url.hostname, url.port)[1] == "admin"
     assert not pending, f"subcommand(s) {sorted(pending)} not in this build's --help"
 
 
