@@ -244,6 +244,9 @@ static void run_child(cli *o, const fleet_target *t, const char *base) {
   }
   rc = cmd_run(o);
   cli_free(o);
+  free(text);
+  for (size_t i = 0; i < n; i++)
+    free((char *)outs[i].path);
   exit(rc);
 }
 
