@@ -1,6 +1,7 @@
 /* The two HTTP listeners end to end: raw bytes over a loopback TCP
  * connection to the control API (admin.c) or, with an odd first byte, the
- * plain-HTTP health endpoint (http_health.c), both on one registry. That
+ * plain-HTTP health endpoint (http_health.c; with bit 1 set too, its
+ * --profile jina face, jina_http.c), all on one registry. That
  * covers libmicrohttpd's request parsing, httpd.c's body reading and
  * routing, percent-decoded paths (/health/{name}, /v1/statuses/{name}) and
  * the routes. 127.0.0.1 and ports the kernel picks only.
@@ -39,7 +40,7 @@
 #include "wire.h"
 
 static registry *reg;
-static int ports[2];
+static int ports[3]; /* admin, http_health, http_health as a Jina Executor */
 
 static void on_alarm(int sig) {
   (void)sig; /* only there to interrupt waits, as libFuzzer's alarm does */
@@ -62,8 +63,9 @@ static void start_alarm(void) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   admin_options ao = {.host = "127.0.0.1", .port = 0};
   http_health_options ho = {.host = "127.0.0.1", .port = 0};
+  http_health_options jo = {.host = "127.0.0.1", .port = 0, .jina = 1};
   admin *adm;
-  http_health *hh;
+  http_health *hh, *jh;
   char err[256];
 
   (void)argc;
@@ -72,10 +74,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (registry_new(&reg) < 0 || registry_set(reg, "", WIRE_SERVING) < 0 ||
       registry_set(reg, "svc", WIRE_NOT_SERVING) < 0)
     abort();
-  ao.reg = ho.reg = reg;
+  ao.reg = ho.reg = jo.reg = reg;
   /* Never stopped: they serve every input until the process exits. */
   if (admin_start(&ao, &adm, &ports[0], err, sizeof(err)) < 0 ||
-      http_health_start(&ho, &hh, &ports[1], err, sizeof(err)) < 0) {
+      http_health_start(&ho, &hh, &ports[1], err, sizeof(err)) < 0 ||
+      http_health_start(&jo, &jh, &ports[2], err, sizeof(err)) < 0) {
     fprintf(stderr, "fuzz_http: %s\n", err);
     abort();
   }
@@ -112,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
   registry_resume(reg); /* a POST /v1/shutdown must not freeze later inputs */
-  which = data[0] & 1;
+  which = data[0] & 1 ? 1 + ((data[0] >> 1) & 1) : 0;
   fd = connect_to(ports[which]);
   /* -1: closed on us mid-request (e.g. a bad header): fine */
   (void)send_all(fd, data + 1, size - 1);
