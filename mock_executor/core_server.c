@@ -344,11 +344,11 @@ int health_server_wait_idle(health_server *hs, int timeout_ms) {
   return rc;
 }
 
-size_t health_server_calls(health_server *hs) {
+size_t health_server_activity(health_server *hs) {
   size_t n;
 
   pthread_mutex_lock(&hs->mu);
-  n = hs->accepted;
+  n = 2 * hs->accepted - hs->active_calls; /* starts + ends */
   pthread_mutex_unlock(&hs->mu);
   return n;
 }

@@ -60,8 +60,9 @@ int engines_start(const health_server_options *opts, const int *wire, engines **
   return 0;
 }
 
-size_t engines_calls(engines *e) {
-  return (e->core ? health_server_calls(e->core) : 0) + (e->wire ? wengine_calls(e->wire) : 0);
+size_t engines_activity(engines *e) {
+  return (e->core ? health_server_activity(e->core) : 0) +
+         (e->wire ? wengine_activity(e->wire) : 0);
 }
 
 int engines_drain(engines *e, int timeout_ms) {

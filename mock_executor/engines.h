@@ -4,7 +4,7 @@
  * main. Both share the registry, journal, faults and control API, so a
  * status change reaches Watch streams on either engine the same way.
  *
- * Thread safety: every call from one thread (main) but engines_calls (any).
+ * Thread safety: every call from one thread (main) but engines_activity (any).
  * Memory: as health_server_start (the options are borrowed).
  */
 #ifndef HC_ENGINES_H
@@ -21,7 +21,8 @@ typedef struct engines engines;
  * negative errno and a one-line reason in err, nothing left running. */
 int engines_start(const health_server_options *opts, const int *wire, engines **out,
                   int *bound_ports, char *err, size_t errlen);
-size_t engines_calls(engines *e);
+/* Calls started plus calls ended on both engines (health_server_activity). */
+size_t engines_activity(engines *e);
 /* health_server_drain, end_watches, begin_shutdown, wait_idle and stop on
  * both engines (wait_idle and drain: within timeout_ms in all). */
 int engines_drain(engines *e, int timeout_ms);

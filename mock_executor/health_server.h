@@ -58,8 +58,10 @@ typedef struct health_server_options {
 int health_server_start(const health_server_options *opts, health_server **out,
                         int *bound_ports, char *err, size_t errlen);
 
-/* How many calls the server has accepted so far (any method). Thread-safe. */
-size_t health_server_calls(health_server *hs);
+/* Calls accepted plus calls ended so far (any method): it moves whenever a
+ * call starts or ends, which is what main's idle heap trim waits on.
+ * Thread-safe. */
+size_t health_server_activity(health_server *hs);
 
 /* Waits up to timeout_ms until no Watch message is in flight, e.g. after
  * registry_shutdown() so watchers get NOT_SERVING before the end (H-WATCH-9).

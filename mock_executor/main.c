@@ -71,18 +71,20 @@ static int wait_signal(const sigset_t *set, long ms) {
   }
 }
 
-/* Waits for a stop signal while serving. A second without a new gRPC call
- * after a busy spell returns the heap's free pages to the system: glibc
+/* Waits for a stop signal while serving. A second in which no gRPC call
+ * started or ended, after a busy spell, returns the heap's free pages to the system: glibc
  * keeps what 10,000 closed streams freed in its arenas otherwise, and the
- * RSS after a load would stay at the load's peak (bench/soak). */
+ * RSS after a load would stay at the load's peak (bench/soak). Ends count:
+ * streams closed more than a second after the last one opened free their
+ * memory after that spell's trim. */
 static int serve(const mock *m) {
-  size_t seen = 0, calls;
+  size_t seen = 0, activity;
   int busy = 0, sig;
 
   while ((sig = wait_signal(&m->stop, IDLE_TRIM_MS)) == 0) {
-    calls = m->grpc ? engines_calls(m->grpc) : 0;
-    if (calls != seen) {
-      seen = calls;
+    activity = m->grpc ? engines_activity(m->grpc) : 0;
+    if (activity != seen) {
+      seen = activity;
       busy = 1;
     } else if (busy) {
       malloc_trim(0);

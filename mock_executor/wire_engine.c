@@ -478,11 +478,11 @@ int wengine_start(const health_server_options *opts, wengine **out, int *bound_p
   return 0;
 }
 
-size_t wengine_calls(wengine *we) {
+size_t wengine_activity(wengine *we) {
   size_t n;
 
   pthread_mutex_lock(&we->mu);
-  n = we->accepted;
+  n = 2 * we->accepted - we->active_calls; /* starts + ends */
   pthread_mutex_unlock(&we->mu);
   return n;
 }

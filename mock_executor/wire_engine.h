@@ -19,7 +19,7 @@
  * and main's commands (end_watches, begin_shutdown, stop) are queued under
  * wengine->mu and the I/O thread is woken through an eventfd.
  * Thread safety: start, drain, end_watches, begin_shutdown, wait_idle and
- * stop from one thread (main); wengine_calls from any.
+ * stop from one thread (main); wengine_activity from any.
  * Memory: the options are borrowed; the registry, journal and faults must
  * outlive the engine.
  */
@@ -39,8 +39,9 @@ typedef struct wengine wengine;
 int wengine_start(const health_server_options *opts, wengine **out, int *bound_ports, char *err,
                   size_t errlen);
 
-/* Calls accepted so far (any method). Thread-safe. */
-size_t wengine_calls(wengine *we);
+/* Calls accepted plus calls ended so far (any method), as
+ * health_server_activity. Thread-safe. */
+size_t wengine_activity(wengine *we);
 
 /* Waits up to timeout_ms until no Watch message is owed or unsent.
  * 0, or -ETIMEDOUT. */
