@@ -21,6 +21,7 @@ test: all
 	$(MAKE) test-asan
 	$(MAKE) test-valgrind
 	$(MAKE) test-fuzz
+	$(MAKE) interop
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
