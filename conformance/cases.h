@@ -5,7 +5,12 @@
  * A case never hangs: every RPC carries a deadline of ctx->timeout_ms
  * (H-CHECK-6) and every wait is bounded by it or by a shorter window.
  * A case that creates names (ctx->service plus a suffix) removes them
- * before it returns, so the target is left as found.
+ * before it returns, so the target is left as found (when the hook cannot,
+ * the case is NEED_LAST or harmless, and says what stays).
+ *
+ * Whether a case may run without a hook is decided in one place,
+ * catalogue_unmet_need(), from its NEED_* flags: the runner skips a Ctl
+ * case without a hook before it starts, so cases do not check again.
  */
 #ifndef HC_CASES_H
 #define HC_CASES_H
@@ -31,13 +36,8 @@ void cases_name(const case_ctx *ctx, const char *suffix, char *buf, size_t size)
  * hook is not the server under test) and returns < 0. */
 int cases_set(const case_ctx *ctx, case_result *res, const char *service, int status);
 
-/* 0 when ctx has a control hook (that can shut down, with `shutdown`);
- * otherwise res is filled (SKIP) and it returns -ENOTSUP. Ctl cases call
- * it first, so without a hook they touch nothing. */
-int cases_need_control(const case_ctx *ctx, case_result *res, int shutdown);
-
-/* Starts a graceful shutdown through the control hook (after
- * cases_need_control(..., 1)); on failure res is SKIP and it returns < 0. */
+/* Starts a graceful shutdown through the control hook; on failure res is
+ * SKIP and it returns < 0. */
 int cases_start_shutdown(const case_ctx *ctx, case_result *res);
 
 /* Resumes the target after a shutdown case; a failure is appended to

@@ -204,8 +204,6 @@ static void restore_serving(const case_ctx *ctx) {
 void case_http_unhealthy_not_success(const case_ctx *ctx, case_result *res) {
   hclient_result r;
   char seen[CASE_TEXT_MAX];
-  if (cases_need_control(ctx, res, 0) < 0)
-    return;
   if (cases_set(ctx, res, "", WIRE_NOT_SERVING) < 0)
     return;
   int rc = get_until(ctx, res, 0, &r);

@@ -195,7 +195,7 @@ void case_jina_shutdown_every_service(const case_ctx *ctx, case_result *res) {
   int status = -1, others = 0;
   gclient_reply r;
 
-  if (cases_need_control(ctx, res, 1) < 0 || cases_connect(ctx, res, &gc) < 0)
+  if (cases_connect(ctx, res, &gc) < 0)
     return;
   if (cases_watch_first(ctx, res, gc, "jina.JinaRPC", ctx->timeout_ms, &s, &status) != 0 ||
       cases_start_shutdown(ctx, res) != 0)

@@ -29,22 +29,8 @@ void cases_name(const case_ctx *ctx, const char *suffix, char *buf, size_t size)
   snprintf(buf, size, "%s-%s", ctx->service ? ctx->service : "hc-conformance", suffix);
 }
 
-int cases_need_control(const case_ctx *ctx, case_result *res, int shutdown) {
-  if (!ctx->control) {
-    case_skip(res, "needs a control hook (--control or --control-cmd)");
-    return -ENOTSUP;
-  }
-  if (shutdown && !control_can_shutdown(ctx->control)) {
-    case_skip(res, "needs a control hook that can shut down and resume");
-    return -ENOTSUP;
-  }
-  return 0;
-}
-
 int cases_set(const case_ctx *ctx, case_result *res, const char *service, int status) {
   char err[CONTROL_ERR_MAX] = "";
-  if (cases_need_control(ctx, res, 0) < 0)
-    return -ENOTSUP;
   int rc = control_set(ctx->control, service, status, err);
   if (rc < 0)
     case_skip(res, "control hook could not set '%s' to %s: %s", service, wire_status_name(status),

@@ -203,8 +203,6 @@ static void unknown_then_registered(const case_ctx *ctx, case_result *res, watch
 }
 
 void case_watch_unknown_then_registered(const case_ctx *ctx, case_result *res) {
-  if (cases_need_control(ctx, res, 0) < 0)
-    return;
   watch_case(ctx, res, "t18", REMOVE_NAME, unknown_then_registered);
 }
 
@@ -410,8 +408,6 @@ static void watchers_not_serving(const case_ctx *ctx, case_result *res, watch_ru
 }
 
 void case_shutdown_watchers_not_serving(const case_ctx *ctx, case_result *res) {
-  if (cases_need_control(ctx, res, 1) < 0)
-    return;
   watch_case(ctx, res, NULL, KEEP_NAME, watchers_not_serving);
 }
 
@@ -425,7 +421,7 @@ void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
   char seen[CASE_TEXT_MAX], err[CONTROL_ERR_MAX];
   int left = control_is_shut_down(ctx->control);
   gclient *gc = NULL;
-  if (cases_need_control(ctx, res, 1) < 0 || cases_connect(ctx, res, &gc) < 0)
+  if (cases_connect(ctx, res, &gc) < 0)
     return;
   if (left || cases_start_shutdown(ctx, res) == 0) {
     int refused = control_set(ctx->control, "", WIRE_SERVING, err) < 0;

@@ -6,6 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control.h"
+
+const char *catalogue_unmet_need(const hc_case *c, const struct control *ctl) {
+  if ((c->needs & NEED_CONTROL) && !ctl)
+    return "needs a control hook (--control or --control-cmd)";
+  if ((c->needs & NEED_SHUTDOWN) && !control_can_shutdown(ctl))
+    return "needs a control hook that can shut the target down (--control or --control-cmd)";
+  return NULL;
+}
+
 const hc_case *catalogue_find(const char *id) {
   size_t count;
   const hc_case *cases = catalogue_cases(&count);

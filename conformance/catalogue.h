@@ -95,6 +95,11 @@ const hc_case *catalogue_profile_cases(catalogue_profile profile, size_t *count)
 /* The J-* cases alone, in run order. */
 const hc_case *catalogue_jina_cases(size_t *count);
 
+/* Why case c cannot run with this control hook (NULL: it can), from its
+ * NEED_* flags: the one place that decides it. The runner skips the case
+ * with this reason before it starts; cases do not check again. */
+const char *catalogue_unmet_need(const hc_case *c, const struct control *ctl);
+
 /* The case with this exact ID, or NULL. */
 const hc_case *catalogue_find(const char *id);
 

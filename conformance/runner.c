@@ -141,11 +141,7 @@ int runner_counts_as_failure(const hc_case *c, const case_result *res, int stric
 static const char *unmet_need(const hc_case *c, const runner_options *opts) {
   if (opts->unreachable)
     return "target unreachable";
-  if ((c->needs & NEED_CONTROL) && !opts->control)
-    return "needs a control hook (--control or --control-cmd)";
-  if ((c->needs & NEED_SHUTDOWN) && !control_can_shutdown(opts->control))
-    return "needs a control hook that can shut the target down (--control or --control-cmd)";
-  return NULL;
+  return catalogue_unmet_need(c, opts->control);
 }
 
 static void run_one(const hc_case *c, const case_ctx *ctx, const runner_options *opts,
