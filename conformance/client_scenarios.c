@@ -45,6 +45,7 @@ typedef struct probe_scenario {
   target_kind target;
   const char *args; /* the mock's extra flags; {service} is the service, quoted */
   int unregistered; /* the service is unknown to the mock (Check: NOT_FOUND) */
+  int check_only;   /* what the mock plays breaks Check alone: skipped for a probe that Watches */
   expect expect;
   wire_check wire;
 } probe_scenario;
@@ -249,6 +250,25 @@ static void judge_wire(const client_opts *o, wire_check w, json_t *records, case
   }
 }
 
+/* 1 when the journal shows no Check (a probe that Watches): res is then a
+ * SKIP, or a FAIL when the journal cannot be read. */
+static int probe_made_no_check(client_mock *mock, case_result *res) {
+  char err[CASE_TEXT_MAX];
+  json_t *records = NULL;
+  size_t n;
+
+  if (client_mock_journal(mock, &records, err, sizeof(err)) < 0) {
+    case_fail(res, "the mock's journal", err, "cannot read what the probe sent");
+    return 1;
+  }
+  n = client_mock_count(records, HEALTH_METHODS "Check", NULL);
+  json_decref(records);
+  if (n > 0)
+    return 0;
+  case_skip(res, "the probe made no Check (it Watches): this scenario breaks Check alone");
+  return 1;
+}
+
 /* ---- one scenario ---------------------------------------------------------- */
 
 static void play(const case_ctx *ctx, const probe_scenario *s, case_result *res) {
@@ -282,6 +302,8 @@ static void play(const case_ctx *ctx, const probe_scenario *s, case_result *res)
     case_fail(res, "the probe command runs", err, "cannot run --probe-cmd");
     goto out;
   }
+  if (s->check_only && probe_made_no_check(mock, res))
+    goto out;
   verdict = verdict_of(o, &run, what, sizeof(what));
   if (verdict != (int)s->expect) {
     case_fail(res, expect_text, what,
@@ -328,6 +350,10 @@ SCENARIO(sc_slow, .args = "--status {service}=SERVING --fault 'method=*,action=h
          .expect = EXPECT_UNHEALTHY)
 SCENARIO(sc_refused, .target = TARGET_REFUSED, .expect = EXPECT_UNHEALTHY)
 SCENARIO(sc_silent, .target = TARGET_SILENT, .expect = EXPECT_UNHEALTHY)
+SCENARIO(sc_two_messages, .args = "--status {service}=SERVING --violate check-two-messages",
+         .expect = EXPECT_UNHEALTHY, .check_only = 1)
+SCENARIO(sc_no_message, .args = "--status {service}=SERVING --violate check-no-message",
+         .expect = EXPECT_UNHEALTHY, .check_only = 1)
 SCENARIO(sc_deadline, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
          .wire = WIRE_DEADLINE)
 SCENARIO(sc_service_asked, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
@@ -391,6 +417,15 @@ static const hc_case grpc_scenarios[] = {
      "kubelet: one timeoutSeconds covers both dial and Check; grpc_health_probe: "
      "-connect-timeout then -rpc-timeout.",
      sc_silent},
+    {"probe/second-message", "C15", "H-CHECK-7", LEVEL_MUST, GRPC, 0,
+     "Check answers SERVING twice on the unary call -> unhealthy",
+     "A unary reply has exactly one message (\"Response cardinality violation\"); Envoy: "
+     "\"unexpected streaming\".",
+     sc_two_messages},
+    {"probe/no-message", "C16", "H-CHECK-7", LEVEL_MUST, GRPC, 0,
+     "Check ends OK with no message -> unhealthy",
+     "A unary reply has exactly one message; Envoy fails a check with no message at all.",
+     sc_no_message},
     {"probe/deadline-sent", "C11", "H-CHECK-6", LEVEL_SHOULD, GRPC, 0,
      "every call carries a deadline (grpc-timeout) within --probe-timeout",
      "Clients should set a deadline when calling Check.", sc_deadline},
