@@ -93,6 +93,20 @@ static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_WATCH_STARVES_CHECK] = {"watch-starves-check", "T36",
                                      "with more than 32 Watches open, Check waits until some close "
                                      "(or the deadline)"},
+    [VIOLATE_WIRE_NO_GRPC_STATUS] = {"wire-no-grpc-status", "T06",
+                                     "(wire engine) replies end without grpc-status, in "
+                                     "trailers or headers"},
+    [VIOLATE_WIRE_HTTP_404] = {"wire-http-404", "T06",
+                               "(wire engine) gRPC replies carry HTTP status 404"},
+    [VIOLATE_WIRE_TRAILERS_ONLY_OK] = {"wire-trailers-only-ok", "T06",
+                                       "(wire engine) Check answers OK trailers-only, without "
+                                       "its message"},
+    [VIOLATE_WIRE_COMPRESSED_FLAG] = {"wire-compressed-flag", "T33",
+                                      "(wire engine) every message carries compressed flag 1 "
+                                      "though nothing is compressed"},
+    [VIOLATE_WIRE_CONTENT_TYPE_SERVED] = {"wire-content-type-served", "T34",
+                                          "(wire engine) a text/plain POST is served as gRPC "
+                                          "with HTTP 200, as the gRPC C core does"},
     [VIOLATE_HTTP_OK_WHEN_UNHEALTHY] = {"http-ok-when-unhealthy", "H06",
                                         "GET / answers 200 while \"\" is not SERVING"},
     [VIOLATE_HTTP_NOT_JSON] = {"http-not-json", "H02", "GET / answers a body that is not JSON"},
@@ -170,6 +184,33 @@ int faults_on(const faults *f, fault_knob knob) {
   if (!f)
     return 0;
   return (atomic_load_explicit(&((faults *)f)->on, memory_order_relaxed) >> knob) & 1;
+}
+
+int faults_knob_is_wire(fault_knob knob) {
+  return knob >= VIOLATE_WIRE_NO_GRPC_STATUS && knob <= VIOLATE_WIRE_CONTENT_TYPE_SERVED;
+}
+
+int faults_need_wire(const faults *f, char *why, size_t size) {
+  inject_rule *rules;
+  size_t n;
+  int need = 0;
+
+  for (int i = 0; i < VIOLATE_COUNT && !need; i++) {
+    if (faults_knob_is_wire((fault_knob)i) && faults_on(f, (fault_knob)i)) {
+      snprintf(why, size, "--violate %s", knobs[i].name);
+      need = 1;
+    }
+  }
+  if (need || inject_snapshot(f->rules, &rules, &n) < 0)
+    return need;
+  for (size_t i = 0; i < n && !need; i++) {
+    if (inject_action_is_wire(&rules[i])) {
+      snprintf(why, size, "--fault '%s'", rules[i].text);
+      need = 1;
+    }
+  }
+  free(rules);
+  return need;
 }
 
 void faults_describe(const faults *f, char *buf, size_t size) {

@@ -10,14 +10,11 @@
  * no lock, so knobs may be flipped at run time. Thread safety: every call
  * may come from any thread.
  *
- * Not available, because the gRPC C core the mock is built on cannot
- * produce them (and faking the framing by hand would test nothing real):
- *   T06 a reply without grpc-status, or with an HTTP status other than 200;
- *   T33 the compressed flag on a reply the client did not ask to compress
- *       (the core compresses only what the peer accepts, and never a 2-byte
- *       message that would not shrink);
- *   T34 an HTTP 415 for a non-gRPC content-type (the core serves it).
- * --list-violations prints this list after the knobs (FAULTS_UNAVAILABLE).
+ * The wire-* knobs break the HTTP/2 framing itself (T06 without
+ * grpc-status or with HTTP 404, T33, T34), which the gRPC C core cannot be
+ * made to do: they act on listeners served by the wire engine
+ * (wire_engine.h), which mock-executor picks when one is on at start
+ * (faults_need_wire).
  */
 #ifndef HC_FAULTS_H
 #define HC_FAULTS_H
@@ -64,6 +61,11 @@ typedef enum fault_knob {
   VIOLATE_REFLECTION_ABORT,         /* T32: an unknown symbol aborts the stream */
   VIOLATE_LONG_NAME_HANG,           /* T35: names over 1 KiB never get an answer */
   VIOLATE_WATCH_STARVES_CHECK,      /* T36: Check waits while > 32 Watches are open */
+  VIOLATE_WIRE_NO_GRPC_STATUS,      /* T06: replies end without grpc-status (wire engine) */
+  VIOLATE_WIRE_HTTP_404,            /* T06: replies carry HTTP status 404 (wire engine) */
+  VIOLATE_WIRE_TRAILERS_ONLY_OK,    /* T06: Check OK trailers-only, no message (wire engine) */
+  VIOLATE_WIRE_COMPRESSED_FLAG,     /* T33: compressed flag 1, nothing compressed (wire engine) */
+  VIOLATE_WIRE_CONTENT_TYPE_SERVED, /* T34: text/plain served as gRPC, HTTP 200 (wire engine) */
   VIOLATE_HTTP_OK_WHEN_UNHEALTHY,   /* H06: GET / answers 200 while NOT_SERVING */
   VIOLATE_HTTP_NOT_JSON,            /* H02: GET / answers a non-JSON body */
   VIOLATE_HTTP_WRONG_CONTENT_TYPE,  /* H03: GET / answers text/html */
@@ -81,12 +83,6 @@ typedef struct fault_info {
   const char *description; /* one line */
 } fault_info;
 
-/* The violations no knob offers, and why; one per line. */
-#define FAULTS_UNAVAILABLE                                                                   \
-  "T06 reply without grpc-status or with HTTP status != 200: the C core always sends both\n"  \
-  "T33 compressed flag without compression: the C core never sets it unasked\n"               \
-  "T34 HTTP 415 (or anything but gRPC) for content-type text/plain: the C core serves it\n"
-
 /* The knob table, indexed by fault_knob. Static storage. */
 const fault_info *faults_catalogue(size_t *count);
 
@@ -103,6 +99,12 @@ int faults_on(const faults *f, fault_knob knob);
 /* The fault injection rules (inject.h), owned by the set; NULL f: NULL.
  * Not const: matching a rule counts it down (inject.h locks). */
 inject *faults_inject(const faults *f);
+/* 1 when a knob that is on, or a fault rule, needs the wire engine (wire-*
+ * knobs; the gRPC actions goaway, rst, close, http-status, no-trailers,
+ * status-in-headers, compressed-flag, slow), with its name in why. */
+int faults_need_wire(const faults *f, char *why, size_t size);
+/* The knob acts only on the wire engine. */
+int faults_knob_is_wire(fault_knob knob);
 /* Names of the knobs that are on, comma-separated, into buf. */
 void faults_describe(const faults *f, char *buf, size_t size);
 

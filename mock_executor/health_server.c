@@ -65,10 +65,12 @@ static int apply_fault(hs_call *c, void (*go_on)(hs_call *)) {
     call_journal(c, c->held.code, -1);
     call_defer(c, call_after_ms(c->deadline, HLOGIC_PAST_DEADLINE_MS), WAIT_UNTIL, answer_held);
     break;
-  default: /* INJECT_CODE: inject_parse keeps the HTTP actions off gRPC */
+  case INJECT_CODE:
     hlogic_fault_answer(&hit, &a);
     answer(c, &a, 1);
     break;
+  default: /* a wire engine action (--engine core was chosen): not playable here */
+    return 0;
   }
   return 1;
 }

@@ -56,6 +56,69 @@ static int parse_path(inject_rule *r, const char *v, char *err, size_t errlen) {
   return copy_text("path", v, r->target, err, errlen);
 }
 
+/* RFC 9113 §7 error codes, by name (index = code). */
+static const char *const h2_codes[] = {
+    "NO_ERROR",       "PROTOCOL_ERROR",    "INTERNAL_ERROR",      "FLOW_CONTROL_ERROR",
+    "SETTINGS_TIMEOUT", "STREAM_CLOSED",   "FRAME_SIZE_ERROR",    "REFUSED_STREAM",
+    "CANCEL",         "COMPRESSION_ERROR", "CONNECT_ERROR",       "ENHANCE_YOUR_CALM",
+    "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+static const char *const whens[] = {"before", "after-headers", "after-message"};
+
+static int parse_h2_code(const char *v, size_t len, int *code) {
+  char num[16];
+  long n;
+
+  for (size_t i = 0; i < sizeof(h2_codes) / sizeof(h2_codes[0]); i++) {
+    if (strlen(h2_codes[i]) == len && strncmp(v, h2_codes[i], len) == 0) {
+      *code = (int)i;
+      return 0;
+    }
+  }
+  if (len == 0 || len >= sizeof(num))
+    return -EINVAL;
+  memcpy(num, v, len);
+  num[len] = '\0';
+  if (number_parse(num, 0, 0xffffffffL, &n) < 0)
+    return -EINVAL;
+  *code = (int)n;
+  return 0;
+}
+
+/* goaway[:E] and rst[:E[/W]] */
+static int parse_h2_action(inject_rule *r, int goaway, const char *arg, const char *v,
+                           char *err, size_t errlen) {
+  const char *slash = arg ? strchr(arg, '/') : NULL;
+  size_t len = arg ? (slash ? (size_t)(slash - arg) : strlen(arg)) : 0;
+
+  r->action = goaway ? INJECT_GOAWAY : INJECT_RST;
+  r->code = goaway ? 0 : 8; /* NO_ERROR, CANCEL */
+  if (arg && parse_h2_code(arg, len, &r->code) < 0)
+    return fail(err, errlen,
+                "action: '%s': '%.*s' is not an HTTP/2 error code (a name such as "
+                "ENHANCE_YOUR_CALM, or a number)", v, (int)len, arg);
+  if (slash && goaway)
+    return fail(err, errlen, "action: '%s': goaway takes a code only", v);
+  if (slash) {
+    for (size_t i = 0; i < sizeof(whens) / sizeof(whens[0]); i++) {
+      if (strcmp(slash + 1, whens[i]) == 0) {
+        r->when = (inject_when)i;
+        return 0;
+      }
+    }
+    return fail(err, errlen, "action: '%s': '%s' is not before, after-headers or after-message",
+                v, slash + 1);
+  }
+  return 0;
+}
+
+int inject_action_is_wire(const inject_rule *rule) {
+  if (rule->protocol != INJECT_GRPC)
+    return 0;
+  return rule->action >= INJECT_GOAWAY || rule->action == INJECT_CLOSE ||
+         rule->action == INJECT_RESET || rule->action == INJECT_HTTP_STATUS ||
+         rule->action == INJECT_SLOW_BODY;
+}
+
 /* action=NAME[:ARG] */
 static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen) {
   const char *colon = strchr(v, ':');
@@ -86,6 +149,22 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
     r->code = (int)n;
     return 0;
   }
+  if (IS("goaway") || IS("rst"))
+    return parse_h2_action(r, IS("goaway"), arg, v, err, errlen);
+  if (IS("no-trailers") || IS("status-in-headers") || IS("compressed-flag")) {
+    r->action = IS("no-trailers")         ? INJECT_NO_TRAILERS
+                : IS("status-in-headers") ? INJECT_STATUS_IN_HEADERS
+                                          : INJECT_COMPRESSED_FLAG;
+    if (arg)
+      return fail(err, errlen, "action: '%.*s' takes no argument", (int)len, v);
+    return 0;
+  }
+  if (IS("slow")) {
+    r->action = INJECT_SLOW;
+    if (!arg || duration_parse(arg, &r->delay_ms) < 0 || r->delay_ms <= 0)
+      return fail(err, errlen, "action: '%s' needs a duration (e.g. slow:2s)", v);
+    return 0;
+  }
   if (IS("hang") || IS("reset") || IS("close")) {
     r->action = IS("hang") ? INJECT_HANG : IS("reset") ? INJECT_RESET : INJECT_CLOSE;
     if (arg)
@@ -95,7 +174,8 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
 #undef IS
   return fail(err, errlen,
               "action: '%s' is not one of delay:D, random-delay:D, hang, code:C, "
-              "http-status:N, close, reset, slow-body:D",
+              "http-status:N, close, reset, slow-body:D, goaway[:E], rst[:E[/W]], "
+              "no-trailers, status-in-headers, compressed-flag, slow:D",
               v);
 }
 
@@ -117,6 +197,14 @@ static int parse_count(inject_rule *r, const char *v, char *err, size_t errlen) 
   return 0;
 }
 
+static const char *const action_names[] = {
+    [INJECT_DELAY] = "delay", [INJECT_RANDOM_DELAY] = "random-delay", [INJECT_HANG] = "hang",
+    [INJECT_CODE] = "code", [INJECT_RESET] = "reset", [INJECT_HTTP_STATUS] = "http-status",
+    [INJECT_CLOSE] = "close", [INJECT_SLOW_BODY] = "slow-body", [INJECT_GOAWAY] = "goaway",
+    [INJECT_RST] = "rst", [INJECT_NO_TRAILERS] = "no-trailers",
+    [INJECT_STATUS_IN_HEADERS] = "status-in-headers",
+    [INJECT_COMPRESSED_FLAG] = "compressed-flag", [INJECT_SLOW] = "slow"};
+
 /* Checks the parts together: one target, an action that fits it. */
 static int check_rule(const inject_rule *r, int has_target, int has_action, int has_message,
                       char *err, size_t errlen) {
@@ -126,24 +214,10 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
     return fail(err, errlen, "missing method= (gRPC) or path= (HTTP)");
   if (!has_action)
     return fail(err, errlen, "missing action=");
-  grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE;
+  grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE || r->action >= INJECT_GOAWAY;
   if (r->protocol == INJECT_HTTP && grpc_only)
     return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
-                r->action == INJECT_HANG ? "hang" : "code");
-  if (r->protocol == INJECT_GRPC && r->action == INJECT_RESET)
-    return fail(err, errlen,
-                "action: 'reset' is for HTTP rules: the gRPC C core cannot reset a server "
-                "stream (its cancel sends trailers; use code:CANCELLED)");
-  if (r->protocol == INJECT_GRPC && r->action == INJECT_CLOSE)
-    return fail(err, errlen,
-                "action: 'close' is for HTTP rules: the gRPC C core cannot close or GOAWAY one "
-                "connection");
-  if (r->protocol == INJECT_GRPC && r->action == INJECT_SLOW_BODY)
-    return fail(err, errlen,
-                "action: 'slow-body' is for HTTP rules: the gRPC C core sends a message in "
-                "one piece (use delay:D)");
-  if (r->protocol == INJECT_GRPC && r->action == INJECT_HTTP_STATUS)
-    return fail(err, errlen, "action: 'http-status' is for HTTP rules (path=), not method=");
+                action_names[r->action]);
   if (has_message && r->action != INJECT_CODE)
     return fail(err, errlen, "message: only an action=code:C rule takes one");
   return 0;
@@ -304,6 +378,7 @@ int inject_match(inject *in, inject_protocol protocol, const char *target, const
     hit->action = r->action;
     hit->code = r->code;
     hit->delay_ms = r->delay_ms;
+    hit->when = r->when;
     if (r->action == INJECT_RANDOM_DELAY)
       hit->delay_ms = (long)(next_unit(in) * (double)(r->delay_ms + 1));
     memcpy(hit->message, r->message, sizeof(hit->message));

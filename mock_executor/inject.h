@@ -18,13 +18,29 @@
  *     code:C           gRPC: fail with status C (UNAVAILABLE or 14),
  *                      trailers-only (no message)
  *     http-status:N    HTTP: answer N (100-599) {"error":"injected fault"}
- *     close            HTTP: close the connection without an answer
- *     reset            HTTP: close it with a TCP RST (SO_LINGER 0)
+ *     close            HTTP: close the connection without an answer;
+ *                      gRPC: the response headers, then the TCP connection
+ *                      closes (mid-call)
+ *     reset            HTTP: close it with a TCP RST (SO_LINGER 0); gRPC:
+ *                      the same, once the response headers are out
  *     slow-body:D      HTTP: the headers at once, the body a byte at a
- *                      time spread over D
- *   The gRPC C core offers no RST_STREAM, GOAWAY or close for one server
- *   call or connection (its server-side cancel sends trailers, as
- *   code:CANCELLED does): reset and close are refused on method= rules.
+ *                      time spread over D; gRPC: as slow:D
+ *   gRPC actions that break the framing, played by the wire engine
+ *   (mock-executor picks it for them, wire_engine.h):
+ *     goaway[:E]       GOAWAY on the call's connection: NO_ERROR (default)
+ *                      is graceful, last-stream-id this call, which is then
+ *                      answered; an error code E (name or number, e.g.
+ *                      ENHANCE_YOUR_CALM or 11) ends the connection, the
+ *                      call unanswered, last-stream-id the call before
+ *     rst[:E[/W]]      RST_STREAM with HTTP/2 error code E (default CANCEL),
+ *                      W: before (default) the headers, after-headers, or
+ *                      after-message
+ *     http-status:N    the reply is HTTP status N, headers only
+ *     no-trailers      the message, then the stream ends without trailers
+ *     status-in-headers grpc-status 0 in the response headers, then the
+ *                      message, no trailers
+ *     compressed-flag  the message carries compressed flag 1, uncompressed
+ *     slow:D           the reply's message bytes trickled over D
  *   probability=P               0 < P <= 1 (default 1): the chance a
  *                               matching call is hit, drawn from a PRNG
  *                               seeded by --fault-seed
@@ -59,8 +75,21 @@ typedef enum inject_action {
   INJECT_RESET,
   INJECT_HTTP_STATUS,
   INJECT_CLOSE,
-  INJECT_SLOW_BODY
+  INJECT_SLOW_BODY,
+  INJECT_GOAWAY,            /* gRPC, wire engine: code = HTTP/2 error code */
+  INJECT_RST,               /* gRPC, wire engine: code, when */
+  INJECT_NO_TRAILERS,       /* gRPC, wire engine */
+  INJECT_STATUS_IN_HEADERS, /* gRPC, wire engine */
+  INJECT_COMPRESSED_FLAG,   /* gRPC, wire engine */
+  INJECT_SLOW               /* gRPC, wire engine: delay_ms */
 } inject_action;
+
+/* When an rst comes. */
+typedef enum inject_when {
+  INJECT_BEFORE_HEADERS = 0,
+  INJECT_AFTER_HEADERS,
+  INJECT_AFTER_MESSAGE
+} inject_when;
 
 typedef struct inject_rule {
   inject_protocol protocol;
@@ -69,7 +98,9 @@ typedef struct inject_rule {
   char service[INJECT_TEXT_MAX];
   inject_action action;
   long delay_ms;                /* DELAY, RANDOM_DELAY (the upper bound), SLOW_BODY */
-  int code;                     /* CODE: gRPC code; HTTP_STATUS: HTTP code */
+  int code;                     /* CODE: gRPC code; HTTP_STATUS: HTTP code;
+                                 * GOAWAY, RST: HTTP/2 error code */
+  inject_when when;             /* RST */
   char message[INJECT_TEXT_MAX]; /* CODE: the status message ("" none) */
   double probability;           /* (0, 1] */
   long count;                   /* hits left; -1: no limit */
@@ -100,8 +131,14 @@ typedef struct inject_hit {
   inject_action action;
   long delay_ms; /* DELAY and RANDOM_DELAY: this call's delay, drawn; SLOW_BODY */
   int code;
+  inject_when when;
   char message[INJECT_TEXT_MAX];
 } inject_hit;
+
+/* The rule is a gRPC rule only the wire engine can play (GOAWAY,
+ * RST_STREAM, close, http-status, no-trailers, status-in-headers,
+ * compressed-flag, slow). */
+int inject_action_is_wire(const inject_rule *rule);
 
 /* Looks for a rule hitting this call (target: "Check" or the HTTP path;
  * service: the name asked for). Returns 1 and fills *hit, counting the

@@ -164,12 +164,18 @@ static int start_grpc(mock *m) {
   size_t n = 0;
   int rc;
 
+  char why[2 * INJECT_TEXT_MAX + 32];
+  /* A knob or fault rule that breaks the framing needs the wire engine. */
+  int need_wire = faults_need_wire(m->faults, why, sizeof(why)) && !cfg->engine_given;
+
   for (size_t i = 0; i < cfg->n_listeners; i++) {
     if (cfg->listeners[i].protocol == CONFIG_PROTOCOL_GRPC) {
-      wire[n] = cfg->listeners[i].engine == CONFIG_ENGINE_WIRE;
+      wire[n] = need_wire || cfg->listeners[i].engine == CONFIG_ENGINE_WIRE;
       ports[n++] = cfg->listeners[i].port;
     }
   }
+  if (need_wire && n > 0)
+    fprintf(stderr, PROG ": %s needs the wire engine: gRPC listeners use --engine wire\n", why);
   if (n == 0)
     return load_profile_statuses(m, cfg->ready_delay_ms > 0 ? WIRE_NOT_SERVING : -1);
   opts.host = cfg->host;
@@ -450,7 +456,8 @@ static void list_violations(void) {
 
   for (size_t i = 0; i < n; i++)
     printf("%-32s %-5s %s\n", k[i].name, k[i].breaks, k[i].description);
-  printf("\nNot available (the gRPC C core cannot produce them):\n%s", FAULTS_UNAVAILABLE);
+  printf("\nThe wire-* knobs act on gRPC listeners served by the wire engine, which\n"
+         "is picked when one is on at start unless --engine is given.\n");
 }
 
 int main(int argc, char **argv) {

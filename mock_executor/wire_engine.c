@@ -125,8 +125,11 @@ void wengine_queue_note(wengine *we, wnote *n) {
 /* ---- connections -------------------------------------------------------- */
 
 static void conn_close(wconn *c) {
+  struct linger rst = {.l_onoff = 1, .l_linger = 0};
   wengine *we = c->we;
 
+  if (c->close_after_flush == 2) /* the reset action: RST, not FIN */
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
   epoll_ctl(we->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   nghttp2_session_del(c->session); /* no callbacks: the streams go below */
@@ -250,8 +253,8 @@ static int conn_flush(wconn *c) {
       return 0;
     }
   }
-  if (n < 0)
-    return -1;
+  if (n < 0 || c->close_after_flush)
+    return -1; /* close: mid-call, once the headers are out */
   want_out(c, 0);
   if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
     return -1; /* GOAWAY sent and every stream done, or the peer went away */

@@ -45,6 +45,21 @@ static hlogic *logic(wstream *st) {
   return wengine_logic(st->conn->we);
 }
 
+/* A wire-* violation knob (faults.h), read on every reply. */
+static int knob(wstream *st, fault_knob k) {
+  return faults_on(logic(st)->faults, k);
+}
+
+/* grpc-status goes in trailers: not with no-trailers or status-in-headers,
+ * nor (a reply with a message ends without grpc-status at all, T06) with
+ * wire-no-grpc-status. Trailers-only replies keep theirs: the gRPC C core
+ * 1.51 client aborts on a trailers-only reply without one (an assertion in
+ * libgrpc), which would take the runner down, not fail a case. */
+static int sends_trailers(wstream *st) {
+  return !(st->shape & (WSHAPE_NO_TRAILERS | WSHAPE_STATUS_IN_HEADERS)) &&
+         !knob(st, VIOLATE_WIRE_NO_GRPC_STATUS);
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 static int out_reserve(wstream *st, size_t more) {
@@ -65,7 +80,10 @@ static int out_reserve(wstream *st, size_t more) {
 static int out_message(wstream *st, const uint8_t *msg, size_t len) {
   if (out_reserve(st, WIRE_PREFIX_LEN + len) < 0)
     return -ENOMEM;
-  wire_prefix_write(st->out + st->out_len, 0, (uint32_t)len);
+  /* H-WIRE-6, broken by wire-compressed-flag and compressed-flag (T33) */
+  wire_prefix_write(st->out + st->out_len,
+                    (st->shape & WSHAPE_COMPRESSED) || knob(st, VIOLATE_WIRE_COMPRESSED_FLAG),
+                    (uint32_t)len);
   memcpy(st->out + st->out_len + WIRE_PREFIX_LEN, msg, len);
   st->out_len += WIRE_PREFIX_LEN + len;
   return 0;
@@ -118,11 +136,17 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
 /* The response headers, once: with a data provider for messages and
  * trailers, or (trailers-only, H-WIRE-3) carrying the status itself. */
 static void submit_headers(wstream *st, const hlogic_answer *trailers_only) {
-  nghttp2_nv nva[4] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+  char http[12] = "", code[12], msg[3 * sizeof(st->end.details)];
+  nghttp2_nv nva[4] = {NV(":status", http), NV("content-type", "application/grpc")};
   nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_out};
-  char code[12], msg[3 * sizeof(st->end.details)];
   size_t n = 2;
 
+  /* T06 broken by wire-http-404 and http-status:N */
+  snprintf(http, sizeof(http), "%d",
+           st->http_status ? st->http_status : knob(st, VIOLATE_WIRE_HTTP_404) ? 404 : 200);
+  nva[0].valuelen = strlen(http);
+  if (!trailers_only && (st->shape & WSHAPE_STATUS_IN_HEADERS))
+    n += status_nv(&st->end, nva + n, code, msg, sizeof(msg));
   if (trailers_only) {
     n += status_nv(trailers_only, nva + n, code, msg, sizeof(msg));
     nghttp2_submit_response(st->conn->session, st->id, nva, n, NULL);
@@ -155,6 +179,10 @@ static void finish(wstream *st, hlogic_answer *a) {
 
   if (st->state >= WSTREAM_FINISHED)
     return;
+  /* wire-trailers-only-ok (T06): an OK Check answered trailers-only */
+  if (st->method == HLOGIC_CHECK && a->code == WIRE_OK &&
+      knob(st, VIOLATE_WIRE_TRAILERS_ONLY_OK))
+    a->messages = 0;
   for (int i = 0; i < a->messages && ok == 0; i++)
     ok = a->msg ? out_message(st, a->msg, a->msg_len) : out_status(st, a->status);
   hlogic_answer_free(a);
@@ -216,6 +244,23 @@ static void watch_sent(wstream *st) {
   }
 }
 
+/* slow:D: 0 when the next byte may go, -1 when it is not due yet (the
+ * engine's timer resumes the stream then). */
+static int trickle(wstream *st) {
+  long long now = wstream_now_ms();
+
+  if (!st->trickle_step) {
+    st->trickle_step = st->slow_ms / (long)(st->out_len - st->out_off);
+    st->trickle_due = now;
+  }
+  if (now < st->trickle_due) {
+    wengine_timer_add(st->conn->we, st);
+    return -1;
+  }
+  st->trickle_due = now + (st->trickle_step > 0 ? st->trickle_step : 1);
+  return 0;
+}
+
 static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                         uint32_t *flags, nghttp2_data_source *source, void *user_data) {
   wstream *st = source->ptr;
@@ -226,6 +271,12 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
   (void)user_data;
   if (n > length)
     n = length;
+  if (n > 0 && st->slow_ms && trickle(st) < 0) {
+    st->deferred = 1;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  if (n > 0 && st->slow_ms)
+    n = 1;
   memcpy(buf, st->out + st->out_off, n);
   st->out_off += n;
   if (st->out_off == st->out_len) {
@@ -233,9 +284,14 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
     if (st->watch_buffered)
       watch_sent(st);
   }
-  if (st->out_len == 0 && st->state == WSTREAM_FINISHED) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    nghttp2_submit_trailer(session, id, nva, status_nv(&st->end, nva, code, msg, sizeof(msg)));
+  if (st->out_len == 0 && st->state == WSTREAM_FINISHED &&
+      !(st->shape & WSHAPE_RST_AFTER_MESSAGE)) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (sends_trailers(st)) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      nghttp2_submit_trailer(session, id, nva,
+                             status_nv(&st->end, nva, code, msg, sizeof(msg)));
+    }
     return (ssize_t)n;
   }
   if (n == 0) {
@@ -336,6 +392,69 @@ static void answer_held(wstream *st) {
   finish(st, &st->end);
 }
 
+/* The actions that break the framing (inject.h). 1 when the call is taken
+ * (no answer from the logic), 0 when the answer goes on, reshaped. */
+static int wire_fault(wstream *st, const inject_hit *hit) {
+  nghttp2_session *s = st->conn->session;
+  char http[12] = "";
+  nghttp2_nv nva[] = {NV(":status", http), NV("content-type", "application/grpc")};
+
+  switch (hit->action) {
+  case INJECT_GOAWAY:
+    if (hit->code == NGHTTP2_NO_ERROR) { /* graceful: this call is answered, then GOAWAY */
+      st->conn->goaway_after = st->id;
+      return 0;
+    }
+    record(st, WIRE_UNAVAILABLE, -1);
+    wstream_advance(st, WSTREAM_FINISHED);
+    nghttp2_session_terminate_session2(s, st->id > 2 ? st->id - 2 : 0, (uint32_t)hit->code);
+    return 1;
+  case INJECT_RST:
+    st->rst_code = hit->code;
+    if (hit->when == INJECT_AFTER_MESSAGE) {
+      st->shape |= WSHAPE_RST_AFTER_MESSAGE;
+      return 0;
+    }
+    record(st, WIRE_UNAVAILABLE, -1);
+    if (hit->when == INJECT_AFTER_HEADERS) {
+      st->shape |= WSHAPE_RST_AFTER_HEADERS;
+      flush_out(st); /* the headers; the data provider holds back */
+    } else {
+      nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, (uint32_t)hit->code);
+    }
+    wstream_advance(st, WSTREAM_FINISHED);
+    return 1;
+  case INJECT_CLOSE: /* the headers, then the TCP connection goes */
+  case INJECT_RESET: /* ... with a TCP RST */
+    record(st, WIRE_UNAVAILABLE, -1);
+    flush_out(st);
+    st->conn->close_after_flush = hit->action == INJECT_RESET ? 2 : 1;
+    return 1;
+  case INJECT_HTTP_STATUS:
+    record(st, WIRE_UNAVAILABLE, -1);
+    snprintf(http, sizeof(http), "%d", hit->code);
+    nva[0].valuelen = strlen(http);
+    wstream_advance(st, WSTREAM_FINISHED);
+    nghttp2_submit_response(s, st->id, nva, 2, NULL);
+    return 1;
+  case INJECT_NO_TRAILERS:
+    st->shape |= WSHAPE_NO_TRAILERS;
+    return 0;
+  case INJECT_STATUS_IN_HEADERS:
+    st->shape |= WSHAPE_STATUS_IN_HEADERS;
+    return 0;
+  case INJECT_COMPRESSED_FLAG:
+    st->shape |= WSHAPE_COMPRESSED;
+    return 0;
+  case INJECT_SLOW:
+  case INJECT_SLOW_BODY:
+    st->slow_ms = hit->delay_ms;
+    return 0;
+  default: /* the HTTP-only actions never match a gRPC call (inject_parse) */
+    return 0;
+  }
+}
+
 /* As health_server.c's apply_fault: 1 when an injected fault took the call. */
 static int apply_fault(wstream *st, void (*go_on)(wstream *)) {
   inject_hit hit;
@@ -354,10 +473,12 @@ static int apply_fault(wstream *st, void (*go_on)(wstream *)) {
     st->end = a; /* sent when due (never without a deadline) */
     hold(st, past_deadline(st), answer_held, 0);
     break;
-  default:
+  case INJECT_CODE:
     hlogic_fault_answer(&hit, &a);
     answer(st, &a);
     break;
+  default:
+    return wire_fault(st, &hit);
   }
   return 1;
 }
@@ -485,7 +606,9 @@ static void headers_done(wstream *st) {
   hlogic_answer a;
 
   st->method = hlogic_method_of(st->path);
-  if (st->not_post || strncmp(st->content_type, "application/grpc", 16) != 0) {
+  /* H-WIRE-2; wire-content-type-served (T34) serves it as the core does */
+  if (st->not_post || (strncmp(st->content_type, "application/grpc", 16) != 0 &&
+                       !knob(st, VIOLATE_WIRE_CONTENT_TYPE_SERVED))) {
     wstream_advance(st, WSTREAM_FINISHED);
     nghttp2_submit_response(st->conn->session, st->id, nva, 2, NULL);
     return;
@@ -611,11 +734,29 @@ long long wstream_tick(wstream *st, long long now, int shutting_down, size_t wat
     st->due = 0;
     fn(st);
   }
+  if (st->trickle_due && st->deferred && now >= st->trickle_due)
+    resume(st); /* slow:D: the next byte */
   if (st->due)
     next = st->due;
   if (st->deadline && st->state < WSTREAM_FINISHED && (!next || st->deadline < next))
     next = st->deadline;
+  if (st->trickle_due && st->out_off < st->out_len && (!next || st->trickle_due < next))
+    next = st->trickle_due;
   return next;
+}
+
+/* RST_STREAM once the headers or the message went (rst:E/after-...). */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud) {
+  wstream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+
+  (void)ud;
+  if (st && (((st->shape & WSHAPE_RST_AFTER_HEADERS) && frame->hd.type == NGHTTP2_HEADERS) ||
+             ((st->shape & WSHAPE_RST_AFTER_MESSAGE) && frame->hd.type == NGHTTP2_DATA &&
+              st->out_len == 0))) {
+    st->shape &= ~(WSHAPE_RST_AFTER_HEADERS | WSHAPE_RST_AFTER_MESSAGE);
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, (uint32_t)st->rst_code);
+  }
+  return 0;
 }
 
 void wstream_drop(wstream *st) {
@@ -644,7 +785,9 @@ void wstream_drop(wstream *st) {
 static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, void *ud) {
   wstream *st = nghttp2_session_get_stream_user_data(session, id);
 
-  (void)code, (void)ud;
+  (void)code;
+  if (((wconn *)ud)->goaway_after == id) /* goaway: this call was the last */
+    nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, NULL, 0);
   if (st) {
     nghttp2_session_set_stream_user_data(session, id, NULL);
     wstream_drop(st);
@@ -662,6 +805,7 @@ int wstream_callbacks(nghttp2_session_callbacks **out) {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
   *out = cbs;
   return 0;
 }

@@ -48,6 +48,13 @@ typedef struct wnote {
   struct wnote *next;
 } wnote;
 
+/* Shapes of a reply an injected fault (inject.h) gives it. */
+#define WSHAPE_NO_TRAILERS 1u       /* END_STREAM on the last DATA */
+#define WSHAPE_STATUS_IN_HEADERS 2u /* grpc-status in the response headers */
+#define WSHAPE_COMPRESSED 4u        /* compressed flag 1 */
+#define WSHAPE_RST_AFTER_HEADERS 8u /* RST_STREAM once the headers went */
+#define WSHAPE_RST_AFTER_MESSAGE 16u /* RST_STREAM once the message went */
+
 struct wconn {
   wengine *we;
   int fd;
@@ -58,6 +65,9 @@ struct wconn {
   int epoll_out;            /* EPOLLOUT is armed */
   int goaway;               /* GOAWAY submitted */
   int dead;                 /* to be closed once this round of events is done */
+  int32_t goaway_after;     /* goaway (NO_ERROR): GOAWAY once this stream closed */
+  int close_after_flush;    /* close (1), reset (2, a TCP RST): the connection goes
+                             * once what is queued is out */
   wstream *streams;         /* open streams */
   wconn *prev, *next;
 };
@@ -105,6 +115,12 @@ struct wstream {
   int watch_buffered;     /* a Watch message is in `out` (counted in we->watch_owed) */
   hlogic_answer end;      /* FINISHED: the status in the trailers */
   int deferred;           /* the data provider said DEFERRED */
+  int http_status;        /* of the reply; 0: 200 */
+  unsigned shape;         /* WSHAPE_*: how an injected fault breaks the framing */
+  int rst_code;           /* WSHAPE_RST_AFTER_*: the RST_STREAM error code */
+  long slow_ms;           /* slow:D: the message bytes trickled over this long */
+  long long trickle_due;  /* ... the next byte's time (monotonic ms) */
+  long trickle_step;      /* ... ms between bytes */
 
   registry_watch *watch;  /* Watch streams; I/O thread only */
   long long due;          /* timer list: monotonic ms, 0 none */

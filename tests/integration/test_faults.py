@@ -161,8 +161,7 @@ def test_control_api_add_list_clear(mock, pb):
     ("method=Check,action=hang,probability=2", "probability"),
     ("method=Check,action=hang,colour=red", "colour"),
     ("path=/,action=hang", "action"),
-    ("method=Check,action=close", "action"),
-    ("method=Check,action=reset", "C core"),
+    ("method=Check,action=rst:NOPE", "HTTP/2 error code"),
     ("method=Check", "action"),
     ("action=hang", "method"),
 ])

@@ -1,7 +1,9 @@
 """The kill matrix (issue 6, "Prove the suite").
 
 scripts/kill-matrix runs the whole health-conformance suite once against the
-default mock and once per violation knob (`mock-executor --violate KNOB`).
+default mock on each engine (the gRPC C core, and --engine wire) and once per
+violation knob (`mock-executor --violate KNOB`; the wire-* knobs run on the
+wire engine and are judged against its default).
 These tests hold the matrix to its promises: the default mock passes, every
 case of the catalogue is killed by some knob, every knob kills the case it
 names, and docs/kill-matrix.md is the matrix as generated now.
@@ -23,19 +25,21 @@ SCRIPT = os.path.join(REPO, "scripts", "kill-matrix")
 COMMITTED = os.path.join(REPO, "docs", "kill-matrix.md")
 MATRIX_TIMEOUT = 600 if SANITIZED else 240  # seconds for all runs together
 DEFAULT = "(default)"
+DEFAULT_WIRE = "(default, --engine wire)"
 
-# Cases no knob can kill, because the gRPC C core under the mock cannot
-# produce the violation (faults.h, FAULTS_UNAVAILABLE). Exactly these.
-UNKILLABLE = {
-    "T33": "the core never sets the compressed flag unasked",
-    "T34": "the core serves content-type text/plain as gRPC (no 415); the default WARNs",
-}
-# What the default mock may do besides pass: T34 WARNs (see above).
-DEFAULT_ALLOWED = {"T34": "warn"}
+# Cases no knob can kill: none, the wire engine plays what the core cannot.
+UNKILLABLE = {}
+# What the default mock may do besides pass, per engine: on the gRPC C core
+# T34 WARNs (the core serves content-type text/plain as gRPC, no 415).
+DEFAULT_ALLOWED = {DEFAULT: {"T34": "warn"}, DEFAULT_WIRE: {}}
 
 
 def killed(outcome, default):
     return (outcome == "fail" and default != "fail") or (outcome == "warn" and default == "pass")
+
+
+def baseline(knob):
+    return DEFAULT_WIRE if knob.startswith("wire-") else DEFAULT
 
 
 @pytest.fixture(scope="module")
@@ -56,21 +60,24 @@ def outcome(matrix, column, case):
     return matrix["runs"][column].get(case["id"], "missing")
 
 
+def kills(matrix, knob, case):
+    return killed(outcome(matrix, knob, case), outcome(matrix, baseline(knob), case))
+
+
 def test_default_mock_passes_every_case(matrix):
     bad = []
-    for case in matrix["cases"]:
-        got = outcome(matrix, DEFAULT, case)
-        if got not in ("pass", DEFAULT_ALLOWED.get(case["test"], "pass")):
-            bad.append("%s %s: %s" % (case["test"], case["id"], got))
+    for column, allowed in DEFAULT_ALLOWED.items():
+        for case in matrix["cases"]:
+            got = outcome(matrix, column, case)
+            if got not in ("pass", allowed.get(case["test"], "pass")):
+                bad.append("%s %s %s: %s" % (column, case["test"], case["id"], got))
     assert not bad, "the default mock must pass: " + "; ".join(bad)
 
 
 def test_every_case_is_killed_by_some_knob(matrix):
     never = []
     for case in matrix["cases"]:
-        default = outcome(matrix, DEFAULT, case)
-        by = [k["name"] for k in matrix["knobs"]
-              if killed(outcome(matrix, k["name"], case), default)]
+        by = [k["name"] for k in matrix["knobs"] if kills(matrix, k["name"], case)]
         if by:
             assert case["test"] not in UNKILLABLE, (
                 "%s is killed by %s: drop it from UNKILLABLE" % (case["test"], by))
@@ -88,7 +95,7 @@ def test_every_knob_kills_the_case_it_names(matrix):
             wrong.append("%s names %s, which is no case of the catalogue"
                          % (knob["name"], knob["breaks"]))
             continue
-        if not killed(outcome(matrix, knob["name"], case), outcome(matrix, DEFAULT, case)):
+        if not kills(matrix, knob["name"], case):
             wrong.append("%s leaves %s %s" % (knob["name"], case["test"],
                                               outcome(matrix, knob["name"], case)))
     assert not wrong, "; ".join(wrong)
@@ -97,8 +104,7 @@ def test_every_knob_kills_the_case_it_names(matrix):
 def test_every_knob_kills_something(matrix):
     # gRPC knobs name a T case, HTTP knobs an H case; none is idle.
     idle = [k["name"] for k in matrix["knobs"]
-            if not any(killed(outcome(matrix, k["name"], c), outcome(matrix, DEFAULT, c))
-                       for c in matrix["cases"])]
+            if not any(kills(matrix, k["name"], c) for c in matrix["cases"])]
     assert not idle, "knobs that kill nothing: %s" % idle
     bad = [(k["name"], k["breaks"]) for k in matrix["knobs"]
            if not re.fullmatch(r"[TH]\d\d", k["breaks"])]

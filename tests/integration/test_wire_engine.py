@@ -37,6 +37,7 @@ class Stream:
         self.headers, self.trailers, self.data = None, None, b""
         self.ended, self.reset = False, None
         self.end_on_headers = False
+        self.frames = 0
 
 
 class H2:
@@ -58,8 +59,11 @@ class H2:
 
     def flush(self):
         data = self.conn.data_to_send()
-        if data:
-            self.sock.sendall(data)
+        if data and not self.closed:
+            try:
+                self.sock.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.closed = True
 
     def call(self, path, payload=b"", headers=(), content_type="application/grpc", end=True):
         sid = self.conn.get_next_available_stream_id()
@@ -81,6 +85,8 @@ class H2:
                 data = self.sock.recv(65536)
             except socket.timeout:
                 break
+            except ConnectionResetError:
+                data = b""
             if not data:
                 self.closed = True
                 break
@@ -98,6 +104,7 @@ class H2:
             st.trailers = dict(ev.headers)
         elif isinstance(ev, h2.events.DataReceived):
             st.data += ev.data
+            st.frames += 1
             if ack and ev.flow_controlled_length:
                 self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
         elif isinstance(ev, h2.events.StreamEnded):
@@ -232,3 +239,135 @@ def test_grpcio_against_the_wire_engine(wire):
     m.set_status("svc", "SERVING")
     assert next(stream) == b"\x08\x01"
     stream.cancel()
+
+
+# --- fault actions on the wire (inject.h, docs/faults.md) ----------------------
+
+@pytest.fixture
+def faulty(mock):
+    """faulty(rule): a mock whose only rule is `rule,count=1`, without
+    --engine: the rule alone makes it pick the wire engine."""
+    def start(rule):
+        m = mock("--fault", rule + ",count=1")
+        return m
+    return start
+
+
+def first_call(m, path=CHECK, payload=b""):
+    c = H2(m.grpc_port)
+    sid = c.call(path, payload)
+    c.pump(lambda: c.streams[sid].ended or c.closed or c.goaway, timeout=RPC_TIMEOUT)
+    return c, sid, c.streams[sid]
+
+
+def test_a_wire_fault_picks_the_wire_engine(faulty):
+    m = faulty("method=Check,action=no-trailers")
+    c, sid, st = first_call(m)
+    assert messages(st.data) == [(0, b"\x08\x01")] and st.ended and st.trailers is None
+    sid2 = c.call(CHECK)  # count=1: the next call is whole again
+    assert c.pump(lambda: c.streams[sid2].ended)
+    assert c.streams[sid2].trailers == {"grpc-status": "0"}
+    c.close()
+
+
+def test_goaway_no_error_answers_then_names_the_call(faulty):
+    m = faulty("method=Check,action=goaway")
+    c, sid, st = first_call(m)
+    assert c.pump(lambda: c.goaway, timeout=RPC_TIMEOUT)
+    assert st.trailers == {"grpc-status": "0"}, st.trailers
+    assert c.goaway.error_code == 0 and c.goaway.last_stream_id == sid, c.goaway
+    c.close()
+
+
+def test_goaway_with_an_error_code(faulty):
+    m = faulty("method=Check,action=goaway:ENHANCE_YOUR_CALM")
+    c, sid, st = first_call(m)
+    assert c.goaway is not None and not st.ended
+    assert c.goaway.error_code == 11 and c.goaway.last_stream_id == 0, c.goaway
+    c.close()
+
+
+@pytest.mark.parametrize("rule,code,headers,data", [
+    ("rst:REFUSED_STREAM", 7, False, b""),
+    ("rst:CANCEL/after-headers", 8, True, b""),
+    ("rst:2/after-message", 2, True, grpc_frame(b"\x08\x01")),
+])
+def test_rst_stream(faulty, rule, code, headers, data):
+    m = faulty("method=Check,action=" + rule)
+    c, sid, st = first_call(m)
+    assert st.reset == code, (st.reset, st.headers)
+    assert (st.headers is not None) == headers and st.data == data and st.trailers is None
+    c.close()
+
+
+@pytest.mark.parametrize("action", ["close", "reset"])
+def test_connection_closed_mid_call(faulty, action):
+    m = faulty("method=Check,action=" + action)
+    c, sid, st = first_call(m)
+    assert c.closed and st.headers is not None and not st.ended, (c.closed, st.headers)
+    c.close()
+
+
+def test_http_status(faulty):
+    m = faulty("method=Check,action=http-status:503")
+    c, sid, st = first_call(m)
+    assert st.headers[":status"] == "503" and "grpc-status" not in st.headers
+    assert st.end_on_headers and st.data == b""
+    c.close()
+
+
+def test_status_in_headers(faulty):
+    m = faulty("method=Check,action=status-in-headers")
+    c, sid, st = first_call(m)
+    assert st.headers["grpc-status"] == "0" and st.trailers is None and st.ended
+    assert messages(st.data) == [(0, b"\x08\x01")]
+    c.close()
+
+
+def test_compressed_flag(faulty):
+    m = faulty("method=Check,action=compressed-flag")
+    c, sid, st = first_call(m)
+    assert messages(st.data) == [(1, b"\x08\x01")]  # the flag byte, nothing compressed
+    assert st.trailers == {"grpc-status": "0"}
+    c.close()
+
+
+def test_slow_trickles_one_byte_per_frame(faulty):
+    m = faulty("method=Check,action=slow:200ms")
+    c, sid, st = first_call(m)
+    assert messages(st.data) == [(0, b"\x08\x01")] and st.trailers == {"grpc-status": "0"}
+    assert st.frames == len(st.data), st.frames
+    c.close()
+
+
+@pytest.mark.parametrize("knob,check", [
+    ("wire-no-grpc-status", lambda st: st.trailers is None and "grpc-status" not in st.headers),
+    ("wire-http-404", lambda st: st.headers[":status"] == "404"),
+    ("wire-trailers-only-ok", lambda st: st.end_on_headers and st.headers["grpc-status"] == "0"),
+    ("wire-compressed-flag", lambda st: messages(st.data) == [(1, b"\x08\x01")]),
+])
+def test_wire_knobs_on_the_wire(mock, knob, check):
+    m = mock("--violate", knob)
+    c, sid, st = first_call(m)
+    assert st.ended and check(st), (st.headers, st.data, st.trailers)
+    c.close()
+
+
+def test_wire_content_type_served(mock):
+    m = mock("--violate", "wire-content-type-served")
+    c = H2(m.grpc_port)
+    sid = c.call(CHECK, content_type="text/plain")
+    assert c.pump(lambda: c.streams[sid].ended)
+    assert c.streams[sid].headers[":status"] == "200"
+    assert c.streams[sid].trailers == {"grpc-status": "0"}
+    c.close()
+
+
+def test_fault_rule_by_control_api(wire):
+    """POST /v1/faults reaches a wire listener like --fault (and YAML)."""
+    m = wire()
+    code, _, raw = m.http("POST", "/v1/faults", {"rule": "method=Check,action=rst:8,count=1"})
+    assert code == 201, raw
+    c, sid, st = first_call(m)
+    assert st.reset == 8 and st.headers is None
+    c.close()

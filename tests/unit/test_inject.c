@@ -50,6 +50,44 @@ static void parse__defaults_and_http(void **state) {
   assert_int_equal(r.action, INJECT_RESET);
   assert_int_equal(inject_parse("method=Watch,action=code:14", &r, err, sizeof(err)), 0);
   assert_int_equal(r.code, WIRE_UNAVAILABLE);
+  assert_false(inject_action_is_wire(&r));
+}
+
+/* The gRPC actions the wire engine plays, with their HTTP/2 codes. */
+static void parse__wire_actions(void **state) {
+  static const struct {
+    const char *rule;
+    inject_action action;
+    int code;
+    inject_when when;
+  } rows[] = {
+      {"method=Check,action=goaway", INJECT_GOAWAY, 0, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=goaway:ENHANCE_YOUR_CALM", INJECT_GOAWAY, 11, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=rst", INJECT_RST, 8, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=rst:2/after-message", INJECT_RST, 2, INJECT_AFTER_MESSAGE},
+      {"method=Watch,action=rst:REFUSED_STREAM/after-headers", INJECT_RST, 7,
+       INJECT_AFTER_HEADERS},
+      {"method=Check,action=close", INJECT_CLOSE, 0, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=http-status:404", INJECT_HTTP_STATUS, 404, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=no-trailers", INJECT_NO_TRAILERS, 0, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=status-in-headers", INJECT_STATUS_IN_HEADERS, 0,
+       INJECT_BEFORE_HEADERS},
+      {"method=Check,action=compressed-flag", INJECT_COMPRESSED_FLAG, 0, INJECT_BEFORE_HEADERS},
+      {"method=Check,action=slow:1s", INJECT_SLOW, 0, INJECT_BEFORE_HEADERS},
+  };
+  inject_rule r;
+  char err[INJECT_ERR_MAX];
+
+  (void)state;
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    assert_int_equal(inject_parse(rows[i].rule, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.action, rows[i].action);
+    assert_int_equal(r.code, rows[i].code);
+    assert_int_equal(r.when, rows[i].when);
+    assert_true(inject_action_is_wire(&r));
+  }
+  assert_int_equal(inject_parse("path=/,action=close", &r, err, sizeof(err)), 0);
+  assert_false(inject_action_is_wire(&r)); /* HTTP: the HTTP listener plays it */
 }
 
 /* Every error names the part that is wrong. */
@@ -79,11 +117,13 @@ static void parse__errors_name_the_part(void **state) {
       {"action=hang", "missing method="},
       {"path=/,action=hang", "action: 'hang' is for gRPC"},
       {"path=/,action=code:INTERNAL", "action: 'code' is for gRPC"},
-      {"method=Check,action=close", "action: 'close' is for HTTP rules: the gRPC C core"},
-      {"method=Check,action=reset", "action: 'reset' is for HTTP rules: the gRPC C core"},
-      {"method=Check,action=slow-body:1s", "action: 'slow-body' is for HTTP rules"},
+      {"path=/,action=goaway", "action: 'goaway' is for gRPC"},
+      {"method=Check,action=goaway:NOPE", "'NOPE' is not an HTTP/2 error code"},
+      {"method=Check,action=goaway:0/after-headers", "goaway takes a code only"},
+      {"method=Check,action=rst:CANCEL/later", "'later' is not before"},
+      {"method=Check,action=slow", "action: 'slow' needs a duration"},
+      {"method=Check,action=no-trailers:1", "'no-trailers' takes no argument"},
       {"path=/,action=slow-body", "action: 'slow-body'"},
-      {"method=Check,action=http-status:500", "action: 'http-status' is for HTTP"},
       {"method=Check,action=hang,message=x", "message: only"},
   };
   (void)state;
@@ -250,6 +290,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parse__full_grpc_rule),
       cmocka_unit_test(parse__defaults_and_http),
+      cmocka_unit_test(parse__wire_actions),
       cmocka_unit_test(parse__errors_name_the_part),
       cmocka_unit_test(match__count_spends_the_rule),
       cmocka_unit_test(match__target_service_protocol),
