@@ -30,7 +30,8 @@ test-asan: deps
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration python/tests
 
-# One full conformance run with both the mock and the runner under valgrind
+# One full conformance run per gRPC engine (the C core, the wire engine) with
+# both the mock and the runner under valgrind
 # memcheck: any memory error or definite leak in either fails it (exit 99).
 # Memcheck is 20-50x slower, hence the wider waits and latency budget. No
 # suppressions: memcheck is clean on our code and the gRPC core.
@@ -39,6 +40,8 @@ VALGRIND ?= valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
 VALGRIND_ARGS ?= --timeout 10s --latency-budget 5s --spawn-timeout 60s
 test-valgrind: all
 	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
+		scripts/run-conformance $(BUILD) "" "" $(VALGRIND_ARGS)
+	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 HC_MOCK_ARGS="--engine wire" \
 		scripts/run-conformance $(BUILD) "" "" $(VALGRIND_ARGS)
 
 # The text report on stdout, and the same run as one HTML page (open it in a
