@@ -70,6 +70,10 @@ static void client_usage(FILE *f) {
           "                         default ^HEALTHY$ and ^UNHEALTHY$)\n"
           "  --timeout DUR          how long the client has to follow a change (default 5s;\n"
           "                         its first view may take --slack longer)\n"
+          "  --tls-cert FILE, --tls-key FILE\n"
+          "                         the mock serves TLS with this PEM certificate and key\n"
+          "                         ({url} is https://); the probe must trust it (its CA in\n"
+          "                         the command) and fail against a plaintext server\n"
           "  --mock PATH            the mock-executor binary (default: the one installed or\n"
           "                         built beside this program, else mock-executor on PATH)\n"
           "  --run PATTERN, --skip PATTERN, --known-failing FILE, --strict,\n"
@@ -92,6 +96,8 @@ enum {
   OPT_SLACK,
   OPT_ATTEMPTS,
   OPT_MOCK,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
   OPT_RUN,
   OPT_SKIP,
   OPT_KNOWN_FAILING,
@@ -116,6 +122,8 @@ static const struct option client_options[] = {
     {"slack", required_argument, NULL, OPT_SLACK},
     {"attempts", required_argument, NULL, OPT_ATTEMPTS},
     {"mock", required_argument, NULL, OPT_MOCK},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"run", required_argument, NULL, OPT_RUN},
     {"skip", required_argument, NULL, OPT_SKIP},
     {"known-failing", required_argument, NULL, OPT_KNOWN_FAILING},
@@ -198,6 +206,12 @@ static int parse_option(client_cli *c, int opt, const char *arg) {
     return 0;
   case OPT_MOCK:
     c->o.mock_path = arg;
+    return 0;
+  case OPT_TLS_CERT:
+    c->o.tls_cert = arg;
+    return 0;
+  case OPT_TLS_KEY:
+    c->o.tls_key = arg;
     return 0;
   case OPT_RUN:
   case OPT_SKIP:
@@ -306,6 +320,11 @@ static int parse_cli(int argc, char **argv, client_cli *c) {
       if (c->o.unhealthy_exits[i] == c->o.healthy_exits[k])
         return cli_usage_error("client: exit %d is both healthy and unhealthy",
                                c->o.unhealthy_exits[i]);
+  if (!c->o.tls_cert != !c->o.tls_key)
+    return cli_usage_error("client: --tls-cert and --tls-key come together");
+  if (c->o.tls_cert && (access(c->o.tls_cert, R_OK) != 0 || access(c->o.tls_key, R_OK) != 0))
+    return cli_usage_error("client: cannot read --tls-cert '%s' or --tls-key '%s': %s",
+                           c->o.tls_cert, c->o.tls_key, strerror(errno));
   if (c->o.mock_path && access(c->o.mock_path, X_OK) != 0)
     return cli_usage_error("--mock: '%s' is not an executable file: %s", c->o.mock_path,
                            strerror(errno));

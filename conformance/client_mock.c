@@ -155,15 +155,27 @@ size_t client_mock_count(json_t *records, const char *method, json_t **first) {
   return n;
 }
 
-int client_mock_expand(const char *tmpl, int port, const char *service, char *out, size_t size) {
+int client_mock_args(const client_opts *o, const char *tmpl, int tls, char *out, size_t size) {
+  const command_var vars[] = {{"service", o->service}, {"cert", o->tls_cert}, {"key", o->tls_key}};
+  char full[COMMAND_LINE_MAX];
+
+  if (snprintf(full, sizeof(full), "%s%s", tls && o->tls_cert ?
+               "--ssl-certfile {cert} --ssl-keyfile {key} " : "", tmpl) >= (int)sizeof(full))
+    return -ENAMETOOLONG;
+  return command_expand(full, vars, tls && o->tls_cert ? 3 : 1, out, size);
+}
+
+int client_mock_expand(const char *tmpl, int port, const char *service, int tls, char *out,
+                       size_t size) {
+  const char *scheme = tls ? "https" : "http";
   char addr[32], portbuf[16], url[600];
 
   snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
   snprintf(portbuf, sizeof(portbuf), "%d", port);
   if (service[0])
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/%s", port, service);
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d/health/%s", scheme, port, service);
   else
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d/", scheme, port);
   const command_var vars[] = {{"addr", addr}, {"host", "127.0.0.1"}, {"port", portbuf},
                               {"url", url},   {"service", service}};
   return command_expand(tmpl, vars, sizeof(vars) / sizeof(vars[0]), out, size);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "catalogue.h"
+#include "client_suite.h"
 #include "control.h"
 
 typedef struct client_mock client_mock;
@@ -41,10 +42,16 @@ int client_mock_journal(client_mock *m, json_t **records, char *err, size_t errl
  * from records) or NULL. */
 size_t client_mock_count(json_t *records, const char *method, json_t **first);
 
+/* The mock's flags for a scenario: tmpl with {service} filled in (quoted),
+ * after --ssl-certfile/--ssl-keyfile when o has TLS and tls is 1. 0, or
+ * -ENAMETOOLONG. */
+int client_mock_args(const client_opts *o, const char *tmpl, int tls, char *out, size_t size);
+
 /* A client command template with {addr}, {host}, {port}, {url} (GET / or
- * /health/SERVICE) and {service} filled in for the mock on `port`, each a
- * quoted word. 0, or -ENAMETOOLONG. */
-int client_mock_expand(const char *tmpl, int port, const char *service, char *out, size_t size);
+ * /health/SERVICE; https:// with tls) and {service} filled in for the mock
+ * on `port`, each a quoted word. 0, or -ENAMETOOLONG. */
+int client_mock_expand(const char *tmpl, int port, const char *service, int tls, char *out,
+                       size_t size);
 
 /* SIGTERM (the mock's GOAWAY and drain), up to grace_ms, then SIGKILL to
  * its group; frees. Safe with NULL. */

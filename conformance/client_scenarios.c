@@ -46,6 +46,7 @@ typedef struct probe_scenario {
   const char *args; /* the mock's extra flags; {service} is the service, quoted */
   int unregistered; /* the service is unknown to the mock (Check: NOT_FOUND) */
   int check_only;   /* what the mock plays breaks Check alone: skipped for a probe that Watches */
+  int plaintext;    /* with --tls-cert, the mock still serves plaintext */
   expect expect;
   wire_check wire;
 } probe_scenario;
@@ -80,16 +81,15 @@ static int silent_listener(int *port, char *err, size_t errlen) {
   return fd;
 }
 
-/* The mock's flags for scenario s: its own, the service's registration. */
+/* The mock's flags for scenario s: TLS, the service's registration, its own. */
 static int mock_args(const client_opts *o, const probe_scenario *s, char *out, size_t size) {
-  const command_var vars[] = {{"service", o->service}};
   char tmpl[COMMAND_LINE_MAX];
 
   /* "" unknown: the mock's knob that leaves the overall health out. */
   snprintf(tmpl, sizeof(tmpl), "%s%s",
            s->unregistered && !o->service[0] ? "--violate no-overall-health " : "",
            s->args ? s->args : "");
-  return command_expand(tmpl, vars, 1, out, size);
+  return client_mock_args(o, tmpl, !s->plaintext, out, size);
 }
 
 /* ---- the probe ----------------------------------------------------------- */
@@ -102,7 +102,8 @@ static int run_probe(const client_opts *o, int port, probe_run *r, char *err, si
   long long t0;
   int rc;
 
-  if (client_mock_expand(o->probe_cmd, port, o->service, line, sizeof(line)) < 0) {
+  if (client_mock_expand(o->probe_cmd, port, o->service, o->tls_cert != NULL, line,
+                         sizeof(line)) < 0) {
     snprintf(err, errlen, "--probe-cmd is too long once its placeholders are filled in");
     return -ENAMETOOLONG;
   }
@@ -280,6 +281,10 @@ static void play(const case_ctx *ctx, const probe_scenario *s, case_result *res)
   probe_run run;
   int port = 0, fd = -1, verdict;
 
+  if (s->plaintext && !o->tls_cert) {
+    case_skip(res, "needs a probe that uses TLS (--tls-cert and --tls-key)");
+    return;
+  }
   if (s->target == TARGET_MOCK) {
     if (mock_args(o, s, args, sizeof(args)) < 0 ||
         client_mock_start(o->mock_path, o->protocol, 0, args, MOCK_START_MS, &mock, err,
@@ -354,6 +359,8 @@ SCENARIO(sc_two_messages, .args = "--status {service}=SERVING --violate check-tw
          .expect = EXPECT_UNHEALTHY, .check_only = 1)
 SCENARIO(sc_no_message, .args = "--status {service}=SERVING --violate check-no-message",
          .expect = EXPECT_UNHEALTHY, .check_only = 1)
+SCENARIO(sc_plaintext_peer, .args = "--status {service}=SERVING", .plaintext = 1,
+         .expect = EXPECT_UNHEALTHY)
 SCENARIO(sc_deadline, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
          .wire = WIRE_DEADLINE)
 SCENARIO(sc_service_asked, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY,
@@ -426,6 +433,11 @@ static const hc_case grpc_scenarios[] = {
      "Check ends OK with no message -> unhealthy",
      "A unary reply has exactly one message; Envoy fails a check with no message at all.",
      sc_no_message},
+    {"probe/tls-plaintext-server", "C17", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
+     "with --tls-cert: a SERVING server that speaks plaintext -> unhealthy",
+     "grpc_health_probe -tls: a TLS failure (here a plaintext peer) is a connection failure, "
+     "exit 2; a probe must not fall back to plaintext.",
+     sc_plaintext_peer},
     {"probe/deadline-sent", "C11", "H-CHECK-6", LEVEL_SHOULD, GRPC, 0,
      "every call carries a deadline (grpc-timeout) within --probe-timeout",
      "Clients should set a deadline when calling Check.", sc_deadline},
@@ -460,6 +472,10 @@ static const hc_case http_scenarios[] = {
     {"probe/http-connection-refused", "C25", "H-HTTP-2", LEVEL_MUST, HTTP, 0,
      "nothing listens on the port -> unhealthy", "No answer at all is a failed probe.",
      sc_refused},
+    {"probe/http-tls-plaintext-server", "C29", "H-HTTP-2", LEVEL_MUST, HTTP, 0,
+     "with --tls-cert: a server answering 200 in plaintext HTTP -> unhealthy",
+     "An https:// probe that falls back to plaintext HTTP checks a server it cannot trust.",
+     sc_plaintext_peer},
     {"probe/http-path-asked", "C26", "H-HTTP-6", LEVEL_MUST, HTTP, 0,
      "the request asks for {url}'s path (GET / or /health/{service})",
      "The health endpoint is GET / (an Executor has no other route); the mock serves a named "

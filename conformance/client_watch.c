@@ -94,10 +94,9 @@ static long watch_calls(watch_run *w, case_result *res) {
 }
 
 static int start_mock(watch_run *w, const char *args, case_result *res) {
-  const command_var vars[] = {{"service", w->o->service}};
   char line[COMMAND_LINE_MAX], err[CASE_TEXT_MAX];
 
-  if (command_expand(args, vars, 1, line, sizeof(line)) < 0 ||
+  if (client_mock_args(w->o, args, 1, line, sizeof(line)) < 0 ||
       client_mock_start(w->o->mock_path, PROTOCOL_GRPC, w->port, line, MOCK_START_MS, &w->mock,
                         err, sizeof(err)) < 0) {
     case_fail(res, "a mock-executor to play the scenario", err, "cannot start the mock");
@@ -115,7 +114,8 @@ static int begin(watch_run *w, const case_ctx *ctx, const char *args, case_resul
   w->o = ctx->suite;
   if (start_mock(w, args, res) < 0)
     return -1;
-  if (client_mock_expand(w->o->watch_cmd, w->port, w->o->service, line, sizeof(line)) < 0) {
+  if (client_mock_expand(w->o->watch_cmd, w->port, w->o->service, w->o->tls_cert != NULL, line,
+                         sizeof(line)) < 0) {
     case_fail(res, "the client command", "too long", "--watch-cmd is too long once filled in");
     return -1;
   }

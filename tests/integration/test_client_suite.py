@@ -9,6 +9,7 @@ probe behaves, with --mode for the wrong ones).
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -26,10 +27,12 @@ TIMING = ["--probe-timeout", "2s", "--slack", f"{int(3 * SLOW)}s"]
 GRPC_IDS = {"probe/serving", "probe/not-serving", "probe/unknown-status", "probe/not-found",
             "probe/service-unknown", "probe/no-health-service", "probe/rpc-error",
             "probe/slow-server", "probe/connection-refused", "probe/silent-server",
-            "probe/second-message", "probe/no-message",
+            "probe/second-message", "probe/no-message", "probe/tls-plaintext-server",
             "probe/deadline-sent", "probe/service-asked", "probe/one-call", "probe/user-agent"}
+TLS_ONLY = {"probe/tls-plaintext-server", "probe/http-tls-plaintext-server"}  # skipped without
 HTTP_IDS = {"probe/http-ok", "probe/http-503", "probe/http-500", "probe/http-404",
             "probe/http-slow", "probe/http-connection-refused", "probe/http-path-asked",
+            "probe/http-tls-plaintext-server",
             "probe/http-one-request", "probe/http-user-agent"}
 
 
@@ -54,7 +57,7 @@ def test_runner_probe_passes_every_grpc_scenario():
     runs it, passes every gRPC scenario (defaults: 1 s dial, 1 s RPC)."""
     code, cases = client("--probe-cmd", f"{runner_path()} probe --target {{addr}}")
     assert set(cases) == GRPC_IDS
-    assert failed(cases) | skipped(cases) == set(), cases
+    assert failed(cases) == set() and skipped(cases) <= TLS_ONLY, cases
     assert code == 0
     assert "grpc-c/" in cases["probe/user-agent"]["message"]
 
@@ -77,13 +80,14 @@ def test_runner_wait_as_a_probe_passes():
     code, cases = client("--probe-cmd", f"{runner_path()} wait --target {{addr}} "
                          "--service {service} --timeout 1s")
     assert failed(cases) == set(), cases
-    assert skipped(cases) == {"probe/second-message", "probe/no-message"}
+    assert skipped(cases) == {"probe/second-message", "probe/no-message",
+                              "probe/tls-plaintext-server"}
     assert code == 0
 
 
 def test_kubelet_like_probe_passes():
     code, cases = client(*TIMING, "--probe-cmd", PY_PROBE)
-    assert failed(cases) | skipped(cases) == set(), cases
+    assert failed(cases) == set() and skipped(cases) <= TLS_ONLY, cases
     assert "kube-probe/1.27" in cases["probe/user-agent"]["message"]
     assert code == 0
 
@@ -165,6 +169,9 @@ def test_a_probe_that_hangs_is_killed_with_its_group():
     (["--watch-cmd", "true", "--protocol", "http"], "--watch-cmd is for gRPC clients"),
     (["--watch-cmd", "true", "--healthy-regex", "(up"], "--healthy-regex '(up'"),
     (["--watch-cmd", "true", "--timeout", "0s"], "--timeout: '0s'"),
+    (["--probe-cmd", "true", "--tls-cert", "/etc/hostname"], "--tls-cert and --tls-key come"),
+    (["--probe-cmd", "true", "--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"],
+     "cannot read --tls-cert"),
 ])
 def test_usage_errors(args, message):
     proc = run("client", *args)
@@ -192,6 +199,48 @@ def test_mock_found_beside_the_runner():
     proc = run("client", "--run", "probe/serving",
                "--probe-cmd", f"{runner_path()} probe --target {{addr}}")
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
+
+
+# ---- TLS --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server_cert(tmp_path_factory):
+    """A CA and a server certificate for 127.0.0.1 (openssl, at run time)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    d = str(tmp_path_factory.mktemp("client-tls"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for args in (["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                  "-subj", "/CN=ca"],
+                 ["req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr",
+                  "-subj", "/CN=localhost"],
+                 ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                  "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext"]):
+        res = subprocess.run(["openssl", *args], cwd=d, capture_output=True, text=True,
+                             timeout=30, stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+    return lambda name: os.path.join(d, name)
+
+
+def test_tls_probes_pass_and_refuse_a_plaintext_server(server_cert):
+    tls = ["--tls-cert", server_cert("server.pem"), "--tls-key", server_cert("server.key")]
+    code, cases = client(*tls, "--probe-cmd", f"{runner_path()} probe --target {{addr}} --tls "
+                         f"--tls-ca-cert {server_cert('ca.pem')}")
+    assert set(cases) == GRPC_IDS
+    assert failed(cases) | skipped(cases) == set(), cases
+    assert code == 0
+    if shutil.which("curl") is None:
+        return
+    curl = f"curl -fsS -m 1 --cacert {server_cert('ca.pem')}"
+    code, cases = client(*tls, "--protocol", "http", "--probe-cmd", f"{curl} {{url}}")
+    assert failed(cases) | skipped(cases) == set(), cases
+    # wrong: falls back to plaintext when TLS fails
+    fallback = f"{curl} {{url}} || curl -fsS -m 1 http://{{host}}:{{port}}/"
+    code, cases = client(*tls, "--protocol", "http", "--probe-cmd", fallback)
+    assert failed(cases) == {"probe/http-tls-plaintext-server"}, cases
+    assert code == 1
 
 
 # ---- long-lived clients (--watch-cmd) ----------------------------------------
