@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "catalogue.h"
 #include "cmd.h"
 #include "errbuf.h"
 #include "matrix.h"
@@ -149,7 +150,9 @@ static int read_targets(fleet_list *l, const char *path, int all, char *err, siz
 /* ---- the command line ---------------------------------------------------- */
 
 int fleet_check(cli *o) {
+  const hc_case *cases;
   char err[ERR_MAX];
+  size_t count;
 
   if (o->cmd != CMD_RUN)
     return cli_usage_error("--targets, --all-addresses, --jobs, --report-dir and several "
@@ -175,6 +178,10 @@ int fleet_check(cli *o) {
         return cli_usage_error("--format %s given twice", report_format_name(o->outputs[i].fmt));
   }
   if (ctls_check(&o->tls, err, sizeof(err)) < 0)
+    return cli_usage_error("%s", err);
+  /* Once here, not once per target's run. */
+  cases = catalogue_cases(&count);
+  if (selection_check(o->sel, cases, count, err, sizeof(err)) < 0)
     return cli_usage_error("%s", err);
   return 0;
 }

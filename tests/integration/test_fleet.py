@@ -113,6 +113,8 @@ def test_control_url_with_host_reaches_each_targets_own_api(processes, tmp_path)
     (["--target", "127.0.0.2:1", "--jobs", "0", "--report-dir", "R"], "--jobs: '0'"),
     (["--target", "127.0.0.2:1", "--target", "nope", "--report-dir", "R"], "HOST:PORT"),
     (["probe", "--target", "127.0.0.2:1", "--target", "127.0.0.3:1"], "belong to run"),
+    (["--target", "127.0.0.2:1", "--target", "127.0.0.3:1", "--report-dir", "R",
+      "--run", "nomatch/*"], "--run 'nomatch/*' matches no case"),
 ])
 def test_usage_errors(tmp_path, args, message):
     """Exit 2 (probe keeps grpc_health_probe's 1), the flag named, nothing run."""
