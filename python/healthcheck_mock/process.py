@@ -17,6 +17,9 @@ import time
 LISTENING_RE = re.compile(r"^LISTENING (grpc|http|admin) (\S+):(\d+)$")
 
 
+EXIT_READ_TIMEOUT = 5.0  # seconds to read stderr to its end once stdout ended
+
+
 class NotListening(Exception):
     """wait_listening gave up: `exited` is True if stdout ended (the process
     is exiting), False if the timeout ran out."""
@@ -87,6 +90,10 @@ class Process:
             except queue.Empty:
                 continue
             if line is None:
+                # stdout ended: the process is exiting. Read stderr to its
+                # end too, so that the caller's message holds the reason
+                # (bounded: EOF comes when the process is gone).
+                self._err.join(EXIT_READ_TIMEOUT)
                 raise NotListening(exited=True)
             m = LISTENING_RE.match(line)
             if m:
