@@ -263,13 +263,16 @@ static int conn_flush(wconn *c) {
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* Runs the timers that are due; the wait until the next one (-1: none). */
-static int run_timers(wengine *we) {
+/* Runs the timers that are due (run) or only looks (!run: the flush may
+ * have added some, e.g. slow:D's next byte); drops the streams with none
+ * left. The wait until the next one (-1: none). */
+static int run_timers(wengine *we, int run) {
   long long now = wstream_now_ms(), next = LLONG_MAX;
   wstream **link = &we->timers, *st;
 
   while ((st = *link)) {
-    long long due = wstream_tick(st, now, we->shutting_down, we->n_watches);
+    long long due = run ? wstream_tick(st, now, we->shutting_down, we->n_watches)
+                        : wstream_next_due(st);
 
     if (due == 0) {
       *link = st->timer_next;
@@ -345,16 +348,18 @@ static void *io_loop(void *arg) {
   struct epoll_event evs[64];
 
   for (;;) {
-    int timeout = run_timers(we), n;
+    int n;
 
+    run_timers(we, 1);
     /* What the timers, the events and the commands produced goes out
-     * before the loop sleeps again. */
+     * before the loop sleeps again, until the next timer (which the flush
+     * may have set). */
     for (wconn *c = we->conns, *next; c; c = next) {
       next = c->next;
       if (c->dead || conn_flush(c) < 0)
         conn_close(c);
     }
-    n = epoll_wait(we->epfd, evs, 64, timeout);
+    n = epoll_wait(we->epfd, evs, 64, run_timers(we, 0));
     for (int i = 0; i < n; i++) {
       uint64_t key = evs[i].data.u64;
 
@@ -369,7 +374,7 @@ static void *io_loop(void *arg) {
   }
   while (we->conns)
     conn_close(we->conns);
-  run_timers(we); /* every stream is closed: the list empties */
+  run_timers(we, 0); /* every stream is closed: the list empties */
   return NULL;
 }
 

@@ -1,5 +1,8 @@
-/* wire_stream: the gRPC calls of the wire engine. See wire_stream.h for the
- * threading rule, the lock order and the state diagram. */
+/* wire_stream: the gRPC calls of the wire engine: what each request is
+ * answered (health_logic's decisions), framed as gRPC on nghttp2, or broken
+ * on purpose (wire-* knobs, fault actions). wire_request.c is the request
+ * side. See wire_stream.h for the threading rule, the lock order and the
+ * state diagram. */
 #define _GNU_SOURCE
 #include "wire_stream.h"
 
@@ -208,8 +211,7 @@ static void record(wstream *st, int code, int status) {
   hlogic_journal(logic(st), &info, code, status);
 }
 
-/* Journals the answer (unless it says not to) and sends it. */
-static void answer(wstream *st, hlogic_answer *a) {
+void wstream_answer(wstream *st, hlogic_answer *a) {
   if (!a->unjournaled)
     record(st, a->code, a->status);
   finish(st, a);
@@ -330,7 +332,7 @@ static void watch_start(wstream *st) {
   int first, next, rc;
 
   if (hlogic_watch_refusal(hl, st->service, st->service_rc, &a)) {
-    answer(st, &a);
+    wstream_answer(st, &a);
     return;
   }
   record(st, WIRE_OK, -1);
@@ -367,7 +369,7 @@ static void answer_check(wstream *st) {
 
   hlogic_check(logic(st), st->req, st->req_len, st->req_present, st->service, st->service_rc,
                &a);
-  answer(st, &a);
+  wstream_answer(st, &a);
 }
 
 static void check_held(wstream *st) {
@@ -385,7 +387,7 @@ static void answer_list(wstream *st) {
   hlogic_answer a;
 
   hlogic_list(logic(st), st->req, st->req_len, st->req_present, &a);
-  answer(st, &a);
+  wstream_answer(st, &a);
 }
 
 static void answer_held(wstream *st) {
@@ -475,7 +477,7 @@ static int apply_fault(wstream *st, void (*go_on)(wstream *)) {
     break;
   case INJECT_CODE:
     hlogic_fault_answer(&hit, &a);
-    answer(st, &a);
+    wstream_answer(st, &a);
     break;
   default:
     return wire_fault(st, &hit);
@@ -491,7 +493,7 @@ static void answer_unknown(wstream *st) {
   if (st->state >= WSTREAM_FINISHED)
     return;
   hlogic_unknown_method(logic(st), st->path, &a);
-  answer(st, &a);
+  wstream_answer(st, &a);
 }
 
 static void reflection_message(wstream *st, const uint8_t *msg, size_t len) {
@@ -511,7 +513,7 @@ static void reflection_message(wstream *st, const uint8_t *msg, size_t len) {
 /* ---- the request -------------------------------------------------------- */
 
 /* Check, Watch, List: the first message (or the end of a request with none)
- * is the request. */
+ * is the request (wire_request.c hands them over). */
 static void dispatch_unary(wstream *st) {
   if (wstream_advance(st, WSTREAM_DISPATCHED) < 0)
     return;
@@ -525,7 +527,7 @@ static void dispatch_unary(wstream *st) {
     answer_list(st);
 }
 
-static void on_message(wstream *st, const uint8_t *msg, size_t len) {
+void wstream_on_message(wstream *st, const uint8_t *msg, size_t len) {
   if (st->method == HLOGIC_REFLECTION_V1 || st->method == HLOGIC_REFLECTION_V1ALPHA) {
     reflection_message(st, msg, len);
   } else if (st->method <= HLOGIC_LIST && !st->req_present) {
@@ -539,33 +541,7 @@ static void on_message(wstream *st, const uint8_t *msg, size_t len) {
   }
 }
 
-/* Takes every whole message out of st->in. A compressed flag without
- * grpc-encoding breaks H-WIRE-6: INTERNAL, as the core answers. */
-static void take_messages(wstream *st) {
-  size_t off = 0;
-  int compressed;
-  uint32_t len;
-  hlogic_answer a = {.status = -1};
-
-  while (st->state < WSTREAM_FINISHED &&
-         wire_prefix_read(st->in + off, st->in_len - off, &compressed, &len) == 0 &&
-         st->in_len - off >= WIRE_PREFIX_LEN + (size_t)len) {
-    if (compressed) {
-      a.code = st->encoded ? WIRE_UNIMPLEMENTED : WIRE_INTERNAL;
-      snprintf(a.details, sizeof(a.details), "%s",
-               st->encoded ? "compressed messages are not supported"
-                           : "compressed message without grpc-encoding");
-      answer(st, &a);
-      break;
-    }
-    on_message(st, st->in + off + WIRE_PREFIX_LEN, len);
-    off += WIRE_PREFIX_LEN + len;
-  }
-  memmove(st->in, st->in + off, st->in_len - off);
-  st->in_len -= off;
-}
-
-static void request_end(wstream *st) {
+void wstream_request_end(wstream *st) {
   hlogic_answer done = {.code = WIRE_OK, .status = -1};
 
   st->end_stream = 1;
@@ -577,31 +553,9 @@ static void request_end(wstream *st) {
     finish(st, &done); /* reflection: the client half-closed */
 }
 
-/* H-WIRE-5: "100m", "1S"... up to 8 digits and a unit. -1 when malformed. */
-static long long parse_timeout_ms(const char *v) {
-  static const struct {
-    char unit;
-    double ms;
-  } units[] = {{'H', 3600e3}, {'M', 60e3}, {'S', 1e3}, {'m', 1}, {'u', 1e-3}, {'n', 1e-6}};
-  size_t n = strlen(v);
-  char *end;
-  long long digits;
-
-  if (n < 2 || n > 9)
-    return -1;
-  digits = strtoll(v, &end, 10);
-  if (end != v + n - 1 || digits < 0)
-    return -1;
-  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-    if (units[i].unit == v[n - 1])
-      return (long long)((double)digits * units[i].ms);
-  }
-  return -1;
-}
-
 /* The request headers are in: refuse what is not gRPC (H-WIRE-2: 415),
  * start the deadline, and the methods that start at once. */
-static void headers_done(wstream *st) {
+void wstream_headers_done(wstream *st) {
   nghttp2_nv nva[] = {NV(":status", "415"), NV("content-type", "text/plain")};
   hlogic_answer a;
 
@@ -626,101 +580,9 @@ static void headers_done(wstream *st) {
   }
 }
 
-static void set_header(wstream *st, const char *name, const char *value, size_t len) {
-  long long ms;
-
-  if (strcmp(name, ":path") == 0)
-    snprintf(st->path, sizeof(st->path), "%.*s", (int)len, value);
-  else if (strcmp(name, ":method") == 0)
-    st->not_post = strcmp(value, "POST") != 0;
-  else if (strcmp(name, "content-type") == 0)
-    snprintf(st->content_type, sizeof(st->content_type), "%.*s", (int)len, value);
-  else if (strcmp(name, "user-agent") == 0)
-    snprintf(st->user_agent, sizeof(st->user_agent), "%.*s", (int)len, value);
-  else if (strcmp(name, "grpc-encoding") == 0)
-    st->encoded = strcmp(value, "identity") != 0;
-  else if (strcmp(name, "grpc-timeout") == 0 && (ms = parse_timeout_ms(value)) >= 0) {
-    st->deadline_ms = (long)ms;
-    st->deadline = wstream_now_ms() + ms;
-  }
-}
-
-/* ---- nghttp2 callbacks (user_data: the wconn) ---------------------------- */
-
-static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *ud) {
-  wconn *conn = ud;
-  wstream *st;
-
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-    return 0;
-  st = calloc(1, sizeof(*st));
-  if (!st)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM INTERNAL_ERROR */
-  atomic_init(&st->refs, 1); /* the connection's list */
-  st->conn = conn;
-  st->id = frame->hd.stream_id;
-  st->deadline_ms = -1;
-  st->next = conn->streams;
-  if (conn->streams)
-    conn->streams->prev = st;
-  conn->streams = st;
-  wengine_count_call(conn->we, 1);
-  return nghttp2_session_set_stream_user_data(session, st->id, st);
-}
-
-static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *ud) {
-  wstream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-
-  (void)namelen, (void)flags, (void)ud;
-  if (st && frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
-    set_header(st, (const char *)name, (const char *)value, valuelen); /* NUL-terminated */
-  return 0;
-}
-
-static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud) {
-  wstream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-
-  (void)ud;
-  if (!st)
-    return 0;
-  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
-    headers_done(st);
-  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && st->state < WSTREAM_FINISHED)
-    request_end(st);
-  return 0;
-}
-
-static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id,
-                         const uint8_t *data, size_t len, void *ud) {
-  wstream *st = nghttp2_session_get_stream_user_data(session, id);
-  hlogic_answer a = {.code = WIRE_RESOURCE_EXHAUSTED, .status = -1};
-  uint8_t *p;
-
-  (void)flags, (void)ud;
-  if (!st || st->state >= WSTREAM_FINISHED)
-    return 0;
-  if (st->in_len + len > WSTREAM_MAX_REQUEST + WIRE_PREFIX_LEN) {
-    snprintf(a.details, sizeof(a.details), "request larger than %d bytes", WSTREAM_MAX_REQUEST);
-    answer(st, &a);
-    return 0;
-  }
-  p = realloc(st->in, st->in_len + len);
-  if (!p)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  st->in = p;
-  memcpy(st->in + st->in_len, data, len);
-  st->in_len += len;
-  take_messages(st);
-  return 0;
-}
-
 long long wstream_tick(wstream *st, long long now, int shutting_down, size_t watches_open) {
   hlogic_answer late = {.code = WIRE_DEADLINE_EXCEEDED, .status = -1};
   void (*fn)(wstream *);
-  long long next = 0;
 
   if (st->state == WSTREAM_CLOSED)
     return 0;
@@ -736,6 +598,14 @@ long long wstream_tick(wstream *st, long long now, int shutting_down, size_t wat
   }
   if (st->trickle_due && st->deferred && now >= st->trickle_due)
     resume(st); /* slow:D: the next byte */
+  return wstream_next_due(st);
+}
+
+long long wstream_next_due(const wstream *st) {
+  long long next = 0;
+
+  if (st->state == WSTREAM_CLOSED)
+    return 0;
   if (st->due)
     next = st->due;
   if (st->deadline && st->state < WSTREAM_FINISHED && (!next || st->deadline < next))
@@ -743,69 +613,4 @@ long long wstream_tick(wstream *st, long long now, int shutting_down, size_t wat
   if (st->trickle_due && st->out_off < st->out_len && (!next || st->trickle_due < next))
     next = st->trickle_due;
   return next;
-}
-
-/* RST_STREAM once the headers or the message went (rst:E/after-...). */
-static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud) {
-  wstream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-
-  (void)ud;
-  if (st && (((st->shape & WSHAPE_RST_AFTER_HEADERS) && frame->hd.type == NGHTTP2_HEADERS) ||
-             ((st->shape & WSHAPE_RST_AFTER_MESSAGE) && frame->hd.type == NGHTTP2_DATA &&
-              st->out_len == 0))) {
-    st->shape &= ~(WSHAPE_RST_AFTER_HEADERS | WSHAPE_RST_AFTER_MESSAGE);
-    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, (uint32_t)st->rst_code);
-  }
-  return 0;
-}
-
-void wstream_drop(wstream *st) {
-  wconn *conn = st->conn;
-
-  wstream_advance(st, WSTREAM_CLOSED);
-  if (st->watch) {
-    registry_watch_stop(st->watch); /* no notify runs after this */
-    st->watch = NULL;
-    wengine_watches_delta(conn->we, -1);
-  }
-  if (st->watch_buffered) {
-    st->watch_buffered = 0;
-    wengine_watch_owed(conn->we, -1);
-  }
-  if (st->prev)
-    st->prev->next = st->next;
-  else
-    conn->streams = st->next;
-  if (st->next)
-    st->next->prev = st->prev;
-  wengine_count_call(conn->we, -1);
-  wstream_unref(st);
-}
-
-static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, void *ud) {
-  wstream *st = nghttp2_session_get_stream_user_data(session, id);
-
-  (void)code;
-  if (((wconn *)ud)->goaway_after == id) /* goaway: this call was the last */
-    nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, NULL, 0);
-  if (st) {
-    nghttp2_session_set_stream_user_data(session, id, NULL);
-    wstream_drop(st);
-  }
-  return 0;
-}
-
-int wstream_callbacks(nghttp2_session_callbacks **out) {
-  nghttp2_session_callbacks *cbs;
-
-  if (nghttp2_session_callbacks_new(&cbs) != 0)
-    return -ENOMEM;
-  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
-  *out = cbs;
-  return 0;
 }

@@ -131,15 +131,25 @@ struct wstream {
   wstream *prev, *next;   /* in conn->streams */
 };
 
-/* wire_stream.c */
+/* wire_request.c */
 /* The callbacks of every server session. */
 int wstream_callbacks(nghttp2_session_callbacks **out);
+/* Ends a stream the connection's end took away (no callback came). */
+void wstream_drop(wstream *st);
+
+/* wire_stream.c */
+/* The request headers are in (refuse what is not gRPC, start the deadline
+ * and the methods that start at once); one whole request message; the
+ * request's end. */
+void wstream_headers_done(wstream *st);
+void wstream_on_message(wstream *st, const uint8_t *msg, size_t len);
+void wstream_request_end(wstream *st);
+/* Journals the answer (unless it says not to) and sends it. */
+void wstream_answer(wstream *st, hlogic_answer *a);
 /* Moves a stream forward (aborts on a move backwards); 0, or -EALREADY
  * when it is there or beyond already. */
 int wstream_advance(wstream *st, wstream_state to);
 void wstream_unref(wstream *st);
-/* Ends a stream the connection's end took away (no callback came). */
-void wstream_drop(wstream *st);
 /* The registry's Watch callback (any thread; see the threading rule). */
 void wstream_notify(void *ctx, int status);
 /* A queued Watch status, on the I/O thread. */
@@ -151,6 +161,8 @@ void wstream_end_watch(wstream *st);
  * are open). Returns the next time it is due, LLONG_MAX for never, 0 when
  * it has no timer left (off the list). */
 long long wstream_tick(wstream *st, long long now, int shutting_down, size_t watches_open);
+/* The same next time, without running anything. */
+long long wstream_next_due(const wstream *st);
 long long wstream_now_ms(void);
 
 /* wire_engine.c, for wire_stream.c */

@@ -300,11 +300,19 @@ def test_rst_stream(faulty, rule, code, headers, data):
     c.close()
 
 
-@pytest.mark.parametrize("action", ["close", "reset"])
-def test_connection_closed_mid_call(faulty, action):
-    m = faulty("method=Check,action=" + action)
+def test_connection_closed_mid_call(faulty):
+    m = faulty("method=Check,action=close")
     c, sid, st = first_call(m)
     assert c.closed and st.headers is not None and not st.ended, (c.closed, st.headers)
+    c.close()
+
+
+def test_connection_reset_mid_call(faulty):
+    """A TCP RST: the headers went first, but a reset connection may drop
+    what the client had not read yet, so only the reset is certain."""
+    m = faulty("method=Check,action=reset")
+    c, sid, st = first_call(m)
+    assert c.closed and not st.ended, (c.closed, st.headers)
     c.close()
 
 
