@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO, RPC_TIMEOUT
+from conftest import REPO, RPC_TIMEOUT, MockExecutor
 from hc_runner import run, runner_path
 from test_mock_lifecycle import free_port
 
@@ -191,6 +191,30 @@ def test_manifest_probes_work_unchanged(mock):
     m.set_status("", "NOT_SERVING")
     for where, argv in probes:
         assert run(*local(argv, m.grpc_port)).returncode == 1, where
+
+
+def test_jina_wrapper_runs_an_exported_executor_and_its_probe(processes, monkeypatch, tmp_path):
+    """deploy/jina/jina: `jina executor ...` as Jina's k8s export starts the
+    container, `jina ping executor ...` as its probes run."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "mock-executor").symlink_to(processes.binary)
+    (bindir / "health-conformance").symlink_to(runner_path())
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    jina_cli = os.path.join(JINA_DEPLOY, "jina")
+    m = MockExecutor(jina_cli, ["executor", "--native", "--uses", "config.yml", "--name",
+                                "executor0", "--port", "0", "--host", "127.0.0.1",
+                                "--protocol", "GRPC", "--port-monitoring", "9090"])
+    processes.started.append(m)  # stopped by pid at teardown, checked for a clean exit
+    m.wait_listening(("grpc",))
+    probe = subprocess.run([jina_cli, "ping", "executor", m.grpc_addr], capture_output=True,
+                           text=True, timeout=30)
+    assert probe.returncode == 0, probe.stderr
+    assert "ignored unknown argument(s) (--profile jina): --native --uses config.yml" \
+        in m.stderr()
+    other = subprocess.run([jina_cli, "flow", "--uses", "x.yml"], capture_output=True,
+                           text=True, timeout=30)
+    assert other.returncode == 2 and "only 'jina executor' and 'jina ping'" in other.stderr
 
 
 def test_jina_symlink_runs_ping(mock, tmp_path):
