@@ -310,6 +310,44 @@ out:
   end(&w);
 }
 
+/* The first Watch is broken on the wire (args: a count=1 fault rule): the
+ * client must connect again, Watch again and show HEALTHY. */
+static void recover(const case_ctx *ctx, case_result *res, const char *args) {
+  const client_opts *o = ctx->suite;
+  watch_run w;
+  long n;
+
+  if (o->tls_cert) {
+    case_skip(res, "the mock's wire engine, which breaks the connection, serves plaintext only");
+    return;
+  }
+  if (begin(&w, ctx, args, res) < 0 ||
+      await_view(&w, VIEW_HEALTHY, first_deadline(&w) + w.o->budget_ms, "after the break", res) <
+          0)
+    goto out;
+  n = watch_calls(&w, res);
+  if (n < 0)
+    goto out;
+  if (n < 2) {
+    case_fail(res, "a second Watch", "one Watch call",
+              "HEALTHY without watching again: the broken Watch was not replaced");
+    goto out;
+  }
+  case_pass(res, "HEALTHY again, %ld Watch calls", n);
+out:
+  end(&w);
+}
+
+static void sc_goaway(const case_ctx *ctx, case_result *res) {
+  recover(ctx, res,
+          "--status {service}=SERVING "
+          "--fault 'method=Watch,action=goaway:ENHANCE_YOUR_CALM,count=1'");
+}
+
+static void sc_dropped(const case_ctx *ctx, case_result *res) {
+  recover(ctx, res, "--status {service}=SERVING --fault 'method=Watch,action=close,count=1'");
+}
+
 #define GRPC PROTOCOL_GRPC
 
 static const hc_case watch_scenarios[] = {
@@ -346,6 +384,14 @@ static const hc_case watch_scenarios[] = {
      "When the backend sends a GOAWAY, the client will cancel the Watch() call; the subchannel "
      "reconnects and health checking starts again.",
      sc_restart},
+    {"watch/goaway-recovered", "W08", "H-CLIENT-6,H-CLIENT-5", LEVEL_MUST, GRPC, 0,
+     "the first Watch's connection gets GOAWAY ENHANCE_YOUR_CALM -> reconnected, HEALTHY",
+     "When the backend sends a GOAWAY, the client will cancel the Watch() call; any other "
+     "ending is retried with backoff.",
+     sc_goaway},
+    {"watch/dropped-connection-recovered", "W09", "H-CLIENT-5", LEVEL_MUST, GRPC, 0,
+     "the first Watch's TCP connection closes mid-call -> reconnected, HEALTHY",
+     "Any other ending goes to TRANSIENT_FAILURE and is retried with backoff.", sc_dropped},
 };
 
 const hc_case *client_watch_scenarios(size_t *count) {

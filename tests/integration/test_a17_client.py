@@ -43,7 +43,7 @@ def test_a17_client_passes_the_watch_suite(service):
     code, cases, summary, proc = run_json("client", *WATCH_TIMING, "--service", service,
                                           "--watch-cmd", A17_CLIENT)
     assert summary is not None, proc.stderr
-    assert len(cases) == 7
+    assert len(cases) == 9
     assert {i: r["seen"] for i, r in cases.items() if r["result"] != "pass"} == {}
     assert code == 0
 

@@ -28,6 +28,8 @@ GRPC_IDS = {"probe/serving", "probe/not-serving", "probe/unknown-status", "probe
             "probe/service-unknown", "probe/no-health-service", "probe/rpc-error",
             "probe/slow-server", "probe/connection-refused", "probe/silent-server",
             "probe/second-message", "probe/no-message", "probe/tls-plaintext-server",
+            "probe/no-grpc-status", "probe/grpc-http-503", "probe/compressed-flag",
+            "probe/rst-stream", "probe/goaway-error", "probe/goaway-graceful",
             "probe/deadline-sent", "probe/service-asked", "probe/one-call", "probe/user-agent"}
 TLS_ONLY = {"probe/tls-plaintext-server", "probe/http-tls-plaintext-server"}  # skipped without
 HTTP_IDS = {"probe/http-ok", "probe/http-503", "probe/http-500", "probe/http-404",
@@ -44,8 +46,15 @@ def client(*args):
     return code, cases
 
 
+# A message flagged compressed with no grpc-encoding: the gRPC C core (the
+# runner's probe, grpcio) reads it, which the scenario reports as a WARN.
+LENIENT = {"probe/compressed-flag"}
+
+
 def failed(cases):
-    return {i for i, r in cases.items() if r["result"] in ("fail", "warn")}
+    """Failures; a WARN outside LENIENT counts as one."""
+    return {i for i, r in cases.items()
+            if r["result"] == "fail" or (r["result"] == "warn" and i not in LENIENT)}
 
 
 def skipped(cases):
@@ -81,7 +90,7 @@ def test_runner_wait_as_a_probe_passes():
                          "--service {service} --timeout 1s")
     assert failed(cases) == set(), cases
     assert skipped(cases) == {"probe/second-message", "probe/no-message",
-                              "probe/tls-plaintext-server"}
+                              "probe/no-grpc-status", "probe/tls-plaintext-server"}
     assert code == 0
 
 
@@ -229,7 +238,11 @@ def test_tls_probes_pass_and_refuse_a_plaintext_server(server_cert):
     code, cases = client(*tls, "--probe-cmd", f"{runner_path()} probe --target {{addr}} --tls "
                          f"--tls-ca-cert {server_cert('ca.pem')}")
     assert set(cases) == GRPC_IDS
-    assert failed(cases) | skipped(cases) == set(), cases
+    assert failed(cases) == set(), cases
+    # the wire engine that breaks the framing serves plaintext only
+    assert skipped(cases) == {"probe/no-grpc-status", "probe/grpc-http-503",
+                              "probe/compressed-flag", "probe/rst-stream", "probe/goaway-error",
+                              "probe/goaway-graceful"}
     assert code == 0
     if shutil.which("curl") is None:
         return
@@ -248,7 +261,8 @@ def test_tls_probes_pass_and_refuse_a_plaintext_server(server_cert):
 RAW_WATCH = f"{sys.executable} {CLIENTS}/raw_watch.py {{addr}} --service {{service}}"
 WATCH_IDS = {"watch/initial-healthy", "watch/flips-followed",
              "watch/service-unknown-then-serving", "watch/unimplemented-healthy",
-             "watch/reopen-after-end", "watch/retry-backoff", "watch/server-restart-recovered"}
+             "watch/reopen-after-end", "watch/retry-backoff", "watch/server-restart-recovered",
+             "watch/goaway-recovered", "watch/dropped-connection-recovered"}
 WATCH_TIMING = ["--slack", f"{int(3 * SLOW)}s", "--timeout", f"{int(5 * SLOW)}s"]
 
 
@@ -262,7 +276,8 @@ def test_hand_written_watch_loop_passes():
 @pytest.mark.parametrize("mode,expected,exit_code", [
     # never re-opens an ended Watch: stuck after an OK end, a failure, a restart
     ("no-reopen", {"watch/reopen-after-end", "watch/retry-backoff",
-                   "watch/server-restart-recovered"}, 1),
+                   "watch/server-restart-recovered", "watch/goaway-recovered",
+                   "watch/dropped-connection-recovered"}, 1),
     # re-opens at once, every time: caught by counting Watch calls (a SHOULD)
     ("no-backoff", {"watch/retry-backoff"}, 0),
 ])
