@@ -279,7 +279,8 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
   }
   if (n > 0 && st->slow_ms)
     n = 1;
-  memcpy(buf, st->out + st->out_off, n);
+  if (n > 0) /* out may still be NULL */
+    memcpy(buf, st->out + st->out_off, n);
   st->out_off += n;
   if (st->out_off == st->out_len) {
     st->out_off = st->out_len = 0;
