@@ -322,8 +322,7 @@ static void recover(const case_ctx *ctx, case_result *res, const char *args) {
     return;
   }
   if (begin(&w, ctx, args, res) < 0 ||
-      await_view(&w, VIEW_HEALTHY, first_deadline(&w) + w.o->budget_ms, "after the break", res) <
-          0)
+      await_view(&w, VIEW_HEALTHY, first_deadline(&w), "after the break", res) < 0)
     goto out;
   n = watch_calls(&w, res);
   if (n < 0)

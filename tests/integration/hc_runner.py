@@ -11,6 +11,9 @@ import subprocess
 from conftest import BUILD, SLOW
 
 RUN_TIMEOUT = 60.0 * SLOW  # a whole suite run
+# `client --watch-cmd` with a Python client: --slack covers the interpreter's
+# start on a loaded machine, --timeout each change the client must follow.
+WATCH_TIMING = ["--slack", f"{int(3 * SLOW)}s", "--timeout", f"{int(4 * SLOW)}s"]
 
 
 def runner_path():

@@ -28,13 +28,12 @@ import grpc
 import pytest
 
 from conftest import CHANNEL_OPTIONS, QUIET_WINDOW, REPO, SLOW, take_until
-from hc_runner import run_json
+from hc_runner import WATCH_TIMING, run_json
 
 STATE_TIMEOUT = 5.0 * SLOW  # a connectivity change after a status flip
 C = grpc.ChannelConnectivity
 A17_CLIENT = (f"{sys.executable} {os.path.join(REPO, 'tests', 'clients', 'a17_watch.py')} "
               "{addr} --service {service}")
-WATCH_TIMING = ["--slack", f"{int(3 * SLOW)}s", "--timeout", f"{int(5 * SLOW)}s"]
 
 
 @pytest.mark.parametrize("service", ["", "svc-a"])

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import REPO, SLOW
-from hc_runner import run, run_json, runner_path
+from hc_runner import WATCH_TIMING, run, run_json, runner_path
 
 CLIENTS = os.path.join(REPO, "tests", "clients")
 PY_PROBE = f"{sys.executable} {CLIENTS}/grpc_probe.py {{addr}} --service {{service}}"
@@ -263,7 +263,6 @@ WATCH_IDS = {"watch/initial-healthy", "watch/flips-followed",
              "watch/service-unknown-then-serving", "watch/unimplemented-healthy",
              "watch/reopen-after-end", "watch/retry-backoff", "watch/server-restart-recovered",
              "watch/goaway-recovered", "watch/dropped-connection-recovered"}
-WATCH_TIMING = ["--slack", f"{int(3 * SLOW)}s", "--timeout", f"{int(5 * SLOW)}s"]
 
 
 def test_hand_written_watch_loop_passes():
