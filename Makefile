@@ -8,14 +8,17 @@ CONTROL    ?=
 
 .PHONY: all deps test test-asan test-valgrind test-fuzz conformance interop fuzz bench clean
 
-all: deps
+# Plain `make` only builds; the two README commands (`make test`, `make
+# conformance`) and CI first install what is missing (scripts/install-deps).
+all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 deps:
 	@scripts/install-deps
 
-test: all
+test: deps
+	$(MAKE) all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
 	$(MAKE) test-asan
@@ -24,7 +27,7 @@ test: all
 	$(MAKE) interop
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: deps
+test-asan:
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DHC_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
@@ -47,7 +50,8 @@ test-valgrind: all
 # The text report on stdout, and the same run as one HTML page (open it in a
 # browser, or keep it as a CI artifact: it loads nothing from outside).
 CONFORMANCE_HTML ?= $(BUILD)/conformance-report.html
-conformance: all
+conformance: deps
+	$(MAKE) all
 	scripts/run-conformance $(BUILD) "$(TARGET)" "$(CONTROL)" --format html --output $(CONFORMANCE_HTML)
 
 # The suite against real health implementations (grpc-go, gRPC C++,
@@ -66,7 +70,7 @@ fuzz:
 # The CI smoke run of every fuzz target: 3 s each, two at a time; about 1 min
 # plus the build of build-fuzz/ (about 1 min on 2 cores).
 FUZZ_SMOKE_SECONDS ?= 3
-test-fuzz: deps
+test-fuzz:
 	scripts/fuzz $(FUZZ_SMOKE_SECONDS)
 
 # Every benchmark figure against its peers in the same run (bench/README in

@@ -45,9 +45,7 @@ install(FILES README.md DESTINATION ${HC_DOCDIR})
 install(FILES docs/cookbook.md DESTINATION ${HC_DOCDIR})
 # Copy-and-edit material: CI jobs and deployment manifests.
 foreach(dir ci/github ci/gitlab deploy)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/${dir})
-    install(DIRECTORY ${dir}/ DESTINATION ${HC_DOCDIR}/examples/${dir})
-  endif()
+  install(DIRECTORY ${dir}/ DESTINATION ${HC_DOCDIR}/examples/${dir})
 endforeach()
 
 # --- Debian package -----------------------------------------------------------
