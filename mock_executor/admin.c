@@ -230,7 +230,7 @@ static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn,
   if (rc < 0)
     return refuse_body(conn, rc, error);
   rc = registry_set(a->reg, service, status); /* wakes the watchers itself */
-  if (rc == REGISTRY_ESHUTDOWN)
+  if (rc == -ESHUTDOWN)
     rv = refuse_shut_down(conn);
   else if (rc < 0)
     rv = httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -251,9 +251,9 @@ static enum MHD_Result delete_status(void *ctx, struct MHD_Connection *conn,
   if (admin_check_delete(rq->rest, &error) < 0)
     return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
   rc = registry_remove(a->reg, rq->rest);
-  if (rc == REGISTRY_ENOENT)
+  if (rc == -ENOENT)
     return httpd_respond_error(conn, MHD_HTTP_NOT_FOUND, "unknown service \"%s\"", rq->rest);
-  if (rc == REGISTRY_ESHUTDOWN)
+  if (rc == -ESHUTDOWN)
     return refuse_shut_down(conn);
   if (rc < 0)
     return httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot remove: %d", rc);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np, strdup */
 #include "registry.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ int registry_new(registry **out) {
   registry *r = calloc(1, sizeof(*r));
 
   if (!r)
-    return REGISTRY_ENOMEM;
+    return -ENOMEM;
   /* Writers (status flips) must not starve behind a flood of Checks. */
   pthread_rwlockattr_init(&attr);
   pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -226,15 +227,15 @@ int registry_set(registry *r, const char *name, int status) {
   int rv = 0;
 
   if (!name || status < 0 || status > WIRE_STATUS_MAX)
-    return REGISTRY_EINVAL;
+    return -EINVAL;
   pthread_rwlock_wrlock(&r->lock);
   if (refuses_changes(r)) {
-    rv = REGISTRY_ESHUTDOWN;
+    rv = -ESHUTDOWN;
     goto out;
   }
   e = lookup_or_insert(r, name);
   if (!e) {
-    rv = REGISTRY_ENOMEM;
+    rv = -ENOMEM;
     goto out;
   }
   set_locked(e, r, status);
@@ -248,15 +249,15 @@ int registry_remove(registry *r, const char *name) {
   int rv = 0;
 
   if (!name)
-    return REGISTRY_EINVAL;
+    return -EINVAL;
   pthread_rwlock_wrlock(&r->lock);
   if (refuses_changes(r)) {
-    rv = REGISTRY_ESHUTDOWN;
+    rv = -ESHUTDOWN;
     goto out;
   }
   e = lookup(r, name);
   if (!e || !e->known) {
-    rv = REGISTRY_ENOENT;
+    rv = -ENOENT;
     goto out;
   }
   e->known = 0;
@@ -270,10 +271,10 @@ out:
 
 int registry_get(registry *r, const char *name, int *status) {
   entry *e;
-  int rv = REGISTRY_ENOENT;
+  int rv = -ENOENT;
 
   if (!name)
-    return REGISTRY_EINVAL;
+    return -EINVAL;
   pthread_rwlock_rdlock(&r->lock);
   e = lookup(r, name);
   if (e && e->known) {
@@ -307,7 +308,7 @@ int registry_snapshot(registry *r, registry_entry **entries, size_t *count) {
   pthread_rwlock_rdlock(&r->lock);
   out = calloc(r->known ? r->known : 1, sizeof(*out));
   if (!out) {
-    rv = REGISTRY_ENOMEM;
+    rv = -ENOMEM;
     goto out;
   }
   for (size_t i = 0; i < r->count; i++) {
@@ -317,7 +318,7 @@ int registry_snapshot(registry *r, registry_entry **entries, size_t *count) {
     out[n].name = strdup(e->name);
     if (!out[n].name) {
       registry_snapshot_free(out, n);
-      rv = REGISTRY_ENOMEM;
+      rv = -ENOMEM;
       goto out;
     }
     out[n].status = e->status;
@@ -378,15 +379,15 @@ int registry_watch_start(registry *r, const char *name, registry_notify_fn notif
   int rv = 0;
 
   if (!name || !notify)
-    return REGISTRY_EINVAL;
+    return -EINVAL;
   w = calloc(1, sizeof(*w));
   if (!w)
-    return REGISTRY_ENOMEM;
+    return -ENOMEM;
   pthread_rwlock_wrlock(&r->lock);
   e = lookup_or_insert(r, name);
   if (!e) {
     free(w);
-    rv = REGISTRY_ENOMEM;
+    rv = -ENOMEM;
     goto out;
   }
   w->r = r;

@@ -30,11 +30,9 @@
 typedef struct registry registry;
 typedef struct registry_watch registry_watch;
 
-/* Errors, negative. */
-#define REGISTRY_EINVAL   (-22) /* status outside 0-3, or NULL name */
-#define REGISTRY_ENOENT   (-2)  /* no such service */
-#define REGISTRY_ENOMEM   (-12)
-#define REGISTRY_ESHUTDOWN (-108) /* set/remove refused: shut down (H-WATCH-9) */
+/* Errors are negative errno values: -EINVAL (status outside 0-3, or a NULL
+ * name), -ENOENT (no such service), -ENOMEM, -ESHUTDOWN (set or remove
+ * refused while shut down, H-WATCH-9). */
 
 /* Called when a watch has a status to send; the watch is then marked busy
  * until registry_watch_sent(). Runs with the registry locked (see above). */
@@ -46,14 +44,14 @@ void registry_free(registry *r);
 
 /* Sets `name` to `status` (0-3), creating it if needed, and notifies its
  * watchers. Setting the status a name already has is a no-op for watchers.
- * REGISTRY_ESHUTDOWN while shut down (the state is unchanged). */
+ * -ESHUTDOWN while shut down (the state is unchanged). */
 int registry_set(registry *r, const char *name, int status);
 
 /* Removes `name`: Check then answers NOT_FOUND and its watchers are handed
- * SERVICE_UNKNOWN (H-WATCH-3). REGISTRY_ENOENT if it was not there. */
+ * SERVICE_UNKNOWN (H-WATCH-3). -ENOENT if it was not there. */
 int registry_remove(registry *r, const char *name);
 
-/* *status = the status of `name`; REGISTRY_ENOENT if unknown. */
+/* *status = the status of `name`; -ENOENT if unknown. */
 int registry_get(registry *r, const char *name, int *status);
 
 /* Number of known services. */

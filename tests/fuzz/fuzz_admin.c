@@ -56,7 +56,7 @@ static void delete(const uint8_t *data, size_t size) {
     FUZZ_CHECK(name[0] != '\0');
     FUZZ_CHECK(registry_set(reg, name, WIRE_SERVING) == 0);
     FUZZ_CHECK(registry_remove(reg, name) == 0);
-    FUZZ_CHECK(registry_get(reg, name, &status) == REGISTRY_ENOENT);
+    FUZZ_CHECK(registry_get(reg, name, &status) == -ENOENT);
   }
   FUZZ_CHECK(registry_get(reg, "", &status) == 0); /* the overall health stays */
   free(name);

@@ -1,5 +1,6 @@
 /* cmocka tests for mock_executor/registry.c: statuses, watches (dedup,
  * coalescing, removal), shutdown/resume. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,9 +53,9 @@ static void set__invalid_status_leaves_state(void **state) {
   registry *r = *state;
   int st;
   assert_int_equal(registry_set(r, "svc", WIRE_SERVING), 0);
-  assert_int_equal(registry_set(r, "svc", 4), REGISTRY_EINVAL);
-  assert_int_equal(registry_set(r, "svc", -1), REGISTRY_EINVAL);
-  assert_int_equal(registry_set(r, NULL, 1), REGISTRY_EINVAL);
+  assert_int_equal(registry_set(r, "svc", 4), -EINVAL);
+  assert_int_equal(registry_set(r, "svc", -1), -EINVAL);
+  assert_int_equal(registry_set(r, NULL, 1), -EINVAL);
   assert_int_equal(registry_get(r, "svc", &st), 0);
   assert_int_equal(st, WIRE_SERVING);
 }
@@ -62,7 +63,7 @@ static void set__invalid_status_leaves_state(void **state) {
 static void get__unknown_is_enoent(void **state) {
   int st = 7;
   /* H-CHECK-2: the transport answers NOT_FOUND from this. */
-  assert_int_equal(registry_get(*state, "nope", &st), REGISTRY_ENOENT);
+  assert_int_equal(registry_get(*state, "nope", &st), -ENOENT);
   assert_int_equal(st, 7);
 }
 
@@ -162,8 +163,8 @@ static void watch__unknown_then_known_then_removed(void **state) {
   assert_int_equal(registry_remove(r, "late"), 0);
   assert_int_equal(f.nsent, 2);
   assert_int_equal(f.sent[1], WIRE_SERVICE_UNKNOWN);
-  assert_int_equal(registry_get(r, "late", &first), REGISTRY_ENOENT);
-  assert_int_equal(registry_remove(r, "late"), REGISTRY_ENOENT);
+  assert_int_equal(registry_get(r, "late", &first), -ENOENT);
+  assert_int_equal(registry_remove(r, "late"), -ENOENT);
   registry_watch_sent(w, &next);
   registry_watch_stop(w);
   assert_int_equal(registry_watch_count(r), 0);
@@ -226,8 +227,8 @@ static void shutdown__all_not_serving_sets_refused_until_resume(void **state) {
   registry_get(r, "svc", &st);
   assert_int_equal(st, WIRE_NOT_SERVING);
   /* T25: later sets are refused and change nothing. */
-  assert_int_equal(registry_set(r, "svc", WIRE_SERVING), REGISTRY_ESHUTDOWN);
-  assert_int_equal(registry_remove(r, "svc"), REGISTRY_ESHUTDOWN);
+  assert_int_equal(registry_set(r, "svc", WIRE_SERVING), -ESHUTDOWN);
+  assert_int_equal(registry_remove(r, "svc"), -ESHUTDOWN);
   registry_get(r, "svc", &st);
   assert_int_equal(st, WIRE_NOT_SERVING);
   registry_watch_sent(w, &next);
@@ -382,7 +383,7 @@ static void knob__shutdown_keeps_serving_and_accepts_sets(void **state) {
   assert_true(registry_is_shut_down(k->r));
   assert_int_equal(registry_get(k->r, "svc", &st), 0);
   assert_int_equal(st, WIRE_SERVING);
-  assert_int_equal(registry_set(k->r, "svc", WIRE_NOT_SERVING), REGISTRY_ESHUTDOWN);
+  assert_int_equal(registry_set(k->r, "svc", WIRE_NOT_SERVING), -ESHUTDOWN);
   faults_set(k->f, VIOLATE_SHUTDOWN_ACCEPTS_SETS, 1);
   assert_int_equal(registry_set(k->r, "svc", WIRE_NOT_SERVING), 0);
   assert_int_equal(registry_get(k->r, "svc", &st), 0);
