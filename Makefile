@@ -1,12 +1,13 @@
 # Thin wrapper over CMake and the test runners; see README.md.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
 PYTEST     ?= /usr/bin/python3 -m pytest
 JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-asan test-valgrind test-fuzz conformance interop fuzz bench clean
+.PHONY: all deps test test-asan test-tsan test-valgrind test-fuzz conformance interop fuzz bench clean
 
 # Plain `make` only builds; the two README commands (`make test`, `make
 # conformance`) and CI first install what is missing (scripts/install-deps).
@@ -32,6 +33,22 @@ test-asan:
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration python/tests
+
+# The unit tests and the integration suite under ThreadSanitizer. Every
+# process writes its reports to $(BUILD_TSAN)/tsan/ (log_path) rather than
+# to a stderr a test may not read; scripts/tsan-check fails when any report
+# was written. The mock and the runner link the shared gRPC libraries, which
+# TSan does not instrument: tests/tsan/ says how that is handled.
+TSAN_OPTIONS_ALL = halt_on_error=0 second_deadlock_stack=1 history_size=4 \
+	log_path=$(abspath $(BUILD_TSAN))/tsan/report suppressions=$(abspath tests/tsan/suppressions)
+test-tsan:
+	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHC_TSAN=ON >/dev/null
+	cmake --build $(BUILD_TSAN) -j $(JOBS)
+	rm -rf $(BUILD_TSAN)/tsan && mkdir -p $(BUILD_TSAN)/tsan
+	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --test-dir $(BUILD_TSAN) --output-on-failure -j $(JOBS)
+	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" HC_BUILD=$(abspath $(BUILD_TSAN)) HC_SANITIZED=1 \
+		$(PYTEST) -q tests/integration python/tests
+	scripts/tsan-check $(BUILD_TSAN)/tsan
 
 # One full conformance run per gRPC engine (the C core, the wire engine) with
 # both the mock and the runner under valgrind
@@ -79,4 +96,4 @@ bench: all
 	HC_BUILD=$(abspath $(BUILD)) bench/run-all $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-fuzz
