@@ -1,7 +1,7 @@
 /*
  * cases_http: the plain-HTTP health endpoint (`--protocol http`), as a Jina
  * Executor's FastAPI app serves it and as kubelet's httpGet probe and
- * `jina ping` read it (jina-executor.md §2.1, §4; anchors.md). H01-H08.
+ * `jina ping` read it (docs/protocol.md, H-HTTP-1 to H-HTTP-7). H01-H08.
  *
  * The target is "host:port"; every request goes to http://target/...
  * with ctx->timeout_ms as both connect and total bound.

@@ -1,10 +1,10 @@
 /*
- * cases_table: every conformance case, in run order (health-protocol.md
- * §6). A case whose changes a hook may be unable to undo (NEED_LAST: it
- * cannot REMOVE, or cannot RESUME after a shutdown) comes after every
- * case that could read them, so that no verdict depends on what ran
- * before: list/limit after the other List cases, the shutdown cases at
- * the very end. test_catalogue.c holds the table to that.
+ * cases_table: every conformance case, in run order; the clauses are
+ * those of docs/protocol.md. A case whose changes a hook may be unable to
+ * undo (NEED_LAST: it cannot REMOVE, or cannot RESUME after a shutdown)
+ * comes after every case that could read them, so that no verdict depends
+ * on what ran before: list/limit after the other List cases, the shutdown
+ * cases at the very end. test_catalogue.c holds the table to that.
  * Clause texts are quoted from the reference, for failure reports.
  */
 #include "cases.h"
@@ -158,7 +158,7 @@ static const hc_case cases[] = {
      "reflection (if served) list_services names grpc.health.v1.Health",
      "List the full names of registered services. The content will not be checked.",
      case_reflection_lists_health},
-    {"reflection/describes-health", "T30", "H-REFL-4,H-REFL-8", LEVEL_MUST, GRPC, 0,
+    {"reflection/describes-health", "T30", "H-SVC-1,H-REFL-4,H-REFL-8", LEVEL_MUST, GRPC, 0,
      "reflection (if served) describes Health: Check unary, Watch server-streaming",
      "This message is used to answer file_by_filename, file_containing_symbol, "
      "file_containing_extension requests with transitive dependencies.",
@@ -210,7 +210,7 @@ static const hc_case cases[] = {
     {"http/unknown-path-not-health", "H07", "H-HTTP-6", LEVEL_SHOULD, HTTP, 0,
      "an unknown path does not answer 200 with the health body",
      "A FastAPI app answers 404 {\"detail\":\"Not Found\"} on a path with no route; an "
-     "Executor has no route but GET / (jina-executor.md 2.1).",
+     "Executor has no route but GET / (H-HTTP-6).",
      case_http_unknown_path},
     {"http/head", "H08", "H-HTTP-7", LEVEL_MAY, HTTP, 0,
      "HEAD / answers like GET without a body, or 405 as Jina's FastAPI app does",

@@ -1,6 +1,6 @@
 /*
  * catalogue: the table of conformance cases. Every case is data (a stable
- * readable ID, the T-number of health-protocol.md §6, the clause IDs it
+ * readable ID, a T-number (H-number for HTTP cases), the clause IDs it
  * rests on, a level, what it needs) plus one function. `--list`, the
  * reports, the exit code and the kill matrix all read this one table.
  *

@@ -2,8 +2,8 @@
  * wire_client: see wire_client.h.
  *
  * curl 7.88 hands HTTP/2 trailers to the header callback after the body,
- * with origin CURLH_HEADER and no blank line after them (the CURLH_TRAILER
- * trap, grpc-core-c-api.md §5). So a header line that comes after the
+ * with origin CURLH_HEADER and no blank line after them (not with
+ * CURLH_TRAILER, as its documentation suggests). So a header line that comes after the
  * blank line ending the first block is a trailer.
  */
 #define _POSIX_C_SOURCE 200809L

@@ -37,7 +37,7 @@ typedef struct wclient_result {
 /* POSTs `body` as is (`framed` = 0) or as one gRPC message (`framed` = 1:
  * the 5-byte prefix is added) to http://target/path with the given
  * content-type. Retries once on CURLE_HTTP2_STREAM when nothing was
- * received (curl 7.88 drops early replies, grpc-core-c-api.md §5).
+ * received (curl 7.88 may drop a reply that arrives before the upload ends).
  * Returns 0 when the exchange happened (even with an HTTP error), or a
  * negative errno with out->error set when no response came. */
 int wclient_post(const char *target, const char *path, const char *content_type,

@@ -3,8 +3,8 @@
  * switch on, so that every conformance case can be shown to fail against a
  * matching broken server (the kill matrix), and clients can be tested
  * against real-world bugs. Each knob is named after what it breaks and
- * lists the case it must make fail: a T-number of health-protocol.md §6, or
- * an H-number of the HTTP cases (health-conformance --list).
+ * lists the case it must make fail: the T-number of a gRPC case or the
+ * H-number of an HTTP case (health-conformance --list).
  *
  * Transports ask faults_on() on their hot paths: one relaxed atomic load,
  * no lock, so knobs may be flipped at run time. Thread safety: every call

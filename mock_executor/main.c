@@ -409,7 +409,8 @@ static int run(const config *cfg) {
       fprintf(stderr, PROG ": cannot start: %s\n", strerror(-rc));
     goto out;
   }
-  /* An Executor loading its model does not listen at all (jina-executor.md §1.3). */
+  /* An Executor loading its model does not listen at all: probes see a
+   * refused connection until it is ready. */
   if (cfg->load_time_ms > 0) {
     fprintf(stderr, PROG ": loading for %ld ms, ports closed\n", cfg->load_time_ms);
     sig = wait_signal(&m.stop, loading_ms(cfg));

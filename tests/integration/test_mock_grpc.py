@@ -1,7 +1,7 @@
 """mock-executor, gRPC side: Check, Watch, List, unknown methods, reflection.
 
-Test names carry the clause or case IDs of
-/work/shared/reference/health-protocol.md (H-*, T*).
+Test names carry the clause IDs of docs/protocol.md (H-*) or the case
+IDs of the catalogue (T*, health-conformance list).
 """
 
 import time

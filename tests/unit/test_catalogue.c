@@ -103,7 +103,7 @@ static void test_ids_unique_and_well_formed(void **state) {
   }
 }
 
-/* Every T01-T37 of health-protocol.md §6 applies to a gRPC server; each
+/* Every T01-T37 (the catalogue's gRPC cases) applies to a gRPC server; each
  * is there exactly once. HTTP cases are numbered H01, H02, ... in order. */
 static void test_every_t_number_once(void **state) {
   (void)state;
