@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 TARGET     ?=
 CONTROL    ?=
 
-.PHONY: all deps test test-asan test-tsan test-valgrind test-fuzz conformance interop fuzz bench clean
+.PHONY: all deps test test-asan test-tsan test-valgrind test-fuzz conformance interop fuzz bench check-style clean
 
 # Plain `make` only builds; the two README commands (`make test`, `make
 # conformance`) and CI first install what is missing (scripts/install-deps).
@@ -94,6 +94,10 @@ test-fuzz:
 # docs/performance.md); not part of `make test`.
 bench: all
 	HC_BUILD=$(abspath $(BUILD)) bench/run-all $(BENCH_ARGS)
+
+# The C sources against .clang-format (scripts/check-style; --fix rewrites).
+check-style:
+	scripts/check-style
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-fuzz
