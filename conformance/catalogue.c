@@ -56,6 +56,8 @@ const char *catalogue_outcome_name(case_outcome outcome) {
 
 /* snprintf truncates safely; a NULL text becomes "". */
 static void fill(case_result *res, case_outcome outcome, const char *expected, const char *seen,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void fill(case_result *res, case_outcome outcome, const char *expected, const char *seen,
                  const char *fmt, va_list ap) {
   res->outcome = outcome;
   vsnprintf(res->message, sizeof(res->message), fmt, ap);

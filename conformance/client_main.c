@@ -245,7 +245,7 @@ static int parse_option(client_cli *c, int opt, const char *arg) {
 static void default_mock(client_cli *c) {
   char self[PATH_MAX], *dir;
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  static const char *const beside[] = {"%s/../mock_executor/mock-executor", "%s/mock-executor"};
+  static const char *const beside[] = {"/../mock_executor/mock-executor", "/mock-executor"};
 
   c->o.mock_path = "mock-executor";
   if (n <= 0)
@@ -253,7 +253,7 @@ static void default_mock(client_cli *c) {
   self[n] = '\0';
   dir = dirname(self);
   for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
-    snprintf(c->mock_buf, sizeof(c->mock_buf), beside[i], dir);
+    snprintf(c->mock_buf, sizeof(c->mock_buf), "%s%s", dir, beside[i]);
     if (access(c->mock_buf, X_OK) == 0) {
       c->o.mock_path = c->mock_buf;
       return;

@@ -18,6 +18,7 @@
 #include <gnutls/gnutls.h>
 
 #include "errbuf.h"
+#include "xalloc.h"
 
 #define HTTPD_IDLE_TIMEOUT_S 60 /* closes keep-alive connections left idle */
 
@@ -43,6 +44,7 @@ typedef struct upload {
   int too_large;
 } upload;
 
+static void on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void on_log(void *cls, const char *fmt, va_list ap) {
   httpd *h = cls;
 
@@ -118,6 +120,7 @@ enum MHD_Result httpd_respond_json(struct MHD_Connection *conn, unsigned code, j
 }
 
 /* {"error": message}; NULL if out of memory. */
+static json_t *error_vjson(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static json_t *error_vjson(const char *fmt, va_list ap) {
   json_t *msg = json_vsprintf(fmt, ap);
 
@@ -423,9 +426,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   rv = resolve(host, opts->port, &addr, err, errlen, opts->name);
   if (rv < 0)
     return rv;
-  h = calloc(1, sizeof(*h));
-  if (!h)
-    return errbuf_fail(err, errlen, -ENOMEM, "%s: out of memory", opts->name);
+  h = xcalloc(1, sizeof(*h));
   snprintf(h->name, sizeof(h->name), "%s", opts->name);
   h->routes = opts->routes;
   h->nroutes = opts->nroutes;
@@ -434,12 +435,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   h->observe = opts->observe;
   h->fallback = opts->fallback;
   if (opts->bearer_token) {
-    h->token = strdup(opts->bearer_token);
-    if (!h->token) {
-      snprintf(err, errlen, "%s: out of memory", opts->name);
-      free(h);
-      return -ENOMEM;
-    }
+    h->token = xstrdup(opts->bearer_token);
     h->token_len = strlen(h->token);
   }
   if (addr.ss_family == AF_INET6)
