@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "failmalloc.h"
 #include "config.h"
 #include "inject.h"
 #include "wire.h"
@@ -286,8 +287,48 @@ static void config__fault_flag(void **state) {
   assert_non_null(strstr(err, "--fault-seed: '-1'"));
 }
 
+/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
+
+static void oom_inject_step(void *arg) {
+  inject *in = NULL;
+  inject_rule rule, *rules = NULL;
+  size_t n = 99;
+  char err[INJECT_ERR_MAX];
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = inject_new(1, &in);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(in);
+    return;
+  }
+  assert_int_equal(inject_parse("method=Check,action=code:UNAVAILABLE", &rule, err, sizeof(err)), 0);
+  failmalloc_begin();
+  rc = inject_add(in, &rule);
+  if (rc == 0)
+    rc = inject_snapshot(in, &rules, &n);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(rules);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 1);
+    free(rules);
+  }
+  inject_free(in);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  assert_true(failmalloc_run(oom_inject_step, NULL) >= 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(parse__full_grpc_rule),
       cmocka_unit_test(parse__defaults_and_http),
       cmocka_unit_test(parse__wire_actions),

@@ -1,4 +1,5 @@
 /* cmocka tests for mock_executor/journal.c. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "failmalloc.h"
 #include "journal.h"
 
 static void add(journal *j, const char *service, long deadline) {
@@ -122,8 +124,56 @@ static void deadline_ms__rounded_down_never_more_than_asked(void **state) {
   assert_true(journal_deadline_ms(&dl, &at) > 1000L * 1000 * 1000);
 }
 
+/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
+
+static void oom_new_step(void *arg) {
+  journal *j = NULL;
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = journal_new(4, &j);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(j);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  journal_free(j);
+}
+
+/* journal_to_json: NULL on any failed allocation, the records kept. */
+static void oom_to_json_step(void *arg) {
+  journal *j;
+  json_t *root;
+  int failed;
+  (void)arg;
+  assert_int_equal(journal_new(4, &j), 0);
+  add(j, "a", 10);
+  add(j, "b", -1);
+  failmalloc_begin();
+  root = journal_to_json(j);
+  failed = failmalloc_end();
+  if (failed)
+    assert_null(root);
+  else
+    assert_non_null(root);
+  json_decref(root);
+  root = journal_to_json(j);
+  assert_int_equal(json_array_size(json_object_get(root, "records")), 2);
+  json_decref(root);
+  journal_free(j);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  assert_true(failmalloc_run(oom_new_step, NULL) >= 1);
+  assert_true(failmalloc_run(oom_to_json_step, NULL) >= 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(records__in_order_with_fields),
       cmocka_unit_test(deadline_ms__rounded_down_never_more_than_asked),
       cmocka_unit_test(ring__drops_oldest_and_counts),

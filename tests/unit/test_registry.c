@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "failmalloc.h"
 #include "faults.h"
 #include "registry.h"
 #include "wire.h"
@@ -390,9 +391,116 @@ static void knob__shutdown_keeps_serving_and_accepts_sets(void **state) {
   assert_int_equal(st, WIRE_NOT_SERVING);
 }
 
+/* ---- out of memory (failmalloc.h): -ENOMEM and nothing changed ---------- */
+
+static void oom_new_step(void *arg) {
+  registry *r = NULL;
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = registry_new(&r);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(r);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  registry_free(r);
+}
+
+/* Three names known; a fourth, sorted between them, needs a new entry,
+ * its name and a bigger array: any of those failing leaves the three. */
+static void oom_set_step(void *arg) {
+  static const char *const names[] = {"a", "c", "e", "g", "i"};
+  registry *r;
+  int rc, failed, st;
+  (void)arg;
+  assert_int_equal(registry_new(&r), 0);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    assert_int_equal(registry_set(r, names[i], WIRE_SERVING), 0);
+  failmalloc_begin();
+  rc = registry_set(r, "d", WIRE_NOT_SERVING);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_int_equal(registry_get(r, "d", &st), -ENOENT);
+    assert_int_equal(registry_count(r), 5);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_int_equal(registry_get(r, "d", &st), 0);
+    assert_int_equal(st, WIRE_NOT_SERVING);
+  }
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    assert_int_equal(registry_get(r, names[i], &st), 0);
+    assert_int_equal(st, WIRE_SERVING);
+  }
+  registry_free(r);
+}
+
+static void oom_snapshot_step(void *arg) {
+  registry *r;
+  registry_entry *entries = NULL;
+  size_t count = 99;
+  int rc, failed;
+  (void)arg;
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(registry_set(r, "a", WIRE_SERVING), 0);
+  assert_int_equal(registry_set(r, "b", WIRE_NOT_SERVING), 0);
+  failmalloc_begin();
+  rc = registry_snapshot(r, &entries, &count);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(entries);
+    assert_int_equal(count, 99);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_int_equal(count, 2);
+    registry_snapshot_free(entries, count);
+  }
+  registry_free(r);
+}
+
+/* A watch on an unknown name also creates the name's entry. */
+static void oom_watch_start_step(void *arg) {
+  fake_watcher f = {0};
+  registry *r;
+  registry_watch *w = NULL;
+  int rc, failed, first = -1;
+  (void)arg;
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(registry_set(r, "known", WIRE_SERVING), 0);
+  failmalloc_begin();
+  rc = registry_watch_start(r, "unknown", record, &f, &w, &first);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(w);
+    assert_int_equal(first, -1);
+    assert_int_equal(registry_watch_count(r), 0);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_int_equal(first, WIRE_SERVICE_UNKNOWN);
+    registry_watch_stop(w);
+  }
+  assert_int_equal(registry_count(r), 1);
+  assert_int_equal(f.nsent, 0);
+  registry_free(r);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  assert_true(failmalloc_run(oom_new_step, NULL) >= 1);
+  assert_true(failmalloc_run(oom_set_step, NULL) >= 2);
+  assert_true(failmalloc_run(oom_snapshot_step, NULL) >= 3);
+  assert_true(failmalloc_run(oom_watch_start_step, NULL) >= 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(set_get__stores_every_status, setup, teardown),
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test_setup_teardown(set__invalid_status_leaves_state, setup, teardown),
       cmocka_unit_test_setup_teardown(get__unknown_is_enoent, setup, teardown),
       cmocka_unit_test_setup_teardown(snapshot__sorted_copy_of_known, setup, teardown),

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "failmalloc.h"
 #include "selection.h"
 
 static void noop(const case_ctx *ctx, case_result *res) {
@@ -213,8 +214,63 @@ static void test_baseline_file_size(void **state) {
   free(text);
 }
 
+/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
+
+/* selection_add: a failed allocation leaves the selection as it was. */
+static void oom_selection_step(void *arg) {
+  selection *s = NULL;
+  char err[256] = "";
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = selection_new(&s);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(s);
+    return;
+  }
+  assert_int_equal(selection_add(s, 1, "*idem*", err, sizeof(err)), 0);
+  failmalloc_begin();
+  rc = selection_add(s, 0, "check/*", err, sizeof(err));
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_true(selection_match(s, "wire/x")); /* still no --run pattern */
+  } else {
+    assert_int_equal(rc, 0);
+    assert_false(selection_match(s, "wire/x"));
+  }
+  assert_false(selection_match(s, "check/idempotent"));
+  selection_free(s);
+}
+
+static void oom_baseline_step(void *arg) {
+  baseline *b = NULL;
+  char err[256] = "";
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = baseline_parse("check/idempotent  flaky\nwire/*  not ours\n", "kf", &b, err, sizeof(err));
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(b);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  baseline_free(b);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  assert_true(failmalloc_run(oom_selection_step, NULL) >= 2);
+  assert_true(failmalloc_run(oom_baseline_step, NULL) >= 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(test_no_pattern_selects_all), cmocka_unit_test(test_run_and_skip_globs),
       cmocka_unit_test(test_pattern_file),           cmocka_unit_test(test_baseline_needs_reasons),
       cmocka_unit_test(test_baseline_verdicts),      cmocka_unit_test(test_baseline_file),

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "failmalloc.h"
 #include "registry.h"
 #include "timeline.h"
 #include "wire.h"
@@ -239,8 +240,65 @@ static void stop_all__leaves_statuses_and_takes_new_ones(void **state) {
   registry_free(r);
 }
 
+/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
+
+static void oom_parse_step(void *arg) {
+  timeline_spec s;
+  char err[TIMELINE_ERR_MAX];
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = timeline_parse("NOT_SERVING:2s,SERVING:10s,2:1s", 0, &s, err);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(s.steps);
+    assert_int_equal(s.count, 0);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  timeline_spec_free(&s);
+}
+
+/* timelines_set: the registry and the running timelines stay as they were. */
+static void oom_set_step(void *arg) {
+  registry *r;
+  timelines *t;
+  timeline_spec s;
+  char err[TIMELINE_ERR_MAX];
+  int rc, failed, st;
+  (void)arg;
+  assert_int_equal(registry_new(&r), 0);
+  assert_int_equal(registry_set(r, "svc", WIRE_SERVING), 0);
+  assert_int_equal(timelines_new(r, &t), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:10s,SERVING", 0, &s, err), 0);
+  failmalloc_begin();
+  rc = timelines_set(t, "svc", &s);
+  failed = failmalloc_end();
+  assert_int_equal(registry_get(r, "svc", &st), 0);
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_int_equal(timelines_count(t), 0);
+    assert_int_equal(st, WIRE_SERVING);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_int_equal(timelines_count(t), 1);
+    assert_int_equal(st, WIRE_NOT_SERVING);
+  }
+  timeline_spec_free(&s);
+  timelines_free(t);
+  registry_free(r);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  assert_true(failmalloc_run(oom_parse_step, NULL) >= 1);
+  assert_true(failmalloc_run(oom_set_step, NULL) >= 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(parse__steps_and_held_last),
       cmocka_unit_test(parse__errors_name_the_step),
       cmocka_unit_test(scheduler__watch_sees_every_step_then_last_holds),

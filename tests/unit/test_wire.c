@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "failmalloc.h"
 #include "google/protobuf/descriptor.pb-c.h"
 #include "wire.h"
 
@@ -189,8 +190,46 @@ static void descriptors__symbols_resolve_to_their_file(void **state) {
   assert_int_equal(n, 3);
 }
 
+/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
+
+static void oom_request_step(void *arg) {
+  uint8_t *buf = NULL;
+  size_t len = 99;
+  char *service = NULL;
+  int rc, failed;
+  (void)arg;
+  failmalloc_begin();
+  rc = wire_check_request_encode("svc", &buf, &len);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(buf);
+    assert_int_equal(len, 99);
+    return;
+  }
+  assert_int_equal(rc, 0);
+  failmalloc_begin();
+  rc = wire_check_request_decode(buf, len, &service);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(service);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_string_equal(service, "svc");
+    free(service);
+  }
+  free(buf);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  assert_int_equal(failmalloc_run(oom_request_step, NULL), 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(status_parse__names_any_case_and_digits),
       cmocka_unit_test(status_parse__bad_input_rejected_untouched),
       cmocka_unit_test(status_name__round_trip_and_invalid),
