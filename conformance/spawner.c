@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "xalloc.h"
 #include "monotime.h"
 #include "runner.h"
 
@@ -78,14 +79,11 @@ int spawner_expand(const char *tmpl, int port, int control_port, char *out, size
 int spawner_start(const char *command, spawned **out, char *err, size_t errlen) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  spawned *s = calloc(1, sizeof(*s));
-  char *script = NULL;
+  spawned *s = xcalloc(1, sizeof(*s));
+  char *script = xmalloc(strlen("exec ") + strlen(command) + 1);
   int fd = -1, rc;
 
-  if (!s || asprintf(&script, "exec %s", command) < 0) {
-    free(s);
-    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
-  }
+  sprintf(script, "exec %s", command);
   snprintf(s->log, sizeof(s->log), "/tmp/hc-spawn-XXXXXX");
   fd = mkostemp(s->log, O_CLOEXEC);
   if (fd < 0) {

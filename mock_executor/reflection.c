@@ -8,6 +8,7 @@
 
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "wire.h"
+#include "xalloc.h"
 
 typedef Grpc__Reflection__V1__ServerReflectionRequest request;
 typedef Grpc__Reflection__V1__ServerReflectionResponse response;
@@ -167,11 +168,7 @@ int reflection_answer_faults(const faults *f, const char *const *services, const
     goto out;
   }
   size = grpc__reflection__v1__server_reflection_response__get_packed_size(&res);
-  packed = malloc(size ? size : 1);
-  if (!packed) {
-    rc = -ENOMEM;
-    goto out;
-  }
+  packed = xmalloc(size);
   grpc__reflection__v1__server_reflection_response__pack(&res, packed);
   *out = packed;
   *out_len = size;

@@ -23,7 +23,7 @@ extern const char *const reflection_services[];
  * (caller frees) that carries original_request; lookups that fail are
  * answered in-stream with error_response NOT_FOUND (H-REFL-5), so they are
  * successes here. -EBADMSG when the request does not decode (end the
- * stream with INVALID_ARGUMENT), -ENOMEM. */
+ * stream with INVALID_ARGUMENT). Out of memory aborts (docs/oom.md). */
 int reflection_answer(const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
 
 /* reflection_answer listing `services` (NULL-terminated, at most 8;
