@@ -34,11 +34,17 @@ test-asan:
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD_ASAN)) HC_SANITIZED=1 $(PYTEST) -q tests/integration python/tests
 
-# The unit tests and the integration suite under ThreadSanitizer. Every
-# process writes its reports to $(BUILD_TSAN)/tsan/ (log_path) rather than
-# to a stderr a test may not read; scripts/tsan-check fails when any report
-# was written. The mock and the runner link the shared gRPC libraries, which
-# TSan does not instrument: tests/tsan/ says how that is handled.
+# The unit tests, the integration tests of the mock's threaded parts and one
+# full conformance run (mock and runner, cases in parallel) under
+# ThreadSanitizer. Every process writes its reports to $(BUILD_TSAN)/tsan/
+# (log_path) rather than to a stderr a test may not read; scripts/tsan-check
+# fails when any report was written. The shared gRPC, absl and OpenSSL
+# libraries are not instrumented: tests/tsan/ says how that is handled. The
+# rest of the integration suite measures latencies that TSan's 5-15x
+# slowdown breaks, and adds no thread of its own.
+TSAN_PYTEST ?= tests/integration/test_mock_grpc.py tests/integration/test_mock_control.py \
+	tests/integration/test_mock_lifecycle.py tests/integration/test_mock_http.py \
+	tests/integration/test_faults.py tests/integration/test_mock_cli.py
 TSAN_OPTIONS_ALL = halt_on_error=0 second_deadlock_stack=1 history_size=4 \
 	log_path=$(abspath $(BUILD_TSAN))/tsan/report suppressions=$(abspath tests/tsan/suppressions)
 test-tsan:
@@ -47,7 +53,9 @@ test-tsan:
 	rm -rf $(BUILD_TSAN)/tsan && mkdir -p $(BUILD_TSAN)/tsan
 	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" ctest --test-dir $(BUILD_TSAN) --output-on-failure -j $(JOBS)
 	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" HC_BUILD=$(abspath $(BUILD_TSAN)) HC_SANITIZED=1 \
-		$(PYTEST) -q tests/integration python/tests
+		$(PYTEST) -q $(TSAN_PYTEST)
+	TSAN_OPTIONS="$(TSAN_OPTIONS_ALL)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
+		scripts/run-conformance $(BUILD_TSAN) "" "" $(VALGRIND_ARGS) --parallel 4
 	scripts/tsan-check $(BUILD_TSAN)/tsan
 
 # One full conformance run per gRPC engine (the C core, the wire engine) with
