@@ -1,7 +1,7 @@
 /*
  * cases_jina: what makes a server a Jina Executor from the outside
  * (health-conformance --profile jina), J01-J06 with the J-* clauses of
- * docs/jina.md, from jina-executor.md §1 and §7: Jina's GRPCServer marks
+ * docs/jina.md, clauses J-* of docs/protocol.md: Jina's GRPCServer marks
  * its service_names SERVING after server.start(), serves reflection
  * v1alpha listing exactly them, and on shutdown grpcio-health-checking's
  * enter_graceful_shutdown() turns every service NOT_SERVING.

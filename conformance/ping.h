@@ -1,6 +1,6 @@
 /*
  * ping: `health-conformance ping executor|gateway|flow HOST:PORT`, a drop-in
- * for `jina ping` (jina-executor.md §4, §1.5) in k8s exec probes and
+ * for `jina ping` (docs/jina.md) in k8s exec probes and
  * Compose healthchecks (deploy/, docs/jina.md).
  *
  *   executor  Check(service="") over gRPC, once more only if the first

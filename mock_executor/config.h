@@ -39,7 +39,7 @@ typedef enum config_drain_watch { CONFIG_DRAIN_END = 0, CONFIG_DRAIN_KEEP } conf
 
 /* What the mock presents itself as: a generic health server, or a Jina
  * Executor (--profile jina: its services, reflection v1alpha only, Jina's
- * FastAPI app over HTTP; jina-executor.md §7). */
+ * FastAPI app over HTTP; docs/jina.md). */
 typedef enum config_profile { CONFIG_PROFILE_NONE = 0, CONFIG_PROFILE_JINA } config_profile;
 
 typedef struct config_listener {

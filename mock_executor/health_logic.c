@@ -391,7 +391,7 @@ int hlogic_reflection_refusal(hlogic *hl, hlogic_method m, hlogic_answer *out) {
     answer(out, WIRE_INTERNAL, "reflection failed"); /* blocks the v1alpha fallback */
     return 1;
   }
-  /* J-REFL-1: a Jina Executor registers v1alpha only (jina-executor.md §1.4). */
+  /* J-REFL-1: a Jina Executor registers v1alpha only (docs/protocol.md). */
   if (m == HLOGIC_REFLECTION_V1 && hl->reflection_list) {
     answer(out, WIRE_UNIMPLEMENTED,
            "unknown method /grpc.reflection.v1.ServerReflection/ServerReflectionInfo");

@@ -1,7 +1,7 @@
 /*
  * jina_http: the HTTP face of a Jina Executor (mock-executor --profile
  * jina): Jina's worker app, a bare FastAPI() served by uvicorn
- * (jina-executor.md §2.1), answered the way FastAPI and Starlette answer:
+ * (docs/protocol.md, H-HTTP-*), answered the way FastAPI and Starlette answer:
  *
  *   GET /                 200 {} (application/json), while "" is SERVING;
  *                         otherwise codes[status] (503) {"detail":"<reason>"}

@@ -117,7 +117,7 @@ static int load_statuses(mock *m, int all) {
 }
 
 /* J-SVC-1: a Jina Executor sets its services SERVING once server.start()
- * returned, i.e. after the port opened (jina-executor.md §1.1); "" was
+ * returned, i.e. after the port opened (J-SVC-1); "" was
  * SERVING before (load_statuses). A --status for one of them wins. With
  * `all` >= 0 they get that status instead (--ready-delay). */
 static int load_profile_statuses(mock *m, int all) {
@@ -381,7 +381,7 @@ static int create_state(mock *m) {
 }
 
 /* How long the load phase lasts: --load-time, cut at --timeout-ready as
- * Jina's Pod.wait_start_success gives up (jina-executor.md §1.5). */
+ * Jina's Pod.wait_start_success gives up (docs/jina.md). */
 static long loading_ms(const config *cfg) {
   if (cfg->timeout_ready_ms >= 0 && cfg->timeout_ready_ms < cfg->load_time_ms)
     return cfg->timeout_ready_ms;

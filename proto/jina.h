@@ -3,7 +3,7 @@
  * mock (--profile jina) and the runner (--profile jina, ping).
  *
  * The names are the `service_names` list of Jina's GRPCServer
- * (jina/serve/runtimes/servers/grpc.py, jina-executor.md §1.1): each is set
+ * (jina/serve/runtimes/servers/grpc.py, docs/protocol.md, J-SVC-1): each is set
  * SERVING right after server.start() and listed by reflection v1alpha
  * (J-REFL-1), sorted as grpcio-reflection sorts them ("self._service_names
  * = tuple(sorted(service_names))"). grpc.health.v1.Health is not one of

@@ -1,5 +1,5 @@
 """health-conformance ping (issue 17.3): `jina ping`'s command line and exit
-codes (jina-executor.md §4), against mock-executor --profile jina, a stopped
+codes (docs/jina.md), against mock-executor --profile jina, a stopped
 port and injected UNAVAILABLE answers; and deploy/jina's k8s probes and
 Compose healthcheck run as written, with the port rewritten to the test's."""
 

@@ -1,5 +1,5 @@
 """mock-executor --profile jina (issue 17.1): from the outside it must look
-like a Jina 3.x Executor (jina-executor.md §7). gRPC through python3-grpcio
+like a Jina 3.x Executor (docs/jina.md). gRPC through python3-grpcio
 and a reflection v1alpha client (the conftest's, on protoc-generated
 messages): grpcurl is not in Debian, so `grpcurl -plaintext h:p list` and
 `grpcurl -plaintext h:p grpc.health.v1.Health/Check` are proven here by the

@@ -1,7 +1,7 @@
 """fastapi-host: a Jina Executor's HTTP health endpoint as Jina builds it, a
 bare FastAPI() app on uvicorn whose GET / has the empty response model
 JinaHealthModel and returns {} (jina/serve/runtimes/worker/http_fastapi_app.py,
-shared/reference/jina-executor.md 2.1), for `make interop`
+H-HTTP-1, docs/protocol.md), for `make interop`
 (docs/interop.md). Debian python3-fastapi and python3-uvicorn.
 
     /usr/bin/python3 fastapi_host.py
