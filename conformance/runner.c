@@ -1,4 +1,10 @@
-/* runner: needs, timing, verdicts, the reachability probe. See runner.h. */
+/* runner: needs, timing, verdicts, the reachability probe. See runner.h.
+ *
+ * THREADS: runner_run's thread, plus up to --parallel workers for a batch
+ * of independent cases. run_state.lock guards next/done (which case runs,
+ * which finished); each worker writes only its own case's result and
+ * duration, which the main thread reads after seeing done[i] under the
+ * lock. The lock is a leaf: case functions run without it. */
 #define _GNU_SOURCE /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include "runner.h"
 

@@ -1,4 +1,9 @@
-/* inject: fault injection rules; see inject.h. */
+/* inject: fault injection rules; see inject.h.
+ *
+ * THREADS: any thread. in->mu guards the rules and the PRNG; it is a leaf
+ * (nothing else is locked under it, no callback runs under it). The rule
+ * count is also kept in an atomic so that inject_match() takes no lock
+ * when there are no rules (the hot path of every call). */
 #include "inject.h"
 
 #include <errno.h>

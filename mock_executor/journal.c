@@ -1,4 +1,9 @@
-/* journal: fixed-slot ring of requests seen. */
+/* journal: fixed-slot ring of requests seen.
+ *
+ * THREADS: any thread. j->lock guards the ring and the counters; it is a
+ * leaf (nothing else is locked under it): journal_add holds it to copy a
+ * record in, journal_to_json while it builds the JSON (jansson's
+ * allocations, no I/O). */
 #define _POSIX_C_SOURCE 200809L
 #include "journal.h"
 

@@ -1,4 +1,13 @@
-/* registry: statuses, watchers, shutdown. See registry.h for the contract. */
+/* registry: statuses, watchers, shutdown. See registry.h for the contract.
+ *
+ * THREADS: any thread may call any function. One rwlock, r->lock, guards
+ * every entry and watch: readers (get, count, snapshot) share it, writers
+ * (set, remove, shutdown, resume, the watch calls) hold it alone.
+ * LOCK ORDER (outermost first): a caller's own lock (timelines' t->lock, a
+ * transport's per-call lock) -> r->lock -> whatever a notify callback takes
+ * (the transport's server and wake-up locks). Notify callbacks run with
+ * r->lock held for writing: they must not call back into the registry and
+ * must not take a lock that is held around registry calls. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np, strdup */
 #include "registry.h"
 

@@ -1,4 +1,11 @@
-/* timeline: parse schedules and run them on one scheduler thread. */
+/* timeline: parse schedules and run them on one scheduler thread.
+ *
+ * THREADS: timelines_* may be called from any thread; one scheduler
+ * thread applies the steps. t->lock guards the list of running timelines
+ * and is what the scheduler waits on (t->cond, CLOCK_MONOTONIC).
+ * LOCK ORDER: t->lock -> the registry's lock (a step's registry_set runs
+ * under t->lock) -> what the registry's notify callbacks take. So nothing
+ * may call timelines_* while holding the registry's lock. */
 #define _GNU_SOURCE /* strdup, strtok_r */
 #include "timeline.h"
 
