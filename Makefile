@@ -23,6 +23,7 @@ test: deps
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 	$(MAKE) test-valgrind
 	$(MAKE) test-fuzz
 	$(MAKE) interop
