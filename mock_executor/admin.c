@@ -354,7 +354,7 @@ static enum MHD_Result put_timeline(void *ctx, struct MHD_Connection *conn,
   service = string_of(root, "service");
   text = string_of(root, "timeline");
   repeat = json_is_true(json_object_get(root, "repeat"));
-  rc = timeline_parse(text, repeat, &spec, why);
+  rc = timeline_parse(text, repeat, &spec, why, sizeof(why));
   if (rc == -EINVAL) {
     rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad timeline \"%s\": %s", text, why);
     goto out;

@@ -211,7 +211,7 @@ static int apply_timeline(config *cfg, const char *v, int from_file, char *err, 
   if (split_named(v, &name, &text) < 0)
     return -ENOMEM;
   /* Syntax now; --repeat's demands are checked once every flag is in. */
-  if (timeline_parse(text, 0, &spec, terr) < 0) {
+  if (timeline_parse(text, 0, &spec, terr, sizeof(terr)) < 0) {
     free(name);
     return fail(err, errlen, "--timeline: '%s': %s", text, terr);
   }
@@ -684,7 +684,7 @@ static int check_whole(config *cfg, char *err, size_t errlen) {
   if (cfg->ssl_ca && !cfg->ssl_certfile)
     return fail(err, errlen, "--ssl-ca needs --ssl-certfile and --ssl-keyfile");
   for (size_t i = 0; i < cfg->n_timelines; i++) {
-    if (timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, terr) < 0)
+    if (timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, terr, sizeof(terr)) < 0)
       return fail(err, errlen, "--timeline: '%s': %s", cfg->timelines[i].spec, terr);
     timeline_spec_free(&spec);
   }

@@ -143,7 +143,7 @@ static int start_timelines(mock *m) {
 
   for (size_t i = 0; i < cfg->n_timelines; i++) {
     timeline_spec spec;
-    int rc = timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, err);
+    int rc = timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, err, sizeof(err));
     if (rc == 0)
       rc = timelines_set(m->timelines, cfg->timelines[i].name, &spec);
     timeline_spec_free(&spec);

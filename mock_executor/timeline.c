@@ -17,19 +17,18 @@
 #include <time.h>
 
 #include "duration.h"
+#include "errbuf.h"
 #include "wire.h"
 
-int timeline_parse(const char *text, int repeat, timeline_spec *out, char err[TIMELINE_ERR_MAX]) {
+int timeline_parse(const char *text, int repeat, timeline_spec *out, char *err, size_t errlen) {
   char *copy = NULL, *save = NULL, *tok;
   timeline_spec spec = {0};
   size_t cap = 0;
   int rv = -EINVAL;
 
   memset(out, 0, sizeof(*out));
-  if (!text || !*text) {
-    snprintf(err, TIMELINE_ERR_MAX, "empty timeline");
-    return -EINVAL;
-  }
+  if (!text || !*text)
+    return errbuf_fail(err, errlen, -EINVAL, "empty timeline");
   copy = strdup(text);
   if (!copy)
     return -ENOMEM;
@@ -40,11 +39,11 @@ int timeline_parse(const char *text, int repeat, timeline_spec *out, char err[TI
     if (colon)
       *colon = '\0';
     if (wire_status_parse(tok, &step.status) < 0) {
-      snprintf(err, TIMELINE_ERR_MAX, "step %zu: unknown status '%s'", spec.count + 1, tok);
+      errbuf_fail(err, errlen, -EINVAL, "step %zu: unknown status '%s'", spec.count + 1, tok);
       goto fail;
     }
     if (colon && (duration_parse(colon + 1, &step.duration_ms) < 0 || step.duration_ms == 0)) {
-      snprintf(err, TIMELINE_ERR_MAX, "step %zu: bad duration '%s' (e.g. 500ms, 2s)",
+      errbuf_fail(err, errlen, -EINVAL, "step %zu: bad duration '%s' (e.g. 500ms, 2s)",
                spec.count + 1, colon + 1);
       goto fail;
     }
@@ -61,14 +60,14 @@ int timeline_parse(const char *text, int repeat, timeline_spec *out, char err[TI
     spec.steps[spec.count++] = step;
   }
   if (spec.count == 0) {
-    snprintf(err, TIMELINE_ERR_MAX, "empty timeline");
+    errbuf_fail(err, errlen, -EINVAL, "empty timeline");
     goto fail;
   }
   /* Only the last step may hold forever, and only without repeat. */
   for (size_t i = 0; i < spec.count; i++) {
     int last = i + 1 == spec.count;
     if (spec.steps[i].duration_ms < 0 && (!last || repeat)) {
-      snprintf(err, TIMELINE_ERR_MAX, "step %zu: needs a duration (STATUS:DURATION)%s", i + 1,
+      errbuf_fail(err, errlen, -EINVAL, "step %zu: needs a duration (STATUS:DURATION)%s", i + 1,
                repeat ? " when repeating" : "");
       goto fail;
     }

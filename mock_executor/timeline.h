@@ -35,8 +35,9 @@ typedef struct timeline_spec {
 #define TIMELINE_ERR_MAX 160
 
 /* Parses `text`; on error returns -EINVAL and writes a reason naming the
- * bad step into err, leaving *out zeroed. */
-int timeline_parse(const char *text, int repeat, timeline_spec *out, char err[TIMELINE_ERR_MAX]);
+ * bad step into err (errlen bytes; TIMELINE_ERR_MAX is enough), leaving
+ * *out zeroed; -ENOMEM. */
+int timeline_parse(const char *text, int repeat, timeline_spec *out, char *err, size_t errlen);
 void timeline_spec_free(timeline_spec *spec);
 
 typedef struct timelines timelines;

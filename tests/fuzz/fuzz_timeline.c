@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   repeat = data[0] & 1;
   text = fuzz_cstr(data + 1, size - 1);
   memset(err, 'x', sizeof(err));
-  if (timeline_parse(text, repeat, &spec, err) == 0) {
+  if (timeline_parse(text, repeat, &spec, err, sizeof(err)) == 0) {
     FUZZ_CHECK(spec.count > 0 && spec.steps && spec.repeat == repeat);
     for (size_t i = 0; i < spec.count; i++) {
       FUZZ_CHECK(spec.steps[i].status >= 0 && spec.steps[i].status <= 3);

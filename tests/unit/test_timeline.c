@@ -21,14 +21,14 @@ static void parse__steps_and_held_last(void **state) {
   timeline_spec s;
   char err[TIMELINE_ERR_MAX];
   (void)state;
-  assert_int_equal(timeline_parse("NOT_SERVING:2s,serving:10s,2:1s", 0, &s, err), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:2s,serving:10s,2:1s", 0, &s, err, sizeof(err)), 0);
   assert_int_equal(s.count, 3);
   assert_int_equal(s.steps[0].status, WIRE_NOT_SERVING);
   assert_int_equal(s.steps[0].duration_ms, 2000);
   assert_int_equal(s.steps[1].status, WIRE_SERVING);
   assert_int_equal(s.steps[2].duration_ms, 1000);
   timeline_spec_free(&s);
-  assert_int_equal(timeline_parse("NOT_SERVING:3s,SERVING", 0, &s, err), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:3s,SERVING", 0, &s, err, sizeof(err)), 0);
   assert_int_equal(s.steps[1].duration_ms, -1);
   timeline_spec_free(&s);
 }
@@ -53,7 +53,7 @@ static void parse__errors_name_the_step(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     timeline_spec s;
     char err[TIMELINE_ERR_MAX] = "";
-    assert_int_equal(timeline_parse(cases[i].spec, cases[i].repeat, &s, err), -EINVAL);
+    assert_int_equal(timeline_parse(cases[i].spec, cases[i].repeat, &s, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, cases[i].needle));
     assert_null(s.steps);
   }
@@ -117,7 +117,7 @@ static void scheduler__watch_sees_every_step_then_last_holds(void **state) {
   assert_int_equal(registry_watch_start(r, "svc", observe, &o, &w, &first), 0);
   assert_int_equal(first, WIRE_SERVICE_UNKNOWN);
   assert_int_equal(
-      timeline_parse("NOT_SERVING:30ms,SERVING:30ms,NOT_SERVING:30ms,SERVING", 0, &s, err), 0);
+      timeline_parse("NOT_SERVING:30ms,SERVING:30ms,NOT_SERVING:30ms,SERVING", 0, &s, err, sizeof(err)), 0);
   assert_int_equal(timelines_set(t, "svc", &s), 0);
   /* The first step applies before timelines_set returns. */
   assert_int_equal(registry_get(r, "svc", &st), 0);
@@ -148,7 +148,7 @@ static void scheduler__repeat_then_stop_and_shutdown_ends_it(void **state) {
 
   assert_int_equal(registry_new(&r), 0);
   assert_int_equal(timelines_new(r, &t), 0);
-  assert_int_equal(timeline_parse("SERVING:10ms,NOT_SERVING:10ms", 1, &s, err), 0);
+  assert_int_equal(timeline_parse("SERVING:10ms,NOT_SERVING:10ms", 1, &s, err, sizeof(err)), 0);
   assert_int_equal(timelines_set(t, "", &s), 0);
   assert_int_equal(registry_watch_start(r, "", observe, &o, &w, &first), 0);
   o.seen[o.n++] = first;
@@ -183,12 +183,12 @@ static void snapshot__copies_running_ones(void **state) {
   assert_int_equal(timelines_snapshot(t, &infos, &n), 0);
   assert_null(infos);
   assert_int_equal(n, 0);
-  assert_int_equal(timeline_parse("NOT_SERVING:60s,SERVING", 0, &a, err), 0);
-  assert_int_equal(timeline_parse("SERVING:60s,UNKNOWN:2s", 1, &b, err), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:60s,SERVING", 0, &a, err, sizeof(err)), 0);
+  assert_int_equal(timeline_parse("SERVING:60s,UNKNOWN:2s", 1, &b, err, sizeof(err)), 0);
   assert_int_equal(timelines_set(t, "a", &a), 0);
   assert_int_equal(timelines_set(t, "", &b), 0);
   timeline_spec_free(&a);
-  assert_int_equal(timeline_parse("SERVING", 0, &a, err), 0);
+  assert_int_equal(timeline_parse("SERVING", 0, &a, err, sizeof(err)), 0);
   assert_int_equal(timelines_set(t, "held", &a), 0); /* one held step: over at once */
 
   assert_int_equal(timelines_snapshot(t, &infos, &n), 0);
@@ -225,7 +225,7 @@ static void stop_all__leaves_statuses_and_takes_new_ones(void **state) {
 
   assert_int_equal(registry_new(&r), 0);
   assert_int_equal(timelines_new(r, &t), 0);
-  assert_int_equal(timeline_parse("NOT_SERVING:60s,SERVING:60s", 1, &s, err), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:60s,SERVING:60s", 1, &s, err, sizeof(err)), 0);
   assert_int_equal(timelines_set(t, "a", &s), 0);
   assert_int_equal(timelines_set(t, "b", &s), 0);
   timelines_stop_all(t);
@@ -248,7 +248,7 @@ static void oom_parse_step(void *arg) {
   int rc, failed;
   (void)arg;
   failmalloc_begin();
-  rc = timeline_parse("NOT_SERVING:2s,SERVING:10s,2:1s", 0, &s, err);
+  rc = timeline_parse("NOT_SERVING:2s,SERVING:10s,2:1s", 0, &s, err, sizeof(err));
   failed = failmalloc_end();
   if (failed) {
     assert_int_equal(rc, -ENOMEM);
@@ -271,7 +271,7 @@ static void oom_set_step(void *arg) {
   assert_int_equal(registry_new(&r), 0);
   assert_int_equal(registry_set(r, "svc", WIRE_SERVING), 0);
   assert_int_equal(timelines_new(r, &t), 0);
-  assert_int_equal(timeline_parse("NOT_SERVING:10s,SERVING", 0, &s, err), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:10s,SERVING", 0, &s, err, sizeof(err)), 0);
   failmalloc_begin();
   rc = timelines_set(t, "svc", &s);
   failed = failmalloc_end();
