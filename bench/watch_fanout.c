@@ -462,7 +462,7 @@ static void fanout_close(fanout *f) {
 
 static int fanout_run(fanout *f) {
   struct timespec t0;
-  gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+  gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                        gpr_time_from_millis(3 * f->opt.timeout_ms, GPR_TIMESPAN));
   grpc_slice empty = grpc_empty_slice();
   char line[16];
