@@ -48,10 +48,15 @@ void call_free(hs_call *c) {
   health_server *hs = c->hs;
 
   if (atomic_load(&c->state) != CALL_ARMED) {
+    int last;
+
     pthread_mutex_lock(&hs->mu);
-    if (--hs->active_calls == 0)
+    last = --hs->active_calls == 0;
+    if (last)
       pthread_cond_broadcast(&hs->drained);
     pthread_mutex_unlock(&hs->mu);
+    if (last)
+      core_close_queues_if_done(hs);
   }
   if (c->call)
     grpc_call_unref(c->call);

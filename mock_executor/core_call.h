@@ -79,7 +79,8 @@ struct health_server {
   size_t accepted;     /* calls accepted so far */
   hlogic_answer end;   /* what health_server_end_watches ends them with */
   int shutting_down;   /* grpc_server_shutdown_and_notify was called */
-  int shut_down;       /* ... and every call is gone */
+  int shut_down;       /* ... and the server reported it (on_shutdown) */
+  int queues_closed;   /* grpc_completion_queue_shutdown was called */
 };
 
 /* A call's one state (issue 14.3). It only moves forward, by call_advance:
@@ -195,6 +196,14 @@ void shard_post(hs_call *c, unsigned work, int status);
 /* Drains the shard's completion queue until it shuts down: tags, pending
  * calls due, and queued work (run_work for each queued call). */
 void shard_loop(hs_shard *sh, void (*run_work)(hs_call *c, unsigned work, int status));
+
+/* core_server.c: shuts the completion queues down once the server has
+ * reported its shutdown AND the last accepted call is freed, whichever
+ * comes last: the core reports shutdown while calls may still complete
+ * their batches, and their handlers may start more (a status after a
+ * cancel, a wake-up), which abort the process on a shut-down queue
+ * (call.cc: GPR_ASSERT(grpc_cq_begin_op)). Any thread; takes hs->mu. */
+void core_close_queues_if_done(health_server *hs);
 
 /* health_server.c: runs the handler of c's method (the call is ACCEPTED,
  * the caller holds a reference), and the work queued for c. */

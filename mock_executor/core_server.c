@@ -103,6 +103,18 @@ static void shutdown_queues(health_server *hs) {
     grpc_completion_queue_shutdown(hs->shards[i].cq);
 }
 
+void core_close_queues_if_done(health_server *hs) {
+  int now;
+
+  pthread_mutex_lock(&hs->mu);
+  now = hs->shut_down && hs->active_calls == 0 && !hs->queues_closed;
+  if (now)
+    hs->queues_closed = 1;
+  pthread_mutex_unlock(&hs->mu);
+  if (now)
+    shutdown_queues(hs);
+}
+
 static void on_shutdown(void *arg, int ok) {
   health_server *hs = arg;
 
@@ -111,8 +123,9 @@ static void on_shutdown(void *arg, int ok) {
   hs->shut_down = 1;
   pthread_cond_broadcast(&hs->drained);
   pthread_mutex_unlock(&hs->mu);
-  /* Every call is gone once the server reports shutdown (C core notes §2.7). */
-  shutdown_queues(hs);
+  /* No new call arrives from here on; the queues go once the calls that
+   * are still finishing are freed. */
+  core_close_queues_if_done(hs);
 }
 
 static void *cq_loop(void *arg) {
