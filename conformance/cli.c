@@ -63,7 +63,11 @@ void cli_usage(FILE *f) {
           "                         are replaced by shell-quoted words. status is SERVING,\n"
           "                         NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, REMOVE, SHUTDOWN\n"
           "                         or RESUME; exit 0 on success, 64 if not supported\n"
-          "  --timeout DUR          bound on every wait of a case (default 2s)\n"
+          "  --timeout DUR          bound on every wait of a case (default 2s); a target\n"
+          "                         that gives no health answer within it ends the run\n"
+          "                         with exit 3, every case not run\n"
+          "  --max-time DUR         bound on the whole run (default 120s); cases not\n"
+          "                         started by then fail with the reason\n"
           "  --latency-budget DUR   latency budget for T10, T36 and H05 (default 500ms)\n"
           "  --strict               SHOULD failures and warnings fail the run\n"
           "  --profile jina         add the Jina Executor cases J01-J06 (run and list;\n"
@@ -124,7 +128,8 @@ void cli_usage(FILE *f) {
           "\n"
           "Exit (run): 0 no MUST failed; 1 a MUST failed (with --strict: any failure or\n"
           "warning), a known-failing entry is stale, or a report could not be written;\n"
-          "2 usage error; 3 target unreachable (or the spawned target did not start).\n",
+          "2 usage error; 3 target unreachable, no health answer within --timeout, or it\n"
+          "stopped answering (or the spawned target did not start).\n",
           FLEET_DEFAULT_JOBS, FLEET_MAX_JOBS);
 }
 
@@ -193,7 +198,8 @@ enum {
   OPT_TLS_NO_VERIFY,
   OPT_TLS_SERVER_NAME,
   OPT_TLS_CLIENT_CERT,
-  OPT_TLS_CLIENT_KEY
+  OPT_TLS_CLIENT_KEY,
+  OPT_MAX_TIME
 };
 
 static const struct option long_options[] = {
@@ -205,6 +211,7 @@ static const struct option long_options[] = {
     {"control", required_argument, NULL, OPT_CONTROL},
     {"control-cmd", required_argument, NULL, OPT_CONTROL_CMD},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"max-time", required_argument, NULL, OPT_MAX_TIME},
     {"latency-budget", required_argument, NULL, OPT_BUDGET},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -379,6 +386,8 @@ static int parse_option(cli *o, int opt, const char *arg) {
   case OPT_TIMEOUT:
     o->timeout_given = 1;
     return take_duration("--timeout", arg, &o->timeout_ms);
+  case OPT_MAX_TIME:
+    return take_duration("--max-time", arg, &o->max_time_ms);
   case OPT_BUDGET:
     return take_duration("--latency-budget", arg, &o->latency_budget_ms);
   case OPT_STRICT:
@@ -472,7 +481,7 @@ int cli_parse(int argc, char **argv, cli *o) {
   char err[RUNNER_ERR_MAX];
   int opt, rc;
 
-  *o = (cli){.timeout_ms = 2000, .latency_budget_ms = 500, .protocol = -1, .want_status = -1,
+  *o = (cli){.timeout_ms = 2000, .max_time_ms = 120000, .latency_budget_ms = 500, .protocol = -1, .want_status = -1,
              .spawn_timeout_ms = 10000};
   /* The subcommand decides the usage exit code, so it is read first. */
   if (argc > 1 && command_parse(argv[1], &o->cmd) == 0 && o->cmd == CMD_PROBE)

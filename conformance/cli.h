@@ -61,6 +61,7 @@ typedef struct cli {
   const char *control_url;
   const char *control_cmd;
   int timeout_ms;
+  int max_time_ms; /* --max-time: the whole run's budget */
   int latency_budget_ms;
   int strict;
   catalogue_profile profile; /* --profile: which cases run and --list shows */

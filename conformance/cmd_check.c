@@ -11,6 +11,7 @@
 #include "monotime.h"
 #include "probe.h"
 #include "wait.h"
+#include "watchdog.h"
 #include "wire.h"
 
 /* probe: --attempts checks, --interval apart, until --min-successful
@@ -30,6 +31,8 @@ int cmd_probe(const cli *o) {
 
   if (rc)
     return rc;
+  watchdog_arm(PROBE_EXIT_RPC,
+               "timeout: the target kept the gRPC client busy past the rpc deadline");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
   for (int i = 1; i <= attempts; i++) {
@@ -70,6 +73,8 @@ int cmd_wait(const cli *o) {
   code = cli_apply_tls(o);
   if (code)
     return code;
+  watchdog_arm(1, "wait: the target kept the gRPC client busy past the rpc deadline: "
+                 "not reached");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
   code = wait_run(&wo);

@@ -11,8 +11,10 @@
 
 #include "catalogue.h"
 #include "control.h"
+#include "gate.h"
 #include "runner.h"
 #include "spawner.h"
+#include "watchdog.h"
 
 #define SPAWN_GRACE_MS 5000   /* SIGTERM -> exit, before SIGKILL */
 #define SPAWN_TAIL_BYTES 4096 /* of the target's output, on failure */
@@ -140,6 +142,14 @@ static void stop_target(spawned *sp, int code) {
   spawner_free(sp);
 }
 
+/* The gate (gate.h) for the runner, saying on stderr why it failed. */
+static int gate_and_say(void *arg, char reason[RUNNER_ERR_MAX]) {
+  int rc = gate_check(arg, reason);
+  if (rc < 0)
+    fprintf(stderr, CLI_PROG ": the target does not answer: %s\n", reason);
+  return rc;
+}
+
 int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, report *rep) {
   char err[RUNNER_ERR_MAX];
   report_summary sum;
@@ -168,6 +178,7 @@ int cmd_run(cli *o) {
   spawned *sp = NULL;
   size_t count = 0, total;
   runner_options ro = {0};
+  gate_target gate = {0};
   int code;
 
   all = catalogue_profile_cases(o->profile, &total);
@@ -191,7 +202,13 @@ int cmd_run(cli *o) {
                         .strict = o->strict,
                         .control_desc = "none",
                         .parallel = o->parallel,
-                        .known_failing = known};
+                        .known_failing = known,
+                        .gate = gate_and_say,
+                        .gate_arg = &gate,
+                        .max_time_ms = o->max_time_ms};
+  gate = (gate_target){.protocol = (case_protocol)o->protocol,
+                       .target = o->target,
+                       .timeout_ms = o->timeout_ms};
   if (o->control_url || o->control_cmd) {
     if (control_new(o->control_url, o->control_cmd, o->timeout_ms, &ctl, cerr) < 0) {
       code = cli_usage_error("%s: %s", o->control_url ? "--control" : "--control-cmd", cerr);
@@ -215,6 +232,8 @@ int cmd_run(cli *o) {
     fprintf(stderr, CLI_PROG ": target unreachable: %s\n", reason);
     ro.unreachable = reason;
   }
+  watchdog_arm(RUNNER_EXIT_FAILED, "the target kept the gRPC client busy past a call's deadline "
+                                  "(a frame flood?): the run stops here, its report unfinished");
   /* Cases use the C core and libcurl from several threads: both are
    * initialised here, once, before any case starts a thread. */
   curl_global_init(CURL_GLOBAL_DEFAULT);

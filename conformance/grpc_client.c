@@ -18,10 +18,12 @@
 #include <grpc/support/time.h>
 
 #include "client_tls.h"
+#include "watchdog.h"
 #include "wire.h"
 
 struct gclient {
   grpc_channel *channel;
+  grpc_resource_quota *quota;
 };
 
 enum {
@@ -35,8 +37,8 @@ enum {
 /* Bound on draining a cancelled call: the core completes every op at
  * once after grpc_call_cancel, so this is only a guard against a bug. */
 #define DRAIN_MS 10000
-/* A unary reply stops being read after this many messages (hostile server). */
-#define READ_CAP 64
+/* How long past its deadline a unary call may take to end by itself. */
+#define CALL_MARGIN_MS 250
 
 struct gclient_stream {
   grpc_call *call;
@@ -67,15 +69,50 @@ static int ms_since(gpr_timespec t) {
   return (int)(d.tv_sec * 1000 + d.tv_nsec / 1000000);
 }
 
+/* What one channel may take in from the target (issue 13, bounded
+ * memory): health messages are a few bytes and reflection's descriptors a
+ * few KiB, so a larger message is refused (RESOURCE_EXHAUSTED) instead of
+ * buffered; header blocks past GCLIENT_MAX_HEADER_BYTES end the call; the
+ * flow-control window stays at its 64 KiB start (no BDP growth), so a
+ * stream read slowly or not at all buffers no more than that. */
+static const grpc_channel_args *channel_args(grpc_resource_quota *quota, grpc_arg *args,
+                                             size_t cap, grpc_channel_args *out) {
+  const grpc_channel_args *tls = ctls_channel_args(); /* --tls-server-name */
+  size_t n = 0;
+
+  args[n++] = (grpc_arg){.type = GRPC_ARG_POINTER,
+                         .key = (char *)GRPC_ARG_RESOURCE_QUOTA,
+                         .value.pointer = {quota, grpc_resource_quota_arg_vtable()}};
+
+  args[n++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+                         .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+                         .value.integer = GCLIENT_MAX_MESSAGE_BYTES};
+  args[n++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+                         .key = (char *)GRPC_ARG_MAX_METADATA_SIZE,
+                         .value.integer = GCLIENT_MAX_HEADER_BYTES};
+  args[n++] = (grpc_arg){
+      .type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_HTTP2_BDP_PROBE, .value.integer = 0};
+  for (size_t i = 0; tls && i < tls->num_args && n < cap; i++)
+    args[n++] = tls->args[i];
+  *out = (grpc_channel_args){.num_args = n, .args = args};
+  return out;
+}
+
 int gclient_open(const char *target, gclient **out) {
+  grpc_arg args[9];
+  grpc_channel_args chargs;
   gclient *gc = calloc(1, sizeof(*gc));
   if (!gc)
     return -ENOMEM;
   grpc_init();
+  gc->quota = grpc_resource_quota_create("health-conformance");
+  grpc_resource_quota_resize(gc->quota, GCLIENT_MEMORY_QUOTA);
   grpc_channel_credentials *cr = ctls_channel_credentials(); /* --tls* */
-  gc->channel = grpc_channel_create(target, cr, ctls_channel_args());
+  gc->channel = grpc_channel_create(
+      target, cr, channel_args(gc->quota, args, sizeof(args) / sizeof(args[0]), &chargs));
   grpc_channel_credentials_release(cr);
   if (!gc->channel) {
+    grpc_resource_quota_unref(gc->quota);
     grpc_shutdown();
     free(gc);
     return -EINVAL;
@@ -88,13 +125,18 @@ void gclient_close(gclient *gc) {
   if (!gc)
     return;
   grpc_channel_destroy(gc->channel);
+  grpc_resource_quota_unref(gc->quota);
   grpc_shutdown();
   free(gc);
 }
 
 /* Takes one event off the stream's queue. -ETIMEDOUT when none came. */
 static int stream_pump(gclient_stream *s, gpr_timespec deadline) {
+  gpr_timespec left = gpr_time_sub(deadline, gpr_now(GPR_CLOCK_MONOTONIC));
+  /* The core may never come back from a flood (watchdog.h). */
+  int token = watchdog_enter(left.tv_sec * 1000LL + left.tv_nsec / 1000000);
   grpc_event ev = grpc_completion_queue_next(s->cq, deadline, NULL);
+  watchdog_leave(token);
   if (ev.type != GRPC_OP_COMPLETE)
     return -ETIMEDOUT;
   unsigned tag = (unsigned)(uintptr_t)ev.tag;
@@ -361,6 +403,7 @@ static void reply_take_trailers(gclient_reply *r, const gclient_stream *s) {
 }
 
 int gclient_stream_finish(gclient_stream *s, int timeout_ms, gclient_reply *r) {
+  int late = 0; /* nothing came within timeout_ms: cancelled here */
   memset(r, 0, sizeof(*r));
   for (;;) {
     uint8_t *buf = NULL;
@@ -368,26 +411,30 @@ int gclient_stream_finish(gclient_stream *s, int timeout_ms, gclient_reply *r) {
     int rc = gclient_stream_next(s, timeout_ms, &buf, &n);
     if (rc == 1)
       break;
-    if (rc == -EBADMSG) {
+    /* Bounded memory (issue 13): the first message past what a reply
+     * keeps ends the reading; the reply is already wrong. */
+    if ((rc == 0 || rc == -EBADMSG) && r->msg_count >= GCLIENT_MAX_MESSAGES) {
       r->msg_count++;
-      continue;
+      r->overflow = 1;
     }
-    if (rc < 0 || r->msg_count >= READ_CAP) {
+    if ((rc < 0 && rc != -EBADMSG) || r->overflow) {
+      late = rc == -ETIMEDOUT;
       free(buf);
       grpc_call_cancel(s->call, NULL);
       stream_wait(s, ~0u, DRAIN_MS);
       break;
     }
-    if (r->msg_count < GCLIENT_MAX_MESSAGES) {
-      r->msgs[r->msg_count] = buf;
-      r->lens[r->msg_count] = n;
-    } else {
-      free(buf);
+    if (rc == -EBADMSG) { /* counted, not kept: gclient_reply_status says so */
+      r->msg_count++;
+      continue;
     }
+    r->msgs[r->msg_count] = buf;
+    r->lens[r->msg_count] = n;
     r->msg_count++;
   }
-  r->code = s->ended ? (int)s->code : WIRE_DEADLINE_EXCEEDED;
-  snprintf(r->details, sizeof(r->details), "%s", s->details_text);
+  r->code = s->ended && !late ? (int)s->code : WIRE_DEADLINE_EXCEEDED;
+  snprintf(r->details, sizeof(r->details), "%s",
+           late ? "no status within the deadline: cancelled" : s->details_text);
   r->elapsed_ms = s->ended ? s->elapsed_ms : ms_since(s->started);
   reply_take_trailers(r, s);
   return 0;
@@ -400,8 +447,10 @@ int gclient_call(gclient *gc, const char *method, const uint8_t *msg, size_t len
   int rc = gclient_stream_open(gc, method, msg, len, 1, deadline_ms, &s);
   if (rc < 0)
     return rc;
-  /* The call's deadline ends it; the margin covers the status's trip. */
-  gclient_stream_finish(s, deadline_ms + 1000, r);
+  /* The call's deadline ends it; the margin covers the core's timer
+   * firing late. Past it the call is cancelled here, as DEADLINE_EXCEEDED
+   * (a target stuck in a header block keeps the core from ending it). */
+  gclient_stream_finish(s, deadline_ms + CALL_MARGIN_MS, r);
   gclient_stream_close(s);
   return 0;
 }
@@ -451,7 +500,7 @@ void gclient_reply_describe(const gclient_reply *r, char *buf, size_t size) {
     snprintf(code, sizeof(code), "code %d", r->code);
     name = code;
   }
-  if (r->code != WIRE_OK) {
+  if (r->code != WIRE_OK && !r->overflow) {
     if (r->details[0])
       snprintf(buf, size, "%s (%s)", name, r->details);
     else
@@ -460,7 +509,9 @@ void gclient_reply_describe(const gclient_reply *r, char *buf, size_t size) {
   }
   int status = 0;
   int rc = gclient_reply_status(r, &status);
-  if (r->msg_count > 1)
+  if (r->overflow)
+    snprintf(buf, size, "more than %d messages (reading stopped)", GCLIENT_MAX_MESSAGES);
+  else if (r->msg_count > 1)
     snprintf(buf, size, "OK with %d messages", r->msg_count);
   else if (rc == -ENOMSG)
     snprintf(buf, size, "OK with no message");

@@ -26,6 +26,9 @@ typedef struct gclient_stream gclient_stream;
 #define GCLIENT_DETAILS_MAX 256
 #define GCLIENT_MAX_TRAILERS 16
 #define GCLIENT_MAX_MESSAGES 8 /* a unary reply keeps at most this many */
+#define GCLIENT_MAX_MESSAGE_BYTES (1024 * 1024) /* a larger message fails the call */
+#define GCLIENT_MAX_HEADER_BYTES (16 * 1024)    /* per header block */
+#define GCLIENT_MEMORY_QUOTA (4 * 1024 * 1024)  /* what one channel may buffer */
 
 /* Connects lazily to "host:port" (insecure). Calls grpc_init. */
 int gclient_open(const char *target, gclient **out);
@@ -41,7 +44,9 @@ typedef struct gclient_md {
 typedef struct gclient_reply {
   int code;                          /* gRPC status code */
   char details[GCLIENT_DETAILS_MAX]; /* grpc-message, may be "" */
-  int msg_count;                     /* messages received (all of them) */
+  int msg_count;                     /* messages received */
+  int overflow;                      /* more than GCLIENT_MAX_MESSAGES came: the
+                                        call was cancelled at the first one past */
   uint8_t *msgs[GCLIENT_MAX_MESSAGES];
   size_t lens[GCLIENT_MAX_MESSAGES];
   gclient_md trailers[GCLIENT_MAX_TRAILERS];
@@ -52,7 +57,8 @@ typedef struct gclient_reply {
 void gclient_reply_free(gclient_reply *r);
 
 /* Unary (or any server-streaming) call: sends `msg`, half-closes, reads
- * every message until the status. Always fills *r (code DEADLINE_EXCEEDED
+ * every message until the status (or cancels at the first message past
+ * GCLIENT_MAX_MESSAGES, setting overflow). Always fills *r (code DEADLINE_EXCEEDED
  * when the deadline fired). Returns -ENOMEM or -EIO only when the call
  * could not be made at all. */
 int gclient_call(gclient *gc, const char *method, const uint8_t *msg, size_t len, int deadline_ms,

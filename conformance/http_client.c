@@ -52,6 +52,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
   size_t kept = r->body_len < HCLIENT_BODY_MAX - 1 ? r->body_len : HCLIENT_BODY_MAX - 1;
   size_t take = len < HCLIENT_BODY_MAX - 1 - kept ? len : HCLIENT_BODY_MAX - 1 - kept;
 
+  if (r->body_len + len > HCLIENT_READ_MAX) {
+    r->too_large = 1;
+    return 0; /* CURLE_WRITE_ERROR: stop reading */
+  }
   memcpy(r->body + kept, data, take);
   r->body[kept + take] = '\0';
   r->body_len += len;
@@ -112,7 +116,11 @@ int hclient_request(hclient *h, const char *target, const char *method, const ch
   if (rc == CURLE_OK)
     return 0;
   out->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-  snprintf(out->error, sizeof(out->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  if (out->too_large)
+    snprintf(out->error, sizeof(out->error), "stopped reading: the body is over %d bytes",
+             HCLIENT_READ_MAX);
+  else
+    snprintf(out->error, sizeof(out->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
   if (out->http_status == 0)
     return map_error(rc);
   return 0; /* an answer came, then the transfer broke: the cases judge what came */

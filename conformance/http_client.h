@@ -20,6 +20,9 @@
 
 #define HCLIENT_TEXT_MAX 256
 #define HCLIENT_BODY_MAX 1024
+/* A body past this many bytes is not read on (a health answer is small;
+ * an endless one must not hold the run): the transfer fails at once. */
+#define HCLIENT_READ_MAX (64 * 1024)
 
 typedef struct hclient hclient;
 
@@ -32,6 +35,7 @@ typedef struct hclient_result {
   int elapsed_ms;                       /* from start to the end of the transfer */
   int curl_code;                        /* CURLcode of the transfer */
   int timed_out;                        /* 1 when a timeout ended it */
+  int too_large;                        /* 1 when the body passed HCLIENT_READ_MAX */
   char error[HCLIENT_TEXT_MAX];         /* curl's error text, "" on success */
 } hclient_result;
 

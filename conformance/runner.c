@@ -177,14 +177,71 @@ typedef struct run_state {
   long *durations;
   unsigned char *done;
   size_t next, end; /* the batch being run: [next, end) still to start */
+  long long deadline; /* monotime_ms() when --max-time runs out; 0: never */
+  int out_of_time;    /* a case was not run because the budget ran out */
+  int halted;         /* the gate failed: no further case starts */
+  char halt[2 * RUNNER_ERR_MAX]; /* why, for every case not run */
   pthread_mutex_t lock;
   pthread_cond_t cond;
 } run_state;
 
+/* 1 if case i must not start: the gate ended the run (SKIP), or the
+ * budget is spent (FAIL); its result says why. Workers call it, so the
+ * flags are read and set under the lock. */
+static int run_halted(run_state *st, size_t i) {
+  case_result *res = &st->results[i];
+  int halted;
+
+  pthread_mutex_lock(&st->lock);
+  halted = st->halted;
+  if (!halted && st->deadline && monotime_ms() >= st->deadline)
+    st->out_of_time = halted = 2;
+  pthread_mutex_unlock(&st->lock);
+  if (!halted)
+    return 0;
+  memset(res, 0, sizeof(*res));
+  if (halted == 2)
+    case_fail(res, "the case runs within --max-time", "the run's time spent",
+              "not run: the run's --max-time of %d ms ran out", st->opts->max_time_ms);
+  else
+    case_skip(res, "not run: %s", st->halt);
+  return 1;
+}
+
 static void run_timed(run_state *st, size_t i) {
   long long t0 = monotime_ms();
-  run_one(&st->cases[i], st->ctx, st->opts, &st->results[i]);
+  if (!run_halted(st, i))
+    run_one(&st->cases[i], st->ctx, st->opts, &st->results[i]);
   st->durations[i] = (long)(monotime_ms() - t0);
+}
+
+/* Ends the run: no further case starts; each says `why`. */
+static void run_halt(run_state *st, const char *what, const char *reason) {
+  pthread_mutex_lock(&st->lock);
+  snprintf(st->halt, sizeof(st->halt), "%s: %s", what, reason);
+  st->halted = 1;
+  pthread_mutex_unlock(&st->lock);
+}
+
+/* Asks the gate; on failure halts the run with `what` and the gate's reason. */
+static void run_gate(run_state *st, const char *what) {
+  char reason[RUNNER_ERR_MAX];
+
+  if (!st->opts->gate || st->halted || st->opts->gate(st->opts->gate_arg, reason) == 0)
+    return;
+  run_halt(st, what, reason);
+}
+
+/* A case that failed after waiting its whole timeout may have met a target
+ * that stopped answering: ask the gate again before the next case waits
+ * too (issue 13: later cases fail fast). */
+static void recheck_after(run_state *st, size_t i) {
+  char what[RUNNER_ERR_MAX - 16];
+
+  if (st->results[i].outcome != OUTCOME_FAIL || st->durations[i] < st->opts->timeout_ms)
+    return;
+  snprintf(what, sizeof(what), "the target stopped answering after %s", st->cases[i].id);
+  run_gate(st, what);
 }
 
 static void *worker(void *arg) {
@@ -261,6 +318,7 @@ static int run_batch(run_state *st, size_t from, size_t to, report *rep, report_
       pthread_mutex_unlock(&st->lock);
     }
     failed |= finish(st, i, rep, s);
+    recheck_after(st, i);
   }
   for (size_t k = 0; k < nthreads; k++)
     pthread_join(threads[k], NULL);
@@ -302,13 +360,17 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
   pthread_cond_init(&st.cond, NULL);
   snprintf(service, sizeof(service), "hc-conformance-%ld", (long)getpid());
   snprintf(options, sizeof(options),
-           "timeout=%dms latency-budget=%dms strict=%s parallel=%d control=%s", opts->timeout_ms,
-           opts->latency_budget_ms, opts->strict ? "yes" : "no",
+           "timeout=%dms max-time=%dms latency-budget=%dms strict=%s parallel=%d control=%s",
+           opts->timeout_ms, opts->max_time_ms, opts->latency_budget_ms, opts->strict ? "yes" : "no",
            opts->parallel > 1 ? opts->parallel : 1,
            opts->control_desc ? opts->control_desc : (opts->control ? "yes" : "none"));
   gmtime_r(&t, &tm);
   strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
   report_begin(rep, &info);
+  if (opts->max_time_ms > 0)
+    st.deadline = monotime_ms() + opts->max_time_ms;
+  if (!opts->unreachable)
+    run_gate(&st, "the target does not answer");
 
   /* Batches of cases that may share the target, split by cases that must
    * run alone; each batch ends before the next case starts. */
@@ -322,10 +384,10 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
     failed |= run_batch(&st, i, j, rep, &s);
     i = j;
   }
-  if (opts->unreachable)
+  if (opts->unreachable || (st.halted && !failed))
     s.exit_code = RUNNER_EXIT_UNREACHABLE;
   else
-    s.exit_code = failed ? RUNNER_EXIT_FAILED : RUNNER_EXIT_OK;
+    s.exit_code = failed || st.out_of_time ? RUNNER_EXIT_FAILED : RUNNER_EXIT_OK;
   if (summary)
     *summary = s;
   pthread_cond_destroy(&st.cond);

@@ -3,8 +3,16 @@
  *
  * Exit codes (RUNNER_EXIT_*): 0 no MUST failed; 1 a MUST failed (with
  * --strict also a SHOULD/MAY failure or any WARN); 2 usage error (main);
- * 3 target unreachable: every case is reported as skipped, and the run
+ * 3 target unreachable, or it does not speak the protocol (the gate):
+ * every case not run is reported as skipped with the reason, and the run
  * never passes.
+ *
+ * Bounded time (issue 13): a gate, when given, is asked before the first
+ * case; if it fails, no case runs. After a case FAILs having waited its
+ * whole timeout, the gate is asked again: a target that stopped answering
+ * ends the run there (the rest SKIP with the reason) instead of making
+ * every later case wait its timeout too. max_time_ms bounds the whole run:
+ * once spent, the cases not yet started FAIL with the reason.
  *
  * Thread safety: runner_run drives the report from the calling thread.
  * With parallel > 1 it runs cases on up to that many threads at once;
@@ -32,6 +40,11 @@ enum {
 
 #define RUNNER_ERR_MAX 256
 #define RUNNER_MAX_PARALLEL 64 /* --parallel is capped here */
+#define RUNNER_MAX_TIME_MS 120000 /* --max-time default */
+
+/* Does the target still answer at all? 0, or < 0 with one line saying what
+ * it did instead in reason. Called from the reporting thread only. */
+typedef int (*runner_gate_fn)(void *arg, char reason[RUNNER_ERR_MAX]);
 
 /* Borrowed strings and control; they must outlive runner_run. */
 typedef struct runner_options {
@@ -46,6 +59,9 @@ typedef struct runner_options {
   int parallel;             /* --parallel: cases at once; 0 or 1 = one by one */
   const baseline *known_failing; /* --known-failing, or NULL (selection.h) */
   const void *suite;             /* handed to every case as case_ctx.suite */
+  runner_gate_fn gate;      /* NULL: no gate */
+  void *gate_arg;
+  int max_time_ms;          /* --max-time: the whole run's budget; 0 = none */
 } runner_options;
 
 /* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */

@@ -22,6 +22,7 @@
 
 #include "client_tls.h"
 #include "number.h"
+#include "sockwatch.h"
 #include "wire.h"
 
 typedef struct exchange {
@@ -32,6 +33,7 @@ typedef struct exchange {
   uint32_t remaining; /* message bytes still to skip */
   int in_message;
   int received; /* anything at all came back */
+  int too_large; /* the body passed WCLIENT_READ_MAX */
 } exchange;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -94,6 +96,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   const uint8_t *p = (const uint8_t *)data;
   size_t len = size * nmemb;
   ex->received = 1;
+  if (r->body_bytes + len > WCLIENT_READ_MAX) {
+    ex->too_large = 1;
+    return 0; /* CURLE_WRITE_ERROR: stop reading */
+  }
   r->body_bytes += len;
   while (len > 0) {
     if (!ex->in_message) {
@@ -139,6 +145,8 @@ static int post_once(const char *url, const char *content_type, const uint8_t *d
   out->status_in_headers = -1;
   out->status_in_trailers = -1;
   exchange ex = {.res = out};
+  sockwatch watch;
+  int late;
   CURL *h = curl_easy_init();
   if (!h) {
     snprintf(out->error, sizeof(out->error), "curl_easy_init failed");
@@ -179,15 +187,28 @@ static int post_once(const char *url, const char *content_type, const uint8_t *d
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  /* curl's timeout lags under a flood of frames no callback sees: the
+   * watch ends the transfer at the deadline whatever curl is doing. */
+  sockwatch_start(&watch, timeout_ms);
+  sockwatch_curl(&watch, h);
   CURLcode cc = curl_easy_perform(h);
+  late = sockwatch_stop(&watch);
+  if (late && cc != CURLE_OK) {
+    cc = CURLE_OPERATION_TIMEDOUT;
+    snprintf(errbuf, sizeof(errbuf), "no end within %d ms", timeout_ms);
+  }
   out->curl_code = (int)cc;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->http_status);
   out->leftover = ex.in_message ? ex.remaining : ex.pending_len;
-  if (cc != CURLE_OK)
+  if (ex.too_large)
+    snprintf(out->error, sizeof(out->error), "stopped reading: the body is over %d bytes",
+             WCLIENT_READ_MAX);
+  else if (cc != CURLE_OK)
     snprintf(out->error, sizeof(out->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
   *received = ex.received;
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(h);
+  sockwatch_free(&watch);
   return 0;
 }
 

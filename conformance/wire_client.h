@@ -17,6 +17,9 @@
 #include <stdint.h>
 
 #define WCLIENT_TEXT_MAX 256
+/* A reply body past this many bytes is not read on (a health reply is a
+ * few bytes; an endless one must not hold the case): the transfer fails. */
+#define WCLIENT_READ_MAX (64 * 1024)
 
 typedef struct wclient_result {
   long http_status;                         /* 0 when no response came */
@@ -26,7 +29,7 @@ typedef struct wclient_result {
   char grpc_message[WCLIENT_TEXT_MAX];
   int messages;                             /* complete gRPC frames in the body */
   int compressed;                           /* frames whose flag byte is not 0 */
-  size_t body_bytes;
+  size_t body_bytes;                        /* read; past WCLIENT_READ_MAX reading stops */
   size_t leftover;                          /* bytes of an unfinished frame at the end */
   uint8_t first[16];                        /* first message's bytes (up to 16) */
   size_t first_len;                         /* its full length */

@@ -227,6 +227,8 @@ def test_list_works_without_connecting():
     pytest.param(["--target", "127.0.0.1:1", "--format", "xml"], "--format", id="bad-format"),
     pytest.param(["--target", "127.0.0.1:1", "--timeout", "abc"], "--timeout", id="bad-timeout"),
     pytest.param(["--target", "127.0.0.1:1", "--timeout"], "--timeout", id="timeout-no-value"),
+    pytest.param(["--target", "127.0.0.1:1", "--max-time", "0s"], "--max-time",
+                 id="bad-max-time"),
     pytest.param(["--target", "127.0.0.1:1", "--latency-budget", "5"], "--latency-budget",
                  id="budget-without-unit"),
     pytest.param(["--target", "127.0.0.1:1", "--output", "x"], "--output",

@@ -18,6 +18,7 @@
 
 #include "catalogue.h"
 #include "control.h"
+#include "monotime.h"
 #include "report.h"
 #include "runner.h"
 
@@ -178,6 +179,80 @@ static void unreachable__every_case_skipped_exit_3(void **state) {
   assert_int_equal(calls, 0);
 }
 
+/* A gate that answers `ok_calls` times, then fails. */
+typedef struct fake_gate {
+  int ok_calls;
+  int calls;
+} fake_gate;
+
+static int gate_fake(void *arg, char reason[RUNNER_ERR_MAX]) {
+  fake_gate *g = arg;
+  if (g->calls++ < g->ok_calls)
+    return 0;
+  snprintf(reason, RUNNER_ERR_MAX, "connected, but no gRPC answer within 2000 ms");
+  return -ETIMEDOUT;
+}
+
+static void do_slow_pass(const case_ctx *ctx, case_result *res) {
+  calls++;
+  monotime_sleep_ms(5);
+  case_pass(res, "fine on %s", ctx->target);
+}
+
+static void gate_fails__nothing_runs_exit_3(void **state) {
+  const hc_case *list[] = {&must_pass, &must_fail, &needs_ctl};
+  fake_gate g = {.ok_calls = 0};
+  runner_options o = {.timeout_ms = 100, .gate = gate_fake, .gate_arg = &g};
+  report_summary s;
+  (void)state;
+  assert_int_equal(run(list, 3, &o, &s), RUNNER_EXIT_UNREACHABLE);
+  assert_int_equal(s.skipped, 3);
+  assert_int_equal(calls, 0);
+  assert_int_equal(g.calls, 1);
+}
+
+/* A failure that used its whole timeout (0 here: any failure) asks the
+ * gate again; a target that stopped answering ends the run there. */
+static void gate_fails_after_a_timeout__rest_not_run(void **state) {
+  const hc_case *list[] = {&must_pass, &must_fail, &must_pass, &must_fail};
+  fake_gate g = {.ok_calls = 1};
+  runner_options o = {.timeout_ms = 0, .gate = gate_fake, .gate_arg = &g};
+  report_summary s;
+  (void)state;
+  assert_int_equal(run(list, 4, &o, &s), RUNNER_EXIT_FAILED);
+  assert_int_equal(s.passed, 1);
+  assert_int_equal(s.failed, 1);
+  assert_int_equal(s.skipped, 2);
+  assert_int_equal(calls, 2);
+  assert_int_equal(g.calls, 2);
+}
+
+/* A failure quicker than the timeout is the case's own: no second ask. */
+static void quick_failure__gate_not_asked_again(void **state) {
+  const hc_case *list[] = {&must_fail, &must_pass};
+  fake_gate g = {.ok_calls = 1};
+  runner_options o = {.timeout_ms = 60000, .gate = gate_fake, .gate_arg = &g};
+  report_summary s;
+  (void)state;
+  assert_int_equal(run(list, 2, &o, &s), RUNNER_EXIT_FAILED);
+  assert_int_equal(s.passed, 1);
+  assert_int_equal(g.calls, 1);
+}
+
+/* Once --max-time is spent, the cases not started FAIL, whatever their
+ * level, and the run cannot pass. */
+static void max_time_spent__rest_fail_exit_1(void **state) {
+  const hc_case slow = CASE("a/slow", LEVEL_MUST, 0, do_slow_pass);
+  const hc_case *list[] = {&slow, &must_pass, &should_warn};
+  runner_options o = {.timeout_ms = 100, .max_time_ms = 1};
+  report_summary s;
+  (void)state;
+  assert_int_equal(run(list, 3, &o, &s), RUNNER_EXIT_FAILED);
+  assert_int_equal(s.passed, 1);
+  assert_int_equal(s.failed, 2);
+  assert_int_equal(calls, 1);
+}
+
 static void counts_as_failure__table(void **state) {
   case_result r;
   (void)state;
@@ -249,6 +324,10 @@ int main(void) {
       cmocka_unit_test(met_needs__run_with_context),
       cmocka_unit_test(silent_case__fails),
       cmocka_unit_test(unreachable__every_case_skipped_exit_3),
+      cmocka_unit_test(gate_fails__nothing_runs_exit_3),
+      cmocka_unit_test(gate_fails_after_a_timeout__rest_not_run),
+      cmocka_unit_test(quick_failure__gate_not_asked_again),
+      cmocka_unit_test(max_time_spent__rest_fail_exit_1),
       cmocka_unit_test(counts_as_failure__table),
       cmocka_unit_test(split_target__forms),
       cmocka_unit_test(probe__listening_and_closed_port),

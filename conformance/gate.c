@@ -1,0 +1,70 @@
+/*
+ * gate: see gate.h.
+ */
+#include "gate.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "cases.h"
+#include "http_client.h"
+#include "wire_client.h"
+
+static int gate_grpc(const gate_target *g, char reason[RUNNER_ERR_MAX]) {
+  char seen[2 * WCLIENT_TEXT_MAX + 128];
+  wclient_result r;
+  int rc;
+
+  /* H-CHECK-1: Check with an empty request asks for the overall health. */
+  rc = wclient_post(g->target, HEALTH_CHECK, "application/grpc", (const uint8_t *)"", 0, 1,
+                    g->timeout_ms, &r);
+  /* H-CHECK-7: a gRPC answer ends with its status. */
+  if (rc == 0 && (r.status_in_headers >= 0 || r.status_in_trailers >= 0))
+    return 0;
+  if (rc < 0) {
+    if (r.curl_code != CURLE_OPERATION_TIMEDOUT) {
+      snprintf(reason, RUNNER_ERR_MAX, "no HTTP/2 answer to a gRPC Check (%.180s)", r.error);
+      return -EPROTO;
+    }
+    snprintf(reason, RUNNER_ERR_MAX, "connected, but no gRPC answer within %d ms (%.160s)",
+             g->timeout_ms, r.error);
+    return -ETIMEDOUT;
+  }
+  wclient_describe(&r, seen, sizeof(seen));
+  snprintf(reason, RUNNER_ERR_MAX, "HTTP/2, but no gRPC answer%s: %.180s",
+           r.curl_code == CURLE_OPERATION_TIMEDOUT ? " in time" : "", seen);
+  return r.curl_code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EPROTO;
+}
+
+static int gate_http(const gate_target *g, char reason[RUNNER_ERR_MAX]) {
+  hclient *h = NULL;
+  hclient_result r;
+  int rc;
+
+  rc = hclient_new(&h);
+  if (rc < 0) {
+    snprintf(reason, RUNNER_ERR_MAX, "out of memory");
+    return rc;
+  }
+  rc = hclient_request(h, g->target, "GET", "/", g->timeout_ms, g->timeout_ms, &r);
+  hclient_free(h);
+  if (rc == 0 && r.http_status > 0)
+    return 0;
+  if (!r.timed_out) {
+    snprintf(reason, RUNNER_ERR_MAX, "no HTTP answer to GET / (%.180s)", r.error);
+    return -EPROTO;
+  }
+  snprintf(reason, RUNNER_ERR_MAX, "connected, but no HTTP answer to GET / within %d ms (%.160s)",
+           g->timeout_ms, r.error);
+  return -ETIMEDOUT;
+}
+
+int gate_check(const gate_target *g, char reason[RUNNER_ERR_MAX]) {
+  int rc = -EPROTO;
+  /* A quick refusal is asked twice (a server restarting, a connection
+   * closed under us); a timeout is not: it would double the wait. */
+  for (int attempt = 0; attempt < 2 && rc == -EPROTO; attempt++)
+    rc = g->protocol == PROTOCOL_HTTP ? gate_http(g, reason) : gate_grpc(g, reason);
+  return rc;
+}
