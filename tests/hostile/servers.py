@@ -22,6 +22,22 @@ Modes (see MODES at the bottom):
                 grpc-encoding (H-WIRE-6): what no knob of the C-core mock can do
   status-word   a real server whose Check trailers say grpc-status: OK (a word,
                 not a code): the runner must not read it as 0
+  check-flood   a real server whose Check answers SERVING messages without end
+                and never the status (the 1.25 GiB runner of issue 13)
+  drip          a real server that writes one byte a second
+  one-shot      answers the first request well, then never another (the
+                runner's later cases must fail fast, not each wait)
+  headers-then-silent  answers every request with its headers, then nothing
+  window-zero   SETTINGS_INITIAL_WINDOW_SIZE 0 and no WINDOW_UPDATE ever: no
+                request message can be sent
+  settings-flood  SETTINGS frames without end (each asks for an ACK)
+  ping-flood    PING frames without end (each asks for a PING ACK)
+  continuation-flood  a HEADERS frame without END_HEADERS, then CONTINUATION
+                frames without end
+  empty-data-flood  headers, then zero-length DATA frames without end
+  reset-at-once accepts and resets the connection (SO_LINGER 0)
+  http-huge-headers  HTTP/1.1 200 with header lines that never end
+  http-drip     HTTP/1.1 answer written one byte a second
 
 Only the standard library and python3-h2; nothing listens beyond 127.0.0.1.
 """
@@ -37,6 +53,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 
 CHECK = "/grpc.health.v1.Health/Check"
 WATCH = "/grpc.health.v1.Health/Watch"
@@ -98,6 +115,67 @@ def serve_http_bad_json(sock):
         body = b'{"status": SERVING,,, \xff\xfe'
         sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                      b"content-length: %d\r\n\r\n" % len(body) + body)
+
+
+def serve_http_huge_headers(sock):
+    sock.recv(65536)
+    sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+    line = b"x-hostile: " + b"h" * 1000 + b"\r\n"
+    while True:
+        sock.sendall(line * 64)
+
+
+def serve_http_drip(sock):
+    sock.recv(65536)
+    body = b"{}"
+    answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n" \
+        b"content-length: %d\r\n\r\n" % len(body) + body
+    for i in range(len(answer)):
+        sock.sendall(answer[i:i + 1])
+        time.sleep(1)
+    drain(sock)
+
+
+def serve_reset_at_once(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+# -- raw HTTP/2 frame floods ------------------------------------------------
+
+SETTINGS, PING, HEADERS, CONTINUATION, DATA = 0x4, 0x6, 0x1, 0x9, 0x0
+END_HEADERS = 0x4
+ACK = 0x1
+STATUS_200 = b"\x88"  # HPACK: indexed :status 200
+CT_GRPC = b"\x0f\x10" + bytes([len(b"application/grpc")]) + b"application/grpc"
+
+
+def serve_frames(sock, first, flood):
+    """The server preface (SETTINGS, and an ACK of the client's), `first`,
+    then `flood` again and again; the client's bytes are read and dropped
+    on another thread so that it never blocks on us."""
+    sock.recv(65536)  # the client's preface and SETTINGS
+    threading.Thread(target=drain, args=(sock,), daemon=True).start()
+    sock.sendall(raw_frame(SETTINGS, 0, b"") + raw_frame(SETTINGS, 0, b"", ACK) + first)
+    while True:
+        sock.sendall(flood)
+
+
+def serve_settings_flood(sock):
+    serve_frames(sock, b"", raw_frame(SETTINGS, 0, b"") * 512)
+
+
+def serve_ping_flood(sock):
+    serve_frames(sock, b"", raw_frame(PING, 0, b"hostile!") * 512)
+
+
+def serve_continuation_flood(sock):
+    serve_frames(sock, raw_frame(HEADERS, 1, STATUS_200),
+                 raw_frame(CONTINUATION, 1, b"\x40\x01x\x01y") * 512)  # literal x: y
+
+
+def serve_empty_data_flood(sock):
+    serve_frames(sock, raw_frame(HEADERS, 1, STATUS_200 + CT_GRPC, END_HEADERS),
+                 raw_frame(DATA, 1, b"") * 512)
 
 
 # -- HTTP/2 modes -----------------------------------------------------------
@@ -226,11 +304,13 @@ class RstFlood(H2Server):
         self.send(frame * FLOOD)
 
 
+GOAWAYS = b"".join(raw_frame(0x7, 0, struct.pack(">II", (FLOOD - i) * 2 + 1, 0))
+                  for i in range(FLOOD))
+
+
 class GoawayFlood(H2Server):
     def goaways(self):
-        frames = b"".join(raw_frame(0x7, 0, struct.pack(">II", (FLOOD - i) * 2 + 1, 0))
-                          for i in range(FLOOD))
-        self.send(frames)
+        self.send(GOAWAYS)
 
     def on_preface(self):
         self.goaways()
@@ -275,6 +355,47 @@ class StatusWord(H2Server):
         self.conn.send_headers(sid, [("grpc-status", "OK")], end_stream=True)
 
 
+class CheckFlood(WatchFlood):
+    def on_request(self, sid, path):
+        self.conn.send_headers(sid, GRPC_HEADERS)
+        self.streams.add(sid)
+
+
+class Drip(Trickle):
+    def send(self, data):
+        for i in range(len(data)):
+            self.sock.sendall(data[i:i + 1])
+            time.sleep(1)
+
+
+ANSWERED = []  # one-shot: the requests answered so far, over every connection
+ANSWERED_LOCK = threading.Lock()
+
+
+class OneShot(H2Server):
+    def on_request(self, sid, path):
+        with ANSWERED_LOCK:
+            first = not ANSWERED
+            ANSWERED.append(path)
+        if first:
+            super().on_request(sid, path)
+
+
+class HeadersThenSilent(H2Server):
+    def on_request(self, sid, path):
+        self.conn.send_headers(sid, GRPC_HEADERS)
+
+
+class WindowZero(H2Server):
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.conn.local_settings = h2.settings.Settings(
+            client=False, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+
+    def on_request(self, sid, path):
+        pass  # the request message cannot come (no window, no WINDOW_UPDATE): no answer
+
+
 def h2_mode(cls):
     return lambda sock: cls(sock).run()
 
@@ -293,6 +414,18 @@ MODES = {
     "http-bad-json": serve_http_bad_json,
     "compressed-flag": h2_mode(CompressedFlag),
     "status-word": h2_mode(StatusWord),
+    "check-flood": h2_mode(CheckFlood),
+    "drip": h2_mode(Drip),
+    "one-shot": h2_mode(OneShot),
+    "headers-then-silent": h2_mode(HeadersThenSilent),
+    "window-zero": h2_mode(WindowZero),
+    "settings-flood": serve_settings_flood,
+    "ping-flood": serve_ping_flood,
+    "continuation-flood": serve_continuation_flood,
+    "empty-data-flood": serve_empty_data_flood,
+    "reset-at-once": serve_reset_at_once,
+    "http-huge-headers": serve_http_huge_headers,
+    "http-drip": serve_http_drip,
 }
 
 
