@@ -37,6 +37,7 @@ enum {
 /* Bound on draining a cancelled call: the core completes every op at
  * once after grpc_call_cancel, so this is only a guard against a bug. */
 #define DRAIN_MS 10000
+#define PUMP_SLICE_MS 250
 /* How long past its deadline a unary call may take to end by itself. */
 #define CALL_MARGIN_MS 250
 
@@ -131,12 +132,24 @@ void gclient_close(gclient *gc) {
 }
 
 /* Takes one event off the stream's queue. -ETIMEDOUT when none came. */
+/* One wait on the queue, in slices of at most PUMP_SLICE_MS: the core may
+ * never come back from a flood, and the watchdog (watchdog.h) sees that
+ * a slice past its end, however far the deadline is. */
+static grpc_event pump_next(gclient_stream *s, gpr_timespec deadline) {
+  for (;;) {
+    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+    gpr_timespec slice = gpr_time_add(now, gpr_time_from_millis(PUMP_SLICE_MS, GPR_TIMESPAN));
+    int last = gpr_time_cmp(deadline, slice) <= 0;
+    int token = watchdog_enter(PUMP_SLICE_MS);
+    grpc_event ev = grpc_completion_queue_next(s->cq, last ? deadline : slice, NULL);
+    watchdog_leave(token);
+    if (ev.type != GRPC_QUEUE_TIMEOUT || last)
+      return ev;
+  }
+}
+
 static int stream_pump(gclient_stream *s, gpr_timespec deadline) {
-  gpr_timespec left = gpr_time_sub(deadline, gpr_now(GPR_CLOCK_MONOTONIC));
-  /* The core may never come back from a flood (watchdog.h). */
-  int token = watchdog_enter(left.tv_sec * 1000LL + left.tv_nsec / 1000000);
-  grpc_event ev = grpc_completion_queue_next(s->cq, deadline, NULL);
-  watchdog_leave(token);
+  grpc_event ev = pump_next(s, deadline);
   if (ev.type != GRPC_OP_COMPLETE)
     return -ETIMEDOUT;
   unsigned tag = (unsigned)(uintptr_t)ev.tag;

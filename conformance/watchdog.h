@@ -20,7 +20,7 @@
 #ifndef HC_WATCHDOG_H
 #define HC_WATCHDOG_H
 
-#define WATCHDOG_GRACE_MS 1500
+#define WATCHDOG_GRACE_MS 1000
 #define WATCHDOG_TICK_MS 100
 
 /* Starts the monitor. 0, or a negative errno (then there is no watchdog).

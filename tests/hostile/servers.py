@@ -188,6 +188,7 @@ class H2Server:
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         self.streams = set()  # streams being fed by pump()
+        self.paths = {}  # stream -> :path of a request not yet whole
 
     def send(self, data):
         self.sock.sendall(data)
@@ -253,12 +254,17 @@ class H2Server:
             if not data:
                 return
             for ev in self.conn.receive_data(data):
+                # Answer once the request message came (or the request
+                # ended), as a gRPC server must to read it: an answer before
+                # (an "early reply") makes curl 7.88 lose the trailers now
+                # and then (grpc-core-c-api.md §5), which no mode is about.
                 if isinstance(ev, h2.events.RequestReceived):
-                    path = dict(ev.headers).get(":path", "")
-                    self.on_request(ev.stream_id, path)
-                elif isinstance(ev, (h2.events.StreamReset, h2.events.StreamEnded)):
-                    if isinstance(ev, h2.events.StreamReset):
-                        self.streams.discard(ev.stream_id)
+                    self.paths[ev.stream_id] = dict(ev.headers).get(":path", "")
+                elif isinstance(ev, (h2.events.DataReceived, h2.events.StreamEnded)) and \
+                        ev.stream_id in self.paths:
+                    self.on_request(ev.stream_id, self.paths.pop(ev.stream_id))
+                elif isinstance(ev, h2.events.StreamReset):
+                    self.streams.discard(ev.stream_id)
             self.flush()
 
 
