@@ -147,6 +147,8 @@ static int gate_and_say(void *arg, char reason[RUNNER_ERR_MAX]) {
   int rc = gate_check(arg, reason);
   if (rc < 0)
     fprintf(stderr, CLI_PROG ": the target does not answer: %s\n", reason);
+  else if (rc > 0)
+    fprintf(stderr, CLI_PROG ": the target answers unsoundly: %s\n", reason);
   return rc;
 }
 

@@ -19,9 +19,20 @@ static int gate_grpc(const gate_target *g, char reason[RUNNER_ERR_MAX]) {
   /* H-CHECK-1: Check with an empty request asks for the overall health. */
   rc = wclient_post(g->target, HEALTH_CHECK, "application/grpc", (const uint8_t *)"", 0, 1,
                     g->timeout_ms, &r);
-  /* H-CHECK-7: a gRPC answer ends with its status. */
   if (rc == 0 && (r.status_in_headers >= 0 || r.status_in_trailers >= 0))
     return 0;
+  /* Whole messages without a status: an answer the cases judge (T06), but
+   * not a sound one (GATE_DEGRADED). */
+  wclient_describe(&r, seen, sizeof(seen));
+  if (rc == 0 && r.messages > 0 && r.goaways > 0) { /* the status lost in a GOAWAY flood */
+    snprintf(reason, RUNNER_ERR_MAX, "HTTP/2, but no grpc-status after %d GOAWAY frames: %.160s",
+             r.goaways, seen);
+    return -EPROTO;
+  }
+  if (rc == 0 && r.messages > 0) {
+    snprintf(reason, RUNNER_ERR_MAX, "HTTP/2, but no grpc-status: %.200s", seen);
+    return GATE_DEGRADED;
+  }
   if (rc < 0) {
     if (r.curl_code != CURLE_OPERATION_TIMEDOUT) {
       snprintf(reason, RUNNER_ERR_MAX, "no HTTP/2 answer to a gRPC Check (%.180s)", r.error);
@@ -31,7 +42,6 @@ static int gate_grpc(const gate_target *g, char reason[RUNNER_ERR_MAX]) {
              g->timeout_ms, r.error);
     return -ETIMEDOUT;
   }
-  wclient_describe(&r, seen, sizeof(seen));
   snprintf(reason, RUNNER_ERR_MAX, "HTTP/2, but no gRPC answer%s: %.180s",
            r.curl_code == CURLE_OPERATION_TIMEDOUT ? " in time" : "", seen);
   return r.curl_code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EPROTO;

@@ -21,8 +21,12 @@ typedef struct gate_target {
   int timeout_ms;
 } gate_target;
 
-/* 0 when the target answered; -ETIMEDOUT or -EPROTO with one line in
- * reason ("connected, but no gRPC answer within 2000 ms: ..."). */
+#define GATE_DEGRADED 1
+
+/* 0 when the target answered; GATE_DEGRADED when it answered with whole
+ * gRPC messages but no grpc-status (reason says so); -ETIMEDOUT or -EPROTO
+ * with one line in reason ("connected, but no gRPC answer within 2000 ms:
+ * ..."). */
 int gate_check(const gate_target *g, char reason[RUNNER_ERR_MAX]);
 
 #endif

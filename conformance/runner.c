@@ -223,13 +223,17 @@ static void run_halt(run_state *st, const char *what, const char *reason) {
   pthread_mutex_unlock(&st->lock);
 }
 
-/* Asks the gate; on failure halts the run with `what` and the gate's reason. */
-static void run_gate(run_state *st, const char *what) {
+/* Asks the gate; halts the run with `what` and the gate's reason when it
+ * says no answer, or (`strict`) no sound one. */
+static void run_gate(run_state *st, const char *what, int strict) {
   char reason[RUNNER_ERR_MAX];
+  int rc;
 
-  if (!st->opts->gate || st->halted || st->opts->gate(st->opts->gate_arg, reason) == 0)
+  if (!st->opts->gate || st->halted)
     return;
-  run_halt(st, what, reason);
+  rc = st->opts->gate(st->opts->gate_arg, reason);
+  if (rc < 0 || (strict && rc > 0))
+    run_halt(st, what, reason);
 }
 
 /* A case that failed after waiting its whole timeout may have met a target
@@ -241,7 +245,7 @@ static void recheck_after(run_state *st, size_t i) {
   if (st->results[i].outcome != OUTCOME_FAIL || st->durations[i] < st->opts->timeout_ms)
     return;
   snprintf(what, sizeof(what), "the target stopped answering after %s", st->cases[i].id);
-  run_gate(st, what);
+  run_gate(st, what, 1);
 }
 
 static void *worker(void *arg) {
@@ -370,7 +374,7 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
   if (opts->max_time_ms > 0)
     st.deadline = monotime_ms() + opts->max_time_ms;
   if (!opts->unreachable)
-    run_gate(&st, "the target does not answer");
+    run_gate(&st, "the target does not answer", 0);
 
   /* Batches of cases that may share the target, split by cases that must
    * run alone; each batch ends before the next case starts. */

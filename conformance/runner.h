@@ -42,8 +42,10 @@ enum {
 #define RUNNER_MAX_PARALLEL 64 /* --parallel is capped here */
 #define RUNNER_MAX_TIME_MS 120000 /* --max-time default */
 
-/* Does the target still answer at all? 0, or < 0 with one line saying what
- * it did instead in reason. Called from the reporting thread only. */
+/* Does the target still answer at all? 0; > 0 for an answer that is not
+ * sound (enough to run the cases, not to go on after a case that waited
+ * out its timeout); < 0 for none. Else than 0, one line saying what it did
+ * in reason. Called from the reporting thread only. */
 typedef int (*runner_gate_fn)(void *arg, char reason[RUNNER_ERR_MAX]);
 
 /* Borrowed strings and control; they must outlive runner_run. */

@@ -6,7 +6,7 @@
  * CURLH_TRAILER, as its documentation suggests). So a header line that comes after the
  * blank line ending the first block is a trailer.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memmem */
 #include "wire_client.h"
 
 #include <ctype.h>
@@ -139,6 +139,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   return size * nmemb;
 }
 
+/* curl tells of a GOAWAY only in its verbose text ("received GOAWAY",
+ * spelled "recveived" in 7.88): counted, for the gate. */
+static int on_debug(CURL *h, curl_infotype type, char *text, size_t len, void *userdata) {
+  exchange *ex = userdata;
+  (void)h;
+  if (type == CURLINFO_TEXT && memmem(text, len, "GOAWAY", 6))
+    ex->res->goaways++;
+  return 0;
+}
+
 static int post_once(const char *url, const char *content_type, const uint8_t *data, size_t len,
                      int timeout_ms, wclient_result *out, int *received) {
   memset(out, 0, sizeof(*out));
@@ -187,6 +197,9 @@ static int post_once(const char *url, const char *content_type, const uint8_t *d
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+  curl_easy_setopt(h, CURLOPT_DEBUGDATA, &ex);
+  curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
   /* curl's timeout lags under a flood of frames no callback sees: the
    * watch ends the transfer at the deadline whatever curl is doing. */
   sockwatch_start(&watch, timeout_ms);

@@ -33,6 +33,7 @@ typedef struct wclient_result {
   size_t leftover;                          /* bytes of an unfinished frame at the end */
   uint8_t first[16];                        /* first message's bytes (up to 16) */
   size_t first_len;                         /* its full length */
+  int goaways;                              /* GOAWAY frames curl reported */
   int curl_code;                            /* CURLcode of the transfer */
   char error[WCLIENT_TEXT_MAX];             /* curl's error text, "" on success */
 } wclient_result;
