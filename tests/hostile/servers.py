@@ -257,7 +257,7 @@ class H2Server:
                 # Answer once the request message came (or the request
                 # ended), as a gRPC server must to read it: an answer before
                 # (an "early reply") makes curl 7.88 lose the trailers now
-                # and then (grpc-core-c-api.md §5), which no mode is about.
+                # and then, which no mode here is about.
                 if isinstance(ev, h2.events.RequestReceived):
                     self.paths[ev.stream_id] = dict(ev.headers).get(":path", "")
                 elif isinstance(ev, (h2.events.DataReceived, h2.events.StreamEnded)) and \
