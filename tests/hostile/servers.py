@@ -361,6 +361,18 @@ class StatusWord(H2Server):
         self.conn.send_headers(sid, [("grpc-status", "OK")], end_stream=True)
 
 
+class TrailersOnlyNoStatus(H2Server):
+    """Every call ends trailers-only (HEADERS :status 200, a gRPC
+    content-type, END_STREAM) without a grpc-status: no answer at all
+    (H-WIRE-3). The gRPC C core's client asserts on it in Debian's 1.51."""
+
+    def reply_unary(self, sid, payload):
+        self.conn.send_headers(sid, GRPC_HEADERS, end_stream=True)
+
+    def reply_status(self, sid, code):
+        self.conn.send_headers(sid, GRPC_HEADERS, end_stream=True)
+
+
 class CheckFlood(WatchFlood):
     def on_request(self, sid, path):
         self.conn.send_headers(sid, GRPC_HEADERS)
@@ -421,6 +433,7 @@ MODES = {
     "compressed-flag": h2_mode(CompressedFlag),
     "status-word": h2_mode(StatusWord),
     "check-flood": h2_mode(CheckFlood),
+    "trailers-only-no-status": h2_mode(TrailersOnlyNoStatus),
     "drip": h2_mode(Drip),
     "one-shot": h2_mode(OneShot),
     "headers-then-silent": h2_mode(HeadersThenSilent),

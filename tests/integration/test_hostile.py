@@ -71,6 +71,7 @@ RUNS = {
     "trickle": ("trickle", "grpc"),
     "drip": ("drip", "grpc"),
     "reset-at-once": ("reset-at-once", "grpc"),
+    "trailers-only-no-status": ("trailers-only-no-status", "grpc"),
     "http-endless": ("http-endless", "http"),
     "http-huge-headers": ("http-huge-headers", "http"),
     "http-bad-json": ("http-bad-json", "http"),
