@@ -1,58 +1,24 @@
 /* The probe and wait subcommands (cmd.h): one check with
  * grpc_health_probe's exit codes (probe.h), or until a status is reached
  * (wait.h). */
-#define _GNU_SOURCE /* strsignal */
 #include "cmd.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <grpc/grpc.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "catalogue.h"
+#include "contain.h"
 #include "monotime.h"
 #include "probe.h"
 #include "wait.h"
 #include "watchdog.h"
 #include "wire.h"
 
-/* Runs fn in a child process and returns its exit code. Debian's gRPC
- * core asserts (and aborts the process) on some replies a broken target
- * can send, e.g. a trailers-only answer without grpc-status (H-WIRE-3;
- * tests/hostile trailers-only-no-status): a probe must still give its
- * verdict, so the core runs in a child and a child killed by a signal is
- * reported as `crash_code`, saying why. */
-static int contained(int (*fn)(const cli *), const cli *o, int crash_code, const char *what) {
-  int st;
-  pid_t pid;
-
-  fflush(NULL);
-  pid = fork();
-  if (pid < 0)
-    return fn(o); /* no child to be had: uncontained beats no answer */
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* killed with its parent */
-    exit(fn(o));
-  }
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR)
-      return crash_code;
-  if (WIFEXITED(st))
-    return WEXITSTATUS(st);
-  fprintf(stderr, CLI_PROG ": %s: the gRPC library aborted on what the target sent (%s)\n",
-          what, strsignal(WTERMSIG(st)));
-  return crash_code;
-}
-
 /* probe: --attempts checks, --interval apart, until --min-successful
  * succeeded (exit 0) or too few can still succeed (the last failure's code). */
-static int probe_here(const cli *o) {
+static int probe_here(void *arg) {
+  const cli *o = arg;
   probe_options po = {.protocol = (case_protocol)o->protocol,
                       .target = o->target,
                       .service = o->service ? o->service : "",
@@ -92,7 +58,8 @@ static int probe_here(const cli *o) {
   return ok >= need ? PROBE_EXIT_SERVING : last;
 }
 
-static int wait_here(const cli *o) {
+static int wait_here(void *arg) {
+  const cli *o = arg;
   wait_options wo = {.protocol = (case_protocol)o->protocol,
                      .target = o->target,
                      .service = o->service ? o->service : "",
@@ -119,10 +86,12 @@ static int wait_here(const cli *o) {
   return code;
 }
 
+/* The core runs in a child (contain.h): a reply that aborts it is a failed
+ * probe, and a wait that cannot reach its status. */
 int cmd_probe(const cli *o) {
-  return contained(probe_here, o, PROBE_EXIT_RPC, "probe failed");
+  return contain_call(probe_here, (void *)o, PROBE_EXIT_RPC, "probe failed");
 }
 
 int cmd_wait(const cli *o) {
-  return contained(wait_here, o, 1, "wait ended, the status not reached");
+  return contain_call(wait_here, (void *)o, 1, "wait ended, the status not reached");
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "catalogue.h"
+#include "contain.h"
 #include "control.h"
 #include "gate.h"
 #include "runner.h"
@@ -169,6 +170,30 @@ int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, 
   return code;
 }
 
+/* What talks to the target, in contain_call's child. */
+typedef struct run_job {
+  const hc_case *cases;
+  size_t count;
+  const runner_options *ro;
+  report *rep;
+} run_job;
+
+static int run_job_here(void *arg) {
+  const run_job *job = arg;
+  int code;
+
+  watchdog_arm(RUNNER_EXIT_FAILED, "the target kept the gRPC client busy past a call's deadline "
+                                  "(a frame flood?): the run stops here, its report unfinished");
+  /* Cases use the C core and libcurl from several threads: both are
+   * initialised here, once, before any case starts a thread. */
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  grpc_init();
+  code = cmd_run_cases(job->cases, job->count, job->ro, job->rep);
+  grpc_shutdown();
+  curl_global_cleanup();
+  return code;
+}
+
 int cmd_run(cli *o) {
   char cerr[CONTROL_ERR_MAX], desc[1100], reason[RUNNER_ERR_MAX];
   char control_url[64];
@@ -234,15 +259,10 @@ int cmd_run(cli *o) {
     fprintf(stderr, CLI_PROG ": target unreachable: %s\n", reason);
     ro.unreachable = reason;
   }
-  watchdog_arm(RUNNER_EXIT_FAILED, "the target kept the gRPC client busy past a call's deadline "
-                                  "(a frame flood?): the run stops here, its report unfinished");
-  /* Cases use the C core and libcurl from several threads: both are
-   * initialised here, once, before any case starts a thread. */
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  grpc_init();
-  code = cmd_run_cases(cases, count, &ro, rep);
-  grpc_shutdown();
-  curl_global_cleanup();
+  /* A reply that aborts the gRPC core fails the run, its report unfinished
+   * (contain.h); the spawned target is still stopped here. */
+  code = contain_call(run_job_here, &(run_job){cases, count, &ro, rep}, RUNNER_EXIT_FAILED,
+                      "the run stops here, its report unfinished");
 out:
   stop_target(sp, code);
   report_free(rep);

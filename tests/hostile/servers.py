@@ -373,6 +373,21 @@ class TrailersOnlyNoStatus(H2Server):
         self.conn.send_headers(sid, GRPC_HEADERS, end_stream=True)
 
 
+class GateThenNoStatus(TrailersOnlyNoStatus):
+    """The first Check (the runner's gate, over any connection) is answered
+    well; every later call as trailers-only-no-status: the abort comes in
+    the middle of a run, not before it."""
+
+    def reply_unary(self, sid, payload):
+        with ANSWERED_LOCK:
+            first = not ANSWERED
+            ANSWERED.append(sid)
+        if first:
+            H2Server.reply_unary(self, sid, payload)
+        else:
+            TrailersOnlyNoStatus.reply_unary(self, sid, payload)
+
+
 class CheckFlood(WatchFlood):
     def on_request(self, sid, path):
         self.conn.send_headers(sid, GRPC_HEADERS)
@@ -434,6 +449,7 @@ MODES = {
     "status-word": h2_mode(StatusWord),
     "check-flood": h2_mode(CheckFlood),
     "trailers-only-no-status": h2_mode(TrailersOnlyNoStatus),
+    "gate-then-no-status": h2_mode(GateThenNoStatus),
     "drip": h2_mode(Drip),
     "one-shot": h2_mode(OneShot),
     "headers-then-silent": h2_mode(HeadersThenSilent),

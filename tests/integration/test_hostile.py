@@ -294,3 +294,22 @@ def test_status_word_is_not_success_t06():
     assert t06["result"] == "fail", res.stdout + res.stderr
     assert "grpc-status 0" in t06["message"], t06
     assert res.returncode == 1, res.stderr
+
+
+def test_core_abort_mid_run_still_gives_a_verdict():
+    """A target that answers the gate, then ends every call trailers-only
+    without grpc-status (H-WIRE-3), makes Debian's gRPC core abort the
+    process that reads it. The run still ends with a verdict (exit 1) that
+    says so, with the default flags and within the bound (contain.h)."""
+    proc, port = start_server("gate-then-no-status")
+    try:
+        t0 = time.monotonic()
+        res = subprocess.run([RUNNER, "--target", f"127.0.0.1:{port}"], capture_output=True,
+                             text=True, timeout=BOUND_S + 10, env=runner_env())
+        seconds = time.monotonic() - t0
+    finally:
+        proc.kill()
+        proc.wait(5)
+    assert res.returncode == 1, res.stdout[-1500:] + res.stderr[-1500:]
+    assert "the gRPC library aborted on what the target sent" in res.stderr, res.stderr[-1500:]
+    assert seconds < BOUND_S, seconds
