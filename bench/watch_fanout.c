@@ -55,10 +55,10 @@ typedef struct watcher {
   grpc_byte_buffer *msg;
   grpc_status_code code;
   grpc_slice details;
-  int pending;   /* tags not yet dequeued */
-  int opened;    /* saw its first message */
-  int notified;  /* saw NOT_SERVING */
-  double at_ms;  /* when NOT_SERVING was dequeued, from the flip */
+  int pending;  /* tags not yet dequeued */
+  int opened;   /* saw its first message */
+  int notified; /* saw NOT_SERVING */
+  double at_ms; /* when NOT_SERVING was dequeued, from the flip */
 } watcher;
 
 typedef struct fanout_options {
@@ -87,8 +87,8 @@ struct shard {
   int n;        /* watchers on this shard */
   int opened;
   int notified;
-  int pending;  /* tags not yet dequeued */
-  int phase;    /* 0: wait for `opened`, 1: for `notified` */
+  int pending; /* tags not yet dequeued */
+  int phase;   /* 0: wait for `opened`, 1: for `notified` */
   int rv;
 };
 
@@ -176,9 +176,8 @@ static int parse_args(int argc, char **argv, fanout_options *o) {
 /* Each shard's channel gets its own subchannel pool, hence its own
  * connection. */
 static int fanout_shards(fanout *f) {
-  grpc_arg arg = {.type = GRPC_ARG_INTEGER,
-                  .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
-                  .value.integer = 1};
+  grpc_arg arg = {
+      .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1};
   grpc_channel_args args = {.num_args = 1, .args = &arg};
   grpc_channel_credentials *cr = grpc_insecure_credentials_create();
 
@@ -358,8 +357,8 @@ static int flip_http(const char *url) {
   curl_slist_free_all(h);
   curl_easy_cleanup(c);
   if (rc != CURLE_OK || code != 200) {
-    fprintf(stderr, "\nwatch-fanout: PUT %s failed: %s, HTTP %ld\n", full,
-            curl_easy_strerror(rc), code);
+    fprintf(stderr, "\nwatch-fanout: PUT %s failed: %s, HTTP %ld\n", full, curl_easy_strerror(rc),
+            code);
     return -EIO;
   }
   return 0;
@@ -421,8 +420,7 @@ static void fanout_close(fanout *f) {
     while (sh->pending > 0) {
       grpc_event ev = grpc_completion_queue_next(
           sh->cq,
-          gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(5, GPR_TIMESPAN)),
-          NULL);
+          gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(5, GPR_TIMESPAN)), NULL);
       int kind;
       watcher *w;
 

@@ -44,7 +44,6 @@ int cases_start_shutdown(const case_ctx *ctx, case_result *res);
  * res->message (the target stays shut down), the outcome kept. */
 void cases_resume(const case_ctx *ctx, case_result *res);
 
-
 /* Removes a name the case created, best effort: 0, or the hook's error
  * (-ENOTSUP: it cannot remove), which most callers ignore. */
 int cases_remove(const case_ctx *ctx, const char *service);

@@ -358,8 +358,8 @@ void case_check_concurrent(const case_ctx *ctx, case_result *res) {
   int budget = ctx->latency_budget_ms > 0 ? ctx->latency_budget_ms : 500;
   char exp[64], count[CASE_TEXT_MAX];
   snprintf(exp, sizeof(exp), "%d successful Checks", CONCURRENT_CHECKS);
-  snprintf(count, sizeof(count), "%d of %d succeeded; first failure: %.400s", good, CONCURRENT_CHECKS,
-           seen);
+  snprintf(count, sizeof(count), "%d of %d succeeded; first failure: %.400s", good,
+           CONCURRENT_CHECKS, seen);
   if (good < CONCURRENT_CHECKS)
     case_fail(res, exp, count, "concurrent Checks on one connection failed");
   else if (worst >= budget)
@@ -416,8 +416,7 @@ void case_check_long_name(const case_ctx *ctx, case_result *res) {
   int code = r.code;
   gclient_reply_free(&r);
   if (code != WIRE_NOT_FOUND && code != WIRE_INVALID_ARGUMENT) {
-    case_fail(res, "NOT_FOUND or INVALID_ARGUMENT", seen, "Check of a %d-byte name",
-              LONG_NAME_LEN);
+    case_fail(res, "NOT_FOUND or INVALID_ARGUMENT", seen, "Check of a %d-byte name", LONG_NAME_LEN);
   } else {
     gclient_check(gc, "", ctx->timeout_ms, &r);
     gclient_reply_describe(&r, seen, sizeof(seen));

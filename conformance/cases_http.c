@@ -166,8 +166,7 @@ void case_http_latency_budget(const case_ctx *ctx, case_result *res) {
   if (r.curl_code != 0) /* headers in time are not an answer when the body never ends */
     case_fail(res, expected, seen, "GET / did not complete: %s", r.error);
   else if (r.elapsed_ms <= ctx->latency_budget_ms)
-    case_pass(res, "GET / answered in %d ms (budget %d ms)", r.elapsed_ms,
-              ctx->latency_budget_ms);
+    case_pass(res, "GET / answered in %d ms (budget %d ms)", r.elapsed_ms, ctx->latency_budget_ms);
   else
     case_fail(res, expected, seen, "GET / is slower than the latency budget");
 }

@@ -225,8 +225,9 @@ out:
 /* T29 under the profile. */
 static void case_superseded_by_j03(const case_ctx *ctx, case_result *res) {
   (void)ctx;
-  case_skip(res, "--profile jina: a Jina Executor does not list grpc.health.v1.Health; "
-                 "jina/reflection-lists-services (J03) checks its list instead");
+  case_skip(res,
+            "--profile jina: a Jina Executor does not list grpc.health.v1.Health; "
+            "jina/reflection-lists-services (J03) checks its list instead");
 }
 
 static const hc_case jina_cases[] = {

@@ -36,8 +36,9 @@ static int list_call(const case_ctx *ctx, case_result *res, gclient *gc, list_re
   if (r.code == WIRE_UNIMPLEMENTED)
     case_skip(res, "List is not served (UNIMPLEMENTED): optional, H-LIST-1");
   else if (r.code == WIRE_RESOURCE_EXHAUSTED)
-    case_skip(res, "List answered RESOURCE_EXHAUSTED (too many services, allowed by H-LIST-3): "
-                   "nothing to inspect");
+    case_skip(res,
+              "List answered RESOURCE_EXHAUSTED (too many services, allowed by H-LIST-3): "
+              "nothing to inspect");
   else if (r.code != WIRE_OK || r.msg_count != 1)
     case_fail(res, "OK with one HealthListResponse", seen, "List failed");
   else if (!*out)
@@ -95,8 +96,8 @@ void case_list_includes_names(const case_ctx *ctx, case_result *res) {
   list_reply *l = NULL;
   int code = 0;
   if (list_call(ctx, res, gc, &l, &code) == 0) {
-    case_pass(res, "List holds %zu entries%s%s", l->n_statuses,
-              overall >= 0 ? ", '' included" : "", created ? ", the created name included" : "");
+    case_pass(res, "List holds %zu entries%s%s", l->n_statuses, overall >= 0 ? ", '' included" : "",
+              created ? ", the created name included" : "");
     for (size_t i = 0; i < l->n_statuses; i++) {
       const Grpc__Health__V1__HealthListResponse__StatusesEntry *e = l->statuses[i];
       if (e && e->value && (int)e->value->status == WIRE_SERVICE_UNKNOWN) {
@@ -162,8 +163,7 @@ void case_list_limit(const case_ctx *ctx, case_result *res) {
               LIST_LIMIT + 1);
   else
     case_fail(res, "OK or RESOURCE_EXHAUSTED", over.seen[0] ? over.seen : over.message,
-              "List above %d services must answer OK or RESOURCE_EXHAUSTED (H-LIST-3)",
-              LIST_LIMIT);
+              "List above %d services must answer OK or RESOURCE_EXHAUSTED (H-LIST-3)", LIST_LIMIT);
 done:
   list_free(l);
   int stay = 0;
@@ -174,8 +174,10 @@ done:
   }
   /* Leftovers read as what they are: ours, not the target's (issue 13). */
   if (stay)
-    cases_note(res, "%d names it created stay on the target (the hook cannot remove them): "
-               "restart it before another run", stay);
+    cases_note(res,
+               "%d names it created stay on the target (the hook cannot remove them): "
+               "restart it before another run",
+               stay);
   gclient_close(gc);
 }
 

@@ -80,8 +80,8 @@ static int refl_start(const case_ctx *ctx, case_result *res, refl_session *rs,
     if (rc == 1)
       cases_stream_end(rs->s, seen, sizeof(seen));
     else
-      snprintf(seen, sizeof(seen), "%s", rc == -ETIMEDOUT ? "no response in time"
-                                                          : "an undecodable response");
+      snprintf(seen, sizeof(seen), "%s",
+               rc == -ETIMEDOUT ? "no response in time" : "an undecodable response");
     case_fail(res, "a response, or UNIMPLEMENTED to let clients fall back", seen,
               "reflection %s is broken", refl_names[v]);
     return -EPROTO;
@@ -179,8 +179,8 @@ void case_reflection_lists_health(const case_ctx *ctx, case_result *res) {
   gclient_close(rs.gc);
 }
 
-static const Google__Protobuf__MethodDescriptorProto *
-find_method(const Google__Protobuf__ServiceDescriptorProto *svc, const char *name) {
+static const Google__Protobuf__MethodDescriptorProto *find_method(
+    const Google__Protobuf__ServiceDescriptorProto *svc, const char *name) {
   for (size_t i = 0; i < svc->n_method; i++)
     if (svc->method[i]->name && strcmp(svc->method[i]->name, name) == 0)
       return svc->method[i];
@@ -249,8 +249,8 @@ const char *cases_refl_health_problem(const case_ctx *ctx, gclient *gc, const re
   return why;
 }
 
-int cases_refl_v1alpha(const case_ctx *ctx, case_result *res, gclient *gc,
-                       const refl_request *req, refl_response **out) {
+int cases_refl_v1alpha(const case_ctx *ctx, case_result *res, gclient *gc, const refl_request *req,
+                       refl_response **out) {
   refl_session rs = {.gc = gc, .first = 1};
   int rc = refl_start(ctx, res, &rs, req, out);
 
@@ -338,8 +338,9 @@ void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res) {
     } else {
       cases_refl_list_request(&req);
       int rc = refl_ask(ctx, rs.s, &req, &next);
-      if (rc == 0 && next->message_response_case ==
-                         GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE) {
+      if (rc == 0 &&
+          next->message_response_case ==
+              GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE) {
         case_pass(res, "error_response NOT_FOUND in-stream, and the stream stayed usable");
         refl_finish(ctx, res, &rs);
       } else {

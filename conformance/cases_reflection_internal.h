@@ -26,8 +26,8 @@ void cases_refl_symbol_request(refl_request *req, const char *symbol);
  * v1alpha only), then half-closes and expects OK. 0 with *out (free it
  * with cases_refl_free) and res PASS; otherwise res is FAIL (v1alpha
  * UNIMPLEMENTED included) and *out NULL. */
-int cases_refl_v1alpha(const case_ctx *ctx, case_result *res, gclient *gc,
-                       const refl_request *req, refl_response **out);
+int cases_refl_v1alpha(const case_ctx *ctx, case_result *res, gclient *gc, const refl_request *req,
+                       refl_response **out);
 
 /* "" when r is the file_descriptor_response of grpc/health/v1/health.proto
  * (H-REFL-4: the first file; Check unary, Watch server-streaming, List

@@ -166,8 +166,7 @@ void cases_resume(const case_ctx *ctx, case_result *res) {
   char err[CONTROL_ERR_MAX] = "";
 
   if (ctx->control && control_resume(ctx->control, err) < 0)
-    cases_note(res, "the target stays shut down (resume: %s): restart it before another run",
-               err);
+    cases_note(res, "the target stays shut down (resume: %s): restart it before another run", err);
 }
 
 int cases_start_shutdown(const case_ctx *ctx, case_result *res) {

@@ -24,8 +24,8 @@
  * closes `s` and the client and, when asked, removes the name. */
 typedef struct {
   gclient *gc;
-  gclient_stream *s;          /* the body's stream; closed after it */
-  char name[CASES_NAME_MAX];  /* "<service>-<suffix>", or "" */
+  gclient_stream *s;         /* the body's stream; closed after it */
+  char name[CASES_NAME_MAX]; /* "<service>-<suffix>", or "" */
 } watch_run;
 
 typedef void watch_body(const case_ctx *ctx, case_result *res, watch_run *w);
@@ -65,8 +65,8 @@ static void implemented(const case_ctx *ctx, case_result *res, watch_run *w) {
     case_fail(res, "a first message, or UNIMPLEMENTED", seen,
               "Watch failed with a code clients retry forever");
   } else {
-    snprintf(seen, sizeof(seen), "%s", rc == -ETIMEDOUT ? "nothing before the timeout"
-                                                        : "an undecodable message");
+    snprintf(seen, sizeof(seen), "%s",
+             rc == -ETIMEDOUT ? "nothing before the timeout" : "an undecodable message");
     case_fail(res, "a first message, or UNIMPLEMENTED", seen, "Watch neither served nor refused");
   }
 }
@@ -280,8 +280,8 @@ static void all_watchers(const case_ctx *ctx, case_result *res, watch_run *w) {
     case_pass(res, "all %d watchers got the change", WATCHERS);
     for (int i = 0; i < WATCHERS; i++) {
       int others = 0;
-      if (cases_watch_until(s[i], WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen,
-                            sizeof(seen)) != 0) {
+      if (cases_watch_until(s[i], WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen, sizeof(seen)) !=
+          0) {
         char exp[64];
         snprintf(exp, sizeof(exp), "NOT_SERVING on all %d watchers", WATCHERS);
         case_fail(res, exp, seen, "watcher #%d (of %d, oldest first) missed the change", i + 1,
@@ -387,9 +387,8 @@ static void watchers_not_serving(const case_ctx *ctx, case_result *res, watch_ru
   if (cases_watch_first(ctx, res, w->gc, "", ctx->timeout_ms, &w->s, &status) != 0 ||
       cases_start_shutdown(ctx, res) != 0)
     return;
-  if (status != WIRE_NOT_SERVING &&
-      cases_watch_until(w->s, WIRE_NOT_SERVING, ctx->timeout_ms, &others, seen,
-                        sizeof(seen)) != 0) {
+  if (status != WIRE_NOT_SERVING && cases_watch_until(w->s, WIRE_NOT_SERVING, ctx->timeout_ms,
+                                                      &others, seen, sizeof(seen)) != 0) {
     cases_should(ctx, res, "NOT_SERVING pushed before the stream ends", seen,
                  "watchers were not told of the shutdown");
   } else {

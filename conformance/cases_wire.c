@@ -74,8 +74,8 @@ void case_wire_content_type_415(const case_ctx *ctx, case_result *res) {
   if (w.http_status == 415)
     case_pass(res, "content-type text/plain gets HTTP 415");
   else if (w.http_status != 200)
-    cases_should(ctx, res, "HTTP 415", seen, "a non-gRPC content-type was refused, but not with 415");
-  else
     cases_should(ctx, res, "HTTP 415", seen,
-                 "a text/plain request was served as gRPC");
+                 "a non-gRPC content-type was refused, but not with 415");
+  else
+    cases_should(ctx, res, "HTTP 415", seen, "a text/plain request was served as gRPC");
 }

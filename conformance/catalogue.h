@@ -44,13 +44,13 @@ struct control;
 
 /* Everything a case may use. Owned by the runner; read-only for cases. */
 typedef struct case_ctx {
-  const char *target;       /* "host:port" */
-  int timeout_ms;           /* per-case bound on every wait (--timeout) */
-  int latency_budget_ms;    /* T10 budget, default 500 */
-  struct control *control;  /* NULL without --control / --control-cmd */
-  int strict;               /* --strict: SHOULD failures fail */
-  const char *service;      /* a name the case may create via control ("hc-conformance-<pid>") */
-  const void *suite;        /* a suite's own settings (the client suite's client_opts), or NULL */
+  const char *target;      /* "host:port" */
+  int timeout_ms;          /* per-case bound on every wait (--timeout) */
+  int latency_budget_ms;   /* T10 budget, default 500 */
+  struct control *control; /* NULL without --control / --control-cmd */
+  int strict;              /* --strict: SHOULD failures fail */
+  const char *service;     /* a name the case may create via control ("hc-conformance-<pid>") */
+  const void *suite;       /* a suite's own settings (the client suite's client_opts), or NULL */
 } case_ctx;
 
 #define CASE_TEXT_MAX 512
@@ -67,9 +67,9 @@ typedef struct case_result {
 typedef void (*case_fn)(const case_ctx *ctx, case_result *res);
 
 typedef struct hc_case {
-  const char *id;          /* stable, e.g. "watch/unknown-service-stays-open" */
-  const char *test;        /* "T16" */
-  const char *clauses;     /* "H-WATCH-3" or "H-WATCH-3,H-WATCH-7" */
+  const char *id;      /* stable, e.g. "watch/unknown-service-stays-open" */
+  const char *test;    /* "T16" */
+  const char *clauses; /* "H-WATCH-3" or "H-WATCH-3,H-WATCH-7" */
   case_level level;
   case_protocol protocol;
   unsigned needs;          /* NEED_* */
@@ -103,7 +103,7 @@ const char *catalogue_unmet_need(const hc_case *c, const struct control *ctl);
 /* The case with this exact ID, or NULL. */
 const hc_case *catalogue_find(const char *id);
 
-const char *catalogue_level_name(case_level level);     /* "MUST" ... */
+const char *catalogue_level_name(case_level level);       /* "MUST" ... */
 const char *catalogue_outcome_name(case_outcome outcome); /* "pass" ... */
 
 /* Fill helpers for cases: printf-style, truncating safely. */

@@ -27,13 +27,20 @@ static int usage_exit = RUNNER_EXIT_USAGE;
 
 void cli_usage(FILE *f) {
   fprintf(f,
-          "Usage: " CLI_PROG " [run] (--target TARGET | --spawn CMD) [options]\n"
-          "       " CLI_PROG " probe --target TARGET [probe options]\n"
-          "       " CLI_PROG " wait --target TARGET [--timeout DUR] [--status STATUS]\n"
-          "       " CLI_PROG " list [--protocol P] [--run PAT] [--skip PAT] | --help | --version\n"
-          "       " CLI_PROG " matrix [--format F] [--output FILE] [NAME=]REPORT.ndjson...\n"
-          "       " CLI_PROG " client --probe-cmd CMD [client options]\n"
-          "       " CLI_PROG " ping executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
+          "Usage: " CLI_PROG
+          " [run] (--target TARGET | --spawn CMD) [options]\n"
+          "       " CLI_PROG
+          " probe --target TARGET [probe options]\n"
+          "       " CLI_PROG
+          " wait --target TARGET [--timeout DUR] [--status STATUS]\n"
+          "       " CLI_PROG
+          " list [--protocol P] [--run PAT] [--skip PAT] | --help | --version\n"
+          "       " CLI_PROG
+          " matrix [--format F] [--output FILE] [NAME=]REPORT.ndjson...\n"
+          "       " CLI_PROG
+          " client --probe-cmd CMD [client options]\n"
+          "       " CLI_PROG
+          " ping executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
           "                           [--min-successful-attempts M]   (jina ping; ping --help)\n"
           "\n"
           "Checks a grpc.health.v1.Health server, or a plain-HTTP health endpoint such as\n"
@@ -95,7 +102,8 @@ void cli_usage(FILE *f) {
           "  --help, --version\n"
           "\n"
           "client: certifies a health client instead of a server: scenarios a mock plays,\n"
-          "judged from the client's verdicts and what it sent (" CLI_PROG " client --help,\n"
+          "judged from the client's verdicts and what it sent (" CLI_PROG
+          " client --help,\n"
           "docs/client-conformance.md).\n"
           "\n"
           "Many targets (run):\n"
@@ -303,7 +311,7 @@ static int parse_check_option(cli *o, int opt, const char *arg) {
   case OPT_MIN_SUCCESSFUL:
     if (parse_int(arg, 1, MAX_ATTEMPTS, &o->min_successful) < 0)
       return cli_usage_error("--min-successful: '%s' is not a number from 1 to %d", arg,
-                         MAX_ATTEMPTS);
+                             MAX_ATTEMPTS);
     return 0;
   case OPT_INTERVAL:
     o->interval_given = 1;
@@ -314,8 +322,8 @@ static int parse_check_option(cli *o, int opt, const char *arg) {
     return take_duration("--rpc-timeout", arg, &o->rpc_timeout_ms);
   case OPT_STATUS:
     if (wire_status_parse(arg, &o->want_status) < 0)
-      return cli_usage_error("--status: '%s' is not SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN",
-                         arg);
+      return cli_usage_error(
+          "--status: '%s' is not SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN", arg);
     return 0;
   default:
     return parse_tls_option(o, opt, arg);
@@ -343,7 +351,7 @@ static int parse_run_option(cli *o, int opt, const char *arg) {
   case OPT_PARALLEL:
     if (parse_int(arg, 1, RUNNER_MAX_PARALLEL, &o->parallel) < 0)
       return cli_usage_error("--parallel: '%s' is not a number from 1 to %d", arg,
-                         RUNNER_MAX_PARALLEL);
+                             RUNNER_MAX_PARALLEL);
     return 0;
   case OPT_PROFILE:
     if (strcmp(arg, "jina") != 0 && strcmp(arg, "none") != 0)
@@ -395,8 +403,7 @@ static int parse_option(cli *o, int opt, const char *arg) {
     return 0;
   case OPT_FORMAT:
   case OPT_OUTPUT:
-    return cli_output_option(o->outputs, &o->noutputs, &o->last_has_output, opt == OPT_OUTPUT,
-                             arg);
+    return cli_output_option(o->outputs, &o->noutputs, &o->last_has_output, opt == OPT_OUTPUT, arg);
   case OPT_LIST:
     o->list = 1;
     return 0;
@@ -445,8 +452,10 @@ int cli_set_target(cli *o, const char *target) {
     o->target_buf[len] = '\0';
     o->target = o->target_buf;
   } else if (strstr(t, "://")) {
-    return cli_usage_error("--target '%s': the only schemes are http:// and https:// (gRPC is "
-                       "HOST:PORT)", t);
+    return cli_usage_error(
+        "--target '%s': the only schemes are http:// and https:// (gRPC is "
+        "HOST:PORT)",
+        t);
   }
   if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
     return cli_usage_error("--target: %s", err);
@@ -460,8 +469,9 @@ static int check_command_flags(const cli *o) {
   if (o->cmd != CMD_PROBE && o->cmd != CMD_WAIT &&
       (o->service || o->attempts || o->min_successful || o->interval_given ||
        o->connect_timeout_ms || o->rpc_timeout_ms || o->want_status >= 0))
-    return cli_usage_error("--service, --attempts, --min-successful, --interval, --connect-timeout, "
-                       "--rpc-timeout and --status belong to probe and wait");
+    return cli_usage_error(
+        "--service, --attempts, --min-successful, --interval, --connect-timeout, "
+        "--rpc-timeout and --status belong to probe and wait");
   if (o->cmd == CMD_WAIT && (o->attempts || o->min_successful || o->connect_timeout_ms))
     return cli_usage_error("--attempts, --min-successful and --connect-timeout belong to probe");
   if (o->cmd == CMD_PROBE && o->want_status >= 0)
@@ -469,11 +479,12 @@ static int check_command_flags(const cli *o) {
   if ((o->cmd == CMD_PROBE || o->cmd == CMD_WAIT) &&
       (o->spawn || o->known_failing || o->parallel || o->control_url || o->control_cmd ||
        o->profile))
-    return cli_usage_error("--spawn, --known-failing, --parallel, --control and --profile belong "
-                           "to run");
+    return cli_usage_error(
+        "--spawn, --known-failing, --parallel, --control and --profile belong "
+        "to run");
   if (o->cmd == CMD_PROBE && o->min_successful > (o->attempts ? o->attempts : 1))
     return cli_usage_error("--min-successful %d is more than --attempts %d", o->min_successful,
-                       o->attempts ? o->attempts : 1);
+                           o->attempts ? o->attempts : 1);
   return 0;
 }
 
@@ -481,7 +492,11 @@ int cli_parse(int argc, char **argv, cli *o) {
   char err[RUNNER_ERR_MAX];
   int opt, rc;
 
-  *o = (cli){.timeout_ms = 2000, .max_time_ms = 120000, .latency_budget_ms = 500, .protocol = -1, .want_status = -1,
+  *o = (cli){.timeout_ms = 2000,
+             .max_time_ms = 120000,
+             .latency_budget_ms = 500,
+             .protocol = -1,
+             .want_status = -1,
              .spawn_timeout_ms = 10000};
   /* The subcommand decides the usage exit code, so it is read first. */
   if (argc > 1 && command_parse(argv[1], &o->cmd) == 0 && o->cmd == CMD_PROBE)
@@ -499,7 +514,8 @@ int cli_parse(int argc, char **argv, cli *o) {
       o->cmd = cmd;
       continue;
     }
-    return cli_usage_error("unexpected argument '%s' (subcommands: run, probe, wait, list)", argv[i]);
+    return cli_usage_error("unexpected argument '%s' (subcommands: run, probe, wait, list)",
+                           argv[i]);
   }
   if (o->cmd == CMD_PROBE)
     usage_exit = PROBE_EXIT_USAGE;
@@ -520,7 +536,7 @@ int cli_parse(int argc, char **argv, cli *o) {
     return cli_usage_error("--spawn and --target exclude each other (the spawned target is used)");
   if (!o->target && !o->spawn)
     return cli_usage_error(o->cmd == CMD_RUN ? "--target HOST:PORT (or --spawn CMD) is required"
-                                         : "--target HOST:PORT is required");
+                                             : "--target HOST:PORT is required");
   if (o->target) {
     rc = cli_set_target(o, o->target);
     if (rc)
@@ -541,8 +557,7 @@ int cli_output_option(cli_output *outs, size_t *n, int *last_has_output, int is_
 
   if (!is_output) {
     if (report_format_parse(arg, &fmt) < 0)
-      return cli_usage_error("--format: unknown format '%s' (text, tap, junit, json, html)",
-                             arg);
+      return cli_usage_error("--format: unknown format '%s' (text, tap, junit, json, html)", arg);
     if (*n == CLI_MAX_OUTPUTS)
       return cli_usage_error("--format: at most %d formats", CLI_MAX_OUTPUTS);
     outs[(*n)++] = (cli_output){.fmt = fmt, .path = NULL};

@@ -28,7 +28,7 @@ typedef struct client_cli {
   const char *known_failing;
   int strict, list, help;
   const char *healthy_re, *unhealthy_re; /* the patterns, compiled into o */
-  int regex_ready;                        /* o's regex_t need regfree */
+  int regex_ready;                       /* o's regex_t need regfree */
   int protocol_given;
   cli_output outputs[CLI_MAX_OUTPUTS];
   size_t noutputs;
@@ -37,49 +37,50 @@ typedef struct client_cli {
 } client_cli;
 
 static void client_usage(FILE *f) {
-  fprintf(f,
-          "Usage: " CLI_PROG " client --probe-cmd CMD [options]\n"
-          "       " CLI_PROG " client --watch-cmd CMD [options]\n"
-          "\n"
-          "Certifies a health client (a probe, a readiness script, a load balancer's\n"
-          "checker) against scenarios a mock-executor plays: each scenario starts a mock\n"
-          "set up for it, runs the client, and judges its verdict and what it sent (the\n"
-          "mock's journal). docs/client-conformance.md lists the scenarios.\n"
-          "\n"
-          "  --probe-cmd CMD        a probe run once per scenario through /bin/sh; {addr}\n"
-          "                         (127.0.0.1:PORT), {host}, {port}, {url} (http://HOST:PORT/\n"
-          "                         or .../health/SERVICE) and {service} are replaced by\n"
-          "                         shell-quoted words. Exit 0 means healthy, any other\n"
-          "                         exit unhealthy, a signal a crash\n"
-          "  --protocol P           grpc (default) or http: which scenarios run\n"
-          "  --service NAME         the service the probe is told to check (default '')\n"
-          "  --healthy-exit N[,N..] exit codes meaning healthy (default 0); repeatable\n"
-          "  --unhealthy-exit N[,N..] exit codes meaning unhealthy (default: any other);\n"
-          "                         another code is no verdict, and fails\n"
-          "  --probe-timeout DUR    the longest the probe may take by its own settings\n"
-          "                         (default 2s: grpc_health_probe's 1s dial + 1s RPC)\n"
-          "  --slack DUR            on top of it, for starting and ending (default 2s); a\n"
-          "                         probe still running then is killed (its process group)\n"
-          "  --attempts N           calls one probe run may make (default 1)\n"
-          "\n"
-          "  --watch-cmd CMD        a long-lived client (same placeholders), started once per\n"
-          "                         scenario, that prints a line per change of its view:\n"
-          "                         HEALTHY or UNHEALTHY; other lines are ignored. gRPC only\n"
-          "  --healthy-regex RE, --unhealthy-regex RE\n"
-          "                         what a healthy / unhealthy line matches (POSIX extended;\n"
-          "                         default ^HEALTHY$ and ^UNHEALTHY$)\n"
-          "  --timeout DUR          how long the client has to follow a change (default 5s;\n"
-          "                         its first view may take --slack longer)\n"
-          "  --tls-cert FILE, --tls-key FILE\n"
-          "                         the mock serves TLS with this PEM certificate and key\n"
-          "                         ({url} is https://); the probe must trust it (its CA in\n"
-          "                         the command) and fail against a plaintext server\n"
-          "  --mock PATH            the mock-executor binary (default: the one installed or\n"
-          "                         built beside this program, else mock-executor on PATH)\n"
-          "  --run PATTERN, --skip PATTERN, --known-failing FILE, --strict,\n"
-          "  --format FMT, --output FILE, --list, --help   as for a run\n"
-          "\n"
-          "Exit: 0 no MUST failed; 1 a MUST failed (--strict: any failure); 2 usage error.\n");
+  fprintf(f, "Usage: " CLI_PROG
+             " client --probe-cmd CMD [options]\n"
+             "       " CLI_PROG
+             " client --watch-cmd CMD [options]\n"
+             "\n"
+             "Certifies a health client (a probe, a readiness script, a load balancer's\n"
+             "checker) against scenarios a mock-executor plays: each scenario starts a mock\n"
+             "set up for it, runs the client, and judges its verdict and what it sent (the\n"
+             "mock's journal). docs/client-conformance.md lists the scenarios.\n"
+             "\n"
+             "  --probe-cmd CMD        a probe run once per scenario through /bin/sh; {addr}\n"
+             "                         (127.0.0.1:PORT), {host}, {port}, {url} (http://HOST:PORT/\n"
+             "                         or .../health/SERVICE) and {service} are replaced by\n"
+             "                         shell-quoted words. Exit 0 means healthy, any other\n"
+             "                         exit unhealthy, a signal a crash\n"
+             "  --protocol P           grpc (default) or http: which scenarios run\n"
+             "  --service NAME         the service the probe is told to check (default '')\n"
+             "  --healthy-exit N[,N..] exit codes meaning healthy (default 0); repeatable\n"
+             "  --unhealthy-exit N[,N..] exit codes meaning unhealthy (default: any other);\n"
+             "                         another code is no verdict, and fails\n"
+             "  --probe-timeout DUR    the longest the probe may take by its own settings\n"
+             "                         (default 2s: grpc_health_probe's 1s dial + 1s RPC)\n"
+             "  --slack DUR            on top of it, for starting and ending (default 2s); a\n"
+             "                         probe still running then is killed (its process group)\n"
+             "  --attempts N           calls one probe run may make (default 1)\n"
+             "\n"
+             "  --watch-cmd CMD        a long-lived client (same placeholders), started once per\n"
+             "                         scenario, that prints a line per change of its view:\n"
+             "                         HEALTHY or UNHEALTHY; other lines are ignored. gRPC only\n"
+             "  --healthy-regex RE, --unhealthy-regex RE\n"
+             "                         what a healthy / unhealthy line matches (POSIX extended;\n"
+             "                         default ^HEALTHY$ and ^UNHEALTHY$)\n"
+             "  --timeout DUR          how long the client has to follow a change (default 5s;\n"
+             "                         its first view may take --slack longer)\n"
+             "  --tls-cert FILE, --tls-key FILE\n"
+             "                         the mock serves TLS with this PEM certificate and key\n"
+             "                         ({url} is https://); the probe must trust it (its CA in\n"
+             "                         the command) and fail against a plaintext server\n"
+             "  --mock PATH            the mock-executor binary (default: the one installed or\n"
+             "                         built beside this program, else mock-executor on PATH)\n"
+             "  --run PATTERN, --skip PATTERN, --known-failing FILE, --strict,\n"
+             "  --format FMT, --output FILE, --list, --help   as for a run\n"
+             "\n"
+             "Exit: 0 no MUST failed; 1 a MUST failed (--strict: any failure); 2 usage error.\n");
 }
 
 enum {
@@ -226,8 +227,7 @@ static int parse_option(client_cli *c, int opt, const char *arg) {
     return 0;
   case OPT_FORMAT:
   case OPT_OUTPUT:
-    return cli_output_option(c->outputs, &c->noutputs, &c->last_has_output, opt == OPT_OUTPUT,
-                             arg);
+    return cli_output_option(c->outputs, &c->noutputs, &c->last_has_output, opt == OPT_OUTPUT, arg);
   case OPT_LIST:
     c->list = 1;
     return 0;
@@ -358,13 +358,13 @@ static int client_run(client_cli *c, const hc_case *table, size_t total) {
     goto out;
   snprintf(target, sizeof(target), "%s %s", c->o.probe_cmd ? "probe-cmd" : "watch-cmd",
            c->o.probe_cmd ? c->o.probe_cmd : c->o.watch_cmd);
-  runner_options ro = {.target = target,
-                       .timeout_ms = c->o.probe_cmd ? c->o.probe_timeout_ms + c->o.slack_ms
-                                                    : c->o.budget_ms,
-                       .strict = c->strict,
-                       .control_desc = "a mock-executor per scenario",
-                       .known_failing = known,
-                       .suite = &c->o};
+  runner_options ro = {
+      .target = target,
+      .timeout_ms = c->o.probe_cmd ? c->o.probe_timeout_ms + c->o.slack_ms : c->o.budget_ms,
+      .strict = c->strict,
+      .control_desc = "a mock-executor per scenario",
+      .known_failing = known,
+      .suite = &c->o};
   code = cmd_run_cases(cases, count, &ro, rep);
 out:
   report_free(rep);

@@ -81,9 +81,10 @@ int client_mock_start(const char *mock_path, case_protocol protocol, int port, c
   snprintf(portbuf, sizeof(portbuf), "%d", port);
   /* {mock} is expanded before the scenario's words are added, which are
    * quoted already. --grace 200ms: a stopped mock drains briefly. */
-  rc = command_expand("exec {mock} --host 127.0.0.1 --admin-port 0 --admin-host 127.0.0.1 "
-                      "--grace 200ms --port ",
-                      vars, 1, line, sizeof(line));
+  rc = command_expand(
+      "exec {mock} --host 127.0.0.1 --admin-port 0 --admin-host 127.0.0.1 "
+      "--grace 200ms --port ",
+      vars, 1, line, sizeof(line));
   if (rc == 0 && strlen(line) + strlen(portbuf) + strlen(proto) + strlen(args ? args : "") + 16 >=
                      sizeof(line))
     rc = -ENAMETOOLONG;
@@ -159,8 +160,9 @@ int client_mock_args(const client_opts *o, const char *tmpl, int tls, char *out,
   const command_var vars[] = {{"service", o->service}, {"cert", o->tls_cert}, {"key", o->tls_key}};
   char full[COMMAND_LINE_MAX];
 
-  if (snprintf(full, sizeof(full), "%s%s", tls && o->tls_cert ?
-               "--ssl-certfile {cert} --ssl-keyfile {key} " : "", tmpl) >= (int)sizeof(full))
+  if (snprintf(full, sizeof(full), "%s%s",
+               tls && o->tls_cert ? "--ssl-certfile {cert} --ssl-keyfile {key} " : "",
+               tmpl) >= (int)sizeof(full))
     return -ENAMETOOLONG;
   return command_expand(full, vars, tls && o->tls_cert ? 3 : 1, out, size);
 }
@@ -176,8 +178,8 @@ int client_mock_expand(const char *tmpl, int port, const char *service, int tls,
     snprintf(url, sizeof(url), "%s://127.0.0.1:%d/health/%s", scheme, port, service);
   else
     snprintf(url, sizeof(url), "%s://127.0.0.1:%d/", scheme, port);
-  const command_var vars[] = {{"addr", addr}, {"host", "127.0.0.1"}, {"port", portbuf},
-                              {"url", url},   {"service", service}};
+  const command_var vars[] = {
+      {"addr", addr}, {"host", "127.0.0.1"}, {"port", portbuf}, {"url", url}, {"service", service}};
   return command_expand(tmpl, vars, sizeof(vars) / sizeof(vars[0]), out, size);
 }
 

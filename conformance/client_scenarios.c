@@ -20,8 +20,8 @@
 #include "monotime.h"
 #include "spawner.h"
 
-#define MOCK_START_MS 10000 /* a mock-executor listening */
-#define MOCK_STOP_MS 1000   /* its drain after SIGTERM (--grace 200ms) */
+#define MOCK_START_MS 10000                      /* a mock-executor listening */
+#define MOCK_STOP_MS 1000                        /* its drain after SIGTERM (--grace 200ms) */
 #define HEALTH_METHODS "/grpc.health.v1.Health/" /* Check, or Watch for a watching probe */
 
 typedef enum expect { EXPECT_HEALTHY, EXPECT_UNHEALTHY } expect;
@@ -104,8 +104,8 @@ static int run_probe(const client_opts *o, int port, probe_run *r, char *err, si
   long long t0;
   int rc;
 
-  if (client_mock_expand(o->probe_cmd, port, o->service, o->tls_cert != NULL, line,
-                         sizeof(line)) < 0) {
+  if (client_mock_expand(o->probe_cmd, port, o->service, o->tls_cert != NULL, line, sizeof(line)) <
+      0) {
     snprintf(err, errlen, "--probe-cmd is too long once its placeholders are filled in");
     return -ENAMETOOLONG;
   }
@@ -151,7 +151,8 @@ static int verdict_of(const client_opts *o, const probe_run *r, char *what, size
   int code, sig;
 
   if (!r->finished) {
-    snprintf(what, size, "no verdict: still running after %ld ms (--probe-timeout %d ms + "
+    snprintf(what, size,
+             "no verdict: still running after %ld ms (--probe-timeout %d ms + "
              "--slack %d ms), killed",
              r->elapsed_ms, o->probe_timeout_ms, o->slack_ms);
     return -1;
@@ -173,8 +174,8 @@ static int verdict_of(const client_opts *o, const probe_run *r, char *what, size
     snprintf(what, size, "unhealthy (%s after %ld ms)", how, r->elapsed_ms);
     return EXPECT_UNHEALTHY;
   }
-  snprintf(what, size, "no verdict: %s, neither a --healthy-exit nor an --unhealthy-exit%s%s",
-           how, r->output[0] ? "; last output: " : "", r->output);
+  snprintf(what, size, "no verdict: %s, neither a --healthy-exit nor an --unhealthy-exit%s%s", how,
+           r->output[0] ? "; last output: " : "", r->output);
   return -1;
 }
 
@@ -189,7 +190,8 @@ static void judge_wire(const client_opts *o, wire_check w, json_t *records, case
 
   if (n == 0) {
     case_fail(res, "the probe calls the server", "no call in the mock's journal",
-              "the probe made no %s", o->protocol == PROTOCOL_HTTP ? "HTTP request" : "health call");
+              "the probe made no %s",
+              o->protocol == PROTOCOL_HTTP ? "HTTP request" : "health call");
     return;
   }
   switch (w) {
@@ -212,8 +214,8 @@ static void judge_wire(const client_opts *o, wire_check w, json_t *records, case
         return;
       }
     }
-    case_pass(res, "deadline %lld ms", (long long)json_integer_value(json_object_get(first,
-                                                                                    "deadline_ms")));
+    case_pass(res, "deadline %lld ms",
+              (long long)json_integer_value(json_object_get(first, "deadline_ms")));
     return;
   case WIRE_SERVICE:
     json_array_foreach(records, i, rec) {
@@ -321,9 +323,8 @@ static void play(const case_ctx *ctx, const probe_scenario *s, case_result *res)
     goto out;
   }
   if (verdict != (int)s->expect) {
-    case_fail(res, expect_text, what,
-              "the probe's verdict is wrong%s%s", run.output[0] ? "; last output: " : "",
-              run.output);
+    case_fail(res, expect_text, what, "the probe's verdict is wrong%s%s",
+              run.output[0] ? "; last output: " : "", run.output);
     goto out;
   }
   if (s->wire == WIRE_NONE) {
@@ -344,8 +345,8 @@ out:
 
 /* ---- the scenarios ----------------------------------------------------------- */
 
-#define SCENARIO(fn, ...)                                                                         \
-  static const probe_scenario fn##_def = {__VA_ARGS__};                                           \
+#define SCENARIO(fn, ...)                               \
+  static const probe_scenario fn##_def = {__VA_ARGS__}; \
   static void fn(const case_ctx *ctx, case_result *res) { play(ctx, &fn##_def, res); }
 
 SCENARIO(sc_serving, .args = "--status {service}=SERVING", .expect = EXPECT_HEALTHY)
@@ -358,8 +359,9 @@ SCENARIO(sc_unimplemented,
          .args = "--status {service}=SERVING --fault 'method=*,action=code:UNIMPLEMENTED'",
          .expect = EXPECT_UNHEALTHY)
 SCENARIO(sc_rpc_error,
-         .args = "--status {service}=SERVING "
-                 "--fault 'method=*,action=code:RESOURCE_EXHAUSTED,message=load shed'",
+         .args =
+             "--status {service}=SERVING "
+             "--fault 'method=*,action=code:RESOURCE_EXHAUSTED,message=load shed'",
          .expect = EXPECT_UNHEALTHY)
 SCENARIO(sc_slow, .args = "--status {service}=SERVING --fault 'method=*,action=hang'",
          .expect = EXPECT_UNHEALTHY)
@@ -378,10 +380,11 @@ SCENARIO(sc_grpc_503,
 SCENARIO(sc_compressed,
          .args = "--status {service}=SERVING --fault 'method=*,action=compressed-flag'",
          .framing = 1, .expect = EXPECT_UNHEALTHY,
-         .variant = "the probe read a message flagged compressed with no grpc-encoding (the gRPC "
-                    "C core and grpcio do; grpc-go and Envoy refuse it)")
-SCENARIO(sc_rst, .args = "--status {service}=SERVING --fault 'method=*,action=rst'",
-         .framing = 1, .expect = EXPECT_UNHEALTHY)
+         .variant =
+             "the probe read a message flagged compressed with no grpc-encoding (the gRPC "
+             "C core and grpcio do; grpc-go and Envoy refuse it)")
+SCENARIO(sc_rst, .args = "--status {service}=SERVING --fault 'method=*,action=rst'", .framing = 1,
+         .expect = EXPECT_UNHEALTHY)
 SCENARIO(sc_goaway_error,
          .args = "--status {service}=SERVING --fault 'method=*,action=goaway:ENHANCE_YOUR_CALM'",
          .framing = 1, .expect = EXPECT_UNHEALTHY)
@@ -412,16 +415,14 @@ SCENARIO(sc_http_slow, .args = "--status {service}=SERVING --fault 'path=*,actio
 static const hc_case grpc_scenarios[] = {
     {"probe/serving", "C01", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
      "the server answers SERVING -> healthy",
-     "A healthy reply moves the subchannel to READY. Only SERVING counts as healthy.",
-     sc_serving},
+     "A healthy reply moves the subchannel to READY. Only SERVING counts as healthy.", sc_serving},
     {"probe/not-serving", "C02", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
      "the server answers NOT_SERVING -> unhealthy",
      "Only SERVING counts as healthy (grpc_health_probe exits 4, kubelet fails the probe).",
      sc_not_serving},
     {"probe/unknown-status", "C03", "H-CLIENT-3", LEVEL_MUST, GRPC, 0,
      "the server answers UNKNOWN (a 0-byte reply) -> unhealthy",
-     "Only SERVING counts as healthy; UNKNOWN is the default value of an empty reply.",
-     sc_unknown},
+     "Only SERVING counts as healthy; UNKNOWN is the default value of an empty reply.", sc_unknown},
     {"probe/not-found", "C04", "H-CHECK-2", LEVEL_MUST, GRPC, 0,
      "the service is unknown (Check fails NOT_FOUND) -> unhealthy",
      "If the requested service is unknown, the call will fail with status NOT_FOUND.",
@@ -522,8 +523,7 @@ static const hc_case http_scenarios[] = {
      "kubelet probes with timeoutSeconds (default 1 s) and counts a late answer as a failure.",
      sc_http_slow},
     {"probe/http-connection-refused", "C25", "H-HTTP-2", LEVEL_MUST, HTTP, 0,
-     "nothing listens on the port -> unhealthy", "No answer at all is a failed probe.",
-     sc_refused},
+     "nothing listens on the port -> unhealthy", "No answer at all is a failed probe.", sc_refused},
     {"probe/http-tls-plaintext-server", "C29", "H-HTTP-2", LEVEL_MUST, HTTP, 0,
      "with --tls-cert: a server answering 200 in plaintext HTTP -> unhealthy",
      "An https:// probe that falls back to plaintext HTTP checks a server it cannot trust.",
@@ -534,8 +534,8 @@ static const hc_case http_scenarios[] = {
      "service on /health/NAME.",
      sc_service_asked},
     {"probe/http-one-request", "C27", "H-HTTP-5", LEVEL_SHOULD, HTTP, 0,
-     "one probe run makes one request (at most --attempts)",
-     "kubelet makes one GET per period.", sc_calls},
+     "one probe run makes one request (at most --attempts)", "kubelet makes one GET per period.",
+     sc_calls},
     {"probe/http-user-agent", "C28", "H-HTTP-5", LEVEL_MAY, HTTP, 0,
      "the probe names itself in user-agent (reported)", "kubelet sends kube-probe/<version>.",
      sc_user_agent},

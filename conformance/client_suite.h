@@ -30,10 +30,10 @@ typedef struct client_opts {
   const char *probe_cmd; /* --probe-cmd, or NULL */
   const char *watch_cmd; /* --watch-cmd, or NULL */
   case_protocol protocol;
-  const char *service;   /* --service: {service}, and what the mock serves */
-  const char *mock_path; /* the mock-executor binary */
-  const char *tls_cert;  /* --tls-cert: the mock serves TLS with it, or NULL */
-  const char *tls_key;   /* --tls-key: its key */
+  const char *service;                 /* --service: {service}, and what the mock serves */
+  const char *mock_path;               /* the mock-executor binary */
+  const char *tls_cert;                /* --tls-cert: the mock serves TLS with it, or NULL */
+  const char *tls_key;                 /* --tls-key: its key */
   int healthy_exits[CLIENT_MAX_EXITS]; /* --healthy-exit (default 0) */
   size_t nhealthy;
   int unhealthy_exits[CLIENT_MAX_EXITS]; /* --unhealthy-exit (default: any other) */

@@ -16,11 +16,11 @@
 /* Set once by ctls_set, read-only afterwards. */
 static struct {
   int enabled, no_verify;
-  char *ca, *cert, *key;                /* PEM texts; NULL when not given */
+  char *ca, *cert, *key; /* PEM texts; NULL when not given */
   const char *ca_file, *cert_file, *key_file;
-  char *server_name;                    /* NULL: the target's host */
-  char *port;                           /* the target's port, for URLs */
-  struct curl_slist *connect_to;        /* server name -> the target's address */
+  char *server_name;             /* NULL: the target's host */
+  char *port;                    /* the target's port, for URLs */
+  struct curl_slist *connect_to; /* server name -> the target's address */
   grpc_arg arg;
   grpc_channel_args args;
 } tls;
@@ -29,8 +29,9 @@ int ctls_check(const ctls_options *o, char *err, size_t errlen) {
   int any = o->ca_file || o->no_verify || o->server_name || o->cert_file || o->key_file;
 
   if (!o->enabled && any) {
-    snprintf(err, errlen, "--tls-ca-cert, --tls-no-verify, --tls-server-name, "
-                          "--tls-client-cert and --tls-client-key need --tls");
+    snprintf(err, errlen,
+             "--tls-ca-cert, --tls-no-verify, --tls-server-name, "
+             "--tls-client-cert and --tls-client-key need --tls");
     return -EINVAL;
   }
   if (o->no_verify && o->ca_file) {
@@ -67,7 +68,9 @@ static int read_pem(const char *flag, const char *path, char **out, char *err, s
   }
   if (rc < 0 || !strstr(text, "-----BEGIN ")) {
     snprintf(err, errlen, "%s %s: %s", flag, path,
-             rc == -EFBIG ? "larger than 1 MiB" : rc < 0 ? "read error" : "not a PEM file");
+             rc == -EFBIG ? "larger than 1 MiB"
+             : rc < 0     ? "read error"
+                          : "not a PEM file");
     free(text);
     return -EINVAL;
   }
@@ -89,8 +92,8 @@ static int set_target(const char *target, char *err, size_t errlen) {
     return -ENOMEM;
   if (!tls.server_name)
     return 0;
-  snprintf(entry, sizeof(entry), "%s:%s:%.*s:%s", tls.server_name, tls.port,
-           (int)(colon - target), target, tls.port);
+  snprintf(entry, sizeof(entry), "%s:%s:%.*s:%s", tls.server_name, tls.port, (int)(colon - target),
+           target, tls.port);
   tls.connect_to = curl_slist_append(NULL, entry);
   tls.arg = (grpc_arg){.type = GRPC_ARG_STRING,
                        .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
@@ -158,7 +161,7 @@ static grpc_channel_credentials *no_verify_credentials(void) {
 
     grpc_tls_identity_pairs_add_pair(pairs, tls.key, tls.cert);
     p = grpc_tls_certificate_provider_static_data_create(NULL, pairs); /* owns pairs */
-    grpc_tls_credentials_options_set_certificate_provider(op, p); /* takes a ref */
+    grpc_tls_credentials_options_set_certificate_provider(op, p);      /* takes a ref */
     grpc_tls_certificate_provider_release(p);
     grpc_tls_credentials_options_watch_identity_key_cert_pairs(op);
   }

@@ -97,8 +97,8 @@ static int start_mock(watch_run *w, const char *args, case_result *res) {
   char line[COMMAND_LINE_MAX], err[CASE_TEXT_MAX];
 
   if (client_mock_args(w->o, args, 1, line, sizeof(line)) < 0 ||
-      client_mock_start(w->o->mock_path, PROTOCOL_GRPC, w->port, line, MOCK_START_MS, &w->mock,
-                        err, sizeof(err)) < 0) {
+      client_mock_start(w->o->mock_path, PROTOCOL_GRPC, w->port, line, MOCK_START_MS, &w->mock, err,
+                        sizeof(err)) < 0) {
     case_fail(res, "a mock-executor to play the scenario", err, "cannot start the mock");
     return -1;
   }
@@ -240,9 +240,8 @@ static void sc_reopen(const case_ctx *ctx, case_result *res) {
   if (n < 0)
     goto out;
   if (n < 2) {
-    case_fail(res, "a second Watch after the server ended the first with OK",
-              "one Watch call", "the client did not re-open its Watch within %d ms",
-              w.o->budget_ms);
+    case_fail(res, "a second Watch after the server ended the first with OK", "one Watch call",
+              "the client did not re-open its Watch within %d ms", w.o->budget_ms);
     goto out;
   }
   case_pass(res, "re-opened: %ld Watch calls", n);
@@ -300,8 +299,8 @@ static void sc_restart(const case_ctx *ctx, case_result *res) {
   if (start_mock(&w, "--status {service}=NOT_SERVING", res) < 0)
     goto out;
   t0 = monotime_ms();
-  if (await_view(&w, VIEW_UNHEALTHY, t0 + w.o->budget_ms, "the server restarted NOT_SERVING",
-                 res) < 0 ||
+  if (await_view(&w, VIEW_UNHEALTHY, t0 + w.o->budget_ms, "the server restarted NOT_SERVING", res) <
+          0 ||
       set_status(&w, WIRE_SERVING, res) < 0 ||
       await_view(&w, VIEW_HEALTHY, monotime_ms() + w.o->budget_ms, "then SERVING", res) < 0)
     goto out;

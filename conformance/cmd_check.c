@@ -72,12 +72,13 @@ static int wait_here(void *arg) {
 
   if (o->protocol == PROTOCOL_HTTP && wo.want != WIRE_SERVING && wo.want != WIRE_NOT_SERVING)
     return cli_usage_error("--status %s: HTTP can only show SERVING or NOT_SERVING",
-                       wire_status_name(wo.want));
+                           wire_status_name(wo.want));
   code = cli_apply_tls(o);
   if (code)
     return code;
-  watchdog_arm(1, "wait: the target kept the gRPC client busy past the rpc deadline: "
-                 "not reached");
+  watchdog_arm(1,
+               "wait: the target kept the gRPC client busy past the rpc deadline: "
+               "not reached");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
   code = wait_run(&wo);

@@ -182,8 +182,9 @@ static int run_job_here(void *arg) {
   const run_job *job = arg;
   int code;
 
-  watchdog_arm(RUNNER_EXIT_FAILED, "the target kept the gRPC client busy past a call's deadline "
-                                  "(a frame flood?): the run stops here, its report unfinished");
+  watchdog_arm(RUNNER_EXIT_FAILED,
+               "the target kept the gRPC client busy past a call's deadline "
+               "(a frame flood?): the run stops here, its report unfinished");
   /* Cases use the C core and libcurl from several threads: both are
    * initialised here, once, before any case starts a thread. */
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -233,9 +234,8 @@ int cmd_run(cli *o) {
                         .gate = gate_and_say,
                         .gate_arg = &gate,
                         .max_time_ms = o->max_time_ms};
-  gate = (gate_target){.protocol = (case_protocol)o->protocol,
-                       .target = o->target,
-                       .timeout_ms = o->timeout_ms};
+  gate = (gate_target){
+      .protocol = (case_protocol)o->protocol, .target = o->target, .timeout_ms = o->timeout_ms};
   if (o->control_url || o->control_cmd) {
     if (control_new(o->control_url, o->control_cmd, o->timeout_ms, &ctl, cerr) < 0) {
       code = cli_usage_error("%s: %s", o->control_url ? "--control" : "--control-cmd", cerr);

@@ -40,11 +40,11 @@ struct command {
 static int append_quoted(char *out, size_t cap, size_t *len, const char *word) {
   size_t n = *len;
 
-#define PUT(ch)                                                                                    \
-  do {                                                                                             \
-    if (n + 1 >= cap)                                                                              \
-      return -ENAMETOOLONG;                                                                        \
-    out[n++] = (ch);                                                                               \
+#define PUT(ch)             \
+  do {                      \
+    if (n + 1 >= cap)       \
+      return -ENAMETOOLONG; \
+    out[n++] = (ch);        \
   } while (0)
   PUT('\'');
   for (const char *p = word; *p; p++) {
@@ -331,7 +331,8 @@ void command_free(command *c) {
 
 void command_describe_status(int wstatus, char *out, size_t size) {
   if (WIFSIGNALED(wstatus))
-    snprintf(out, size, "killed by signal %d (%s)", WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+    snprintf(out, size, "killed by signal %d (%s)", WTERMSIG(wstatus),
+             strsignal(WTERMSIG(wstatus)));
   else
     snprintf(out, size, "exited %d", WEXITSTATUS(wstatus));
 }

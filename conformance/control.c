@@ -296,8 +296,7 @@ int control_resume(control *c, char err[CONTROL_ERR_MAX]) {
 
   if (!c)
     return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_resume: no control hook");
-  rc = c->url ? http_call(c, "POST", "/v1/resume", NULL, NULL, err)
-              : cmd_run(c, "", "RESUME", err);
+  rc = c->url ? http_call(c, "POST", "/v1/resume", NULL, NULL, err) : cmd_run(c, "", "RESUME", err);
   if (rc == 0)
     atomic_store(&c->shut_down, 0);
   return rc;

@@ -38,8 +38,7 @@ int control_resume(control *c, char err[CONTROL_ERR_MAX]);
 /* GET `path` of the mock's control API ("/v1/journal") into *out, a new
  * JSON reference (replies of up to 4 MiB). -ENOTSUP for a command hook. */
 struct json_t;
-int control_get_json(control *c, const char *path, struct json_t **out,
-                     char err[CONTROL_ERR_MAX]);
+int control_get_json(control *c, const char *path, struct json_t **out, char err[CONTROL_ERR_MAX]);
 
 /* 1 while a shutdown started through this hook has not been undone (its
  * RESUME failed or is unsupported, exit 64): the target stays shut down,

@@ -47,8 +47,8 @@ static int push(fleet_list *l, const char *scheme, const char *host, const char 
   fleet_target t;
   int v6 = strchr(host, ':') != NULL;
 
-  snprintf(t.target, sizeof(t.target), "%s%s%s%s:%s", scheme, v6 ? "[" : "", host,
-           v6 ? "]" : "", port);
+  snprintf(t.target, sizeof(t.target), "%s%s%s%s:%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
+           port);
   snprintf(t.name, sizeof(t.name), "%s", name);
   snprintf(t.host, sizeof(t.host), "%s", host);
   for (size_t i = 0; i < l->n; i++)
@@ -75,8 +75,8 @@ int fleet_add(fleet_list *l, const char *target, char *err, size_t errlen) {
   return rc < 0 ? rc : push(l, scheme, host, port, host, err, errlen);
 }
 
-int fleet_add_answer(fleet_list *l, const char *target, const struct addrinfo *answer,
-                     char *err, size_t errlen) {
+int fleet_add_answer(fleet_list *l, const char *target, const struct addrinfo *answer, char *err,
+                     size_t errlen) {
   char scheme[16], name[256], port[16], addr[256];
   size_t before = l->n;
   int rc = split(target, scheme, name, port, err, errlen);
@@ -99,8 +99,8 @@ int fleet_add_answer(fleet_list *l, const char *target, const struct addrinfo *a
  * A name that does not resolve stays as given: its run reports it
  * unreachable (exit 3), like any single-target run. */
 static int add_one(fleet_list *l, const char *target, int all, char *err, size_t errlen) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
   struct addrinfo *answer = NULL;
   char scheme[16], host[256], port[16];
   int rc, gai;
@@ -129,8 +129,7 @@ static int read_targets(fleet_list *l, const char *path, int all, char *err, siz
   int rc = 0;
 
   if (!in)
-    return errbuf_fail(err, errlen, -errno, "--targets: cannot read %s: %s", path,
-                       strerror(errno));
+    return errbuf_fail(err, errlen, -errno, "--targets: cannot read %s: %s", path, strerror(errno));
   while (rc == 0 && getline(&line, &cap, in) >= 0) {
     char *t = line + strspn(line, " \t"), *end = t + strcspn(t, "#\r\n");
     lineno++;
@@ -155,21 +154,26 @@ int fleet_check(cli *o) {
   size_t count;
 
   if (o->cmd != CMD_RUN)
-    return cli_usage_error("--targets, --all-addresses, --jobs, --report-dir and several "
-                           "--target belong to run");
+    return cli_usage_error(
+        "--targets, --all-addresses, --jobs, --report-dir and several "
+        "--target belong to run");
   if (o->spawn)
     return cli_usage_error("--spawn starts one target; it excludes several targets");
   if (!o->fleet.ntargets && !o->fleet.targets_file)
     return cli_usage_error("--target HOST:PORT or --targets FILE is required");
   if (!o->fleet.report_dir)
-    return cli_usage_error("--report-dir DIR is required with several targets (each target's "
-                           "reports and the matrix go there)");
+    return cli_usage_error(
+        "--report-dir DIR is required with several targets (each target's "
+        "reports and the matrix go there)");
   if (o->control_cmd)
-    return cli_usage_error("--control-cmd with several targets is not supported; --control "
-                           "with {host} reaches each target's own control API");
+    return cli_usage_error(
+        "--control-cmd with several targets is not supported; --control "
+        "with {host} reaches each target's own control API");
   if (o->control_url && !strstr(o->control_url, "{host}"))
-    return cli_usage_error("--control '%s': with several targets the URL needs {host} (each "
-                           "target's own control API, e.g. http://{host}:8081)", o->control_url);
+    return cli_usage_error(
+        "--control '%s': with several targets the URL needs {host} (each "
+        "target's own control API, e.g. http://{host}:8081)",
+        o->control_url);
   for (size_t i = 0; i < o->noutputs; i++) {
     if (o->outputs[i].path)
       return cli_usage_error("--output: with several targets every report goes to --report-dir");
@@ -202,16 +206,17 @@ static void stem(const char *target, char *out, size_t len) {
 }
 
 static const char *extension(report_format fmt) {
-  static const char *const ext[] = {
-      [REPORT_TEXT] = "txt", [REPORT_TAP] = "tap", [REPORT_JUNIT] = "xml",
-      [REPORT_JSON] = "ndjson", [REPORT_HTML] = "html"};
+  static const char *const ext[] = {[REPORT_TEXT] = "txt",
+                                    [REPORT_TAP] = "tap",
+                                    [REPORT_JUNIT] = "xml",
+                                    [REPORT_JSON] = "ndjson",
+                                    [REPORT_HTML] = "html"};
   return ext[fmt];
 }
 
 static char *report_path(const cli *o, const char *base, report_format fmt) {
   char *path = NULL;
-  return asprintf(&path, "%s/%s.%s", o->fleet.report_dir, base, extension(fmt)) < 0 ? NULL
-                                                                                      : path;
+  return asprintf(&path, "%s/%s.%s", o->fleet.report_dir, base, extension(fmt)) < 0 ? NULL : path;
 }
 
 /* The child: the text report into DIR/<stem>.txt (its stdout), NDJSON for
@@ -232,8 +237,8 @@ static void run_child(cli *o, const fleet_target *t, const char *base) {
   outs[n++] = (cli_output){.fmt = REPORT_JSON, .path = report_path(o, base, REPORT_JSON)};
   for (size_t i = 0; i < o->noutputs; i++)
     if (o->outputs[i].fmt != REPORT_JSON && o->outputs[i].fmt != REPORT_TEXT)
-      outs[n++] = (cli_output){.fmt = o->outputs[i].fmt,
-                               .path = report_path(o, base, o->outputs[i].fmt)};
+      outs[n++] =
+          (cli_output){.fmt = o->outputs[i].fmt, .path = report_path(o, base, o->outputs[i].fmt)};
   memcpy(o->outputs, outs, sizeof(outs));
   o->noutputs = n;
   rc = cli_set_target(o, t->target);
@@ -245,8 +250,8 @@ static void run_child(cli *o, const fleet_target *t, const char *base) {
   if (o->control_url) {
     const char *at = strstr(o->control_url, "{host}");
     int v6 = strchr(t->host, ':') != NULL;
-    snprintf(url, sizeof(url), "%.*s%s%s%s%s", (int)(at - o->control_url),
-             o->control_url, v6 ? "[" : "", t->host, v6 ? "]" : "", at + 6);
+    snprintf(url, sizeof(url), "%.*s%s%s%s%s", (int)(at - o->control_url), o->control_url,
+             v6 ? "[" : "", t->host, v6 ? "]" : "", at + 6);
     o->control_url = url;
   }
   rc = cmd_run(o);
@@ -315,8 +320,8 @@ static void run_all(cli *o, const fleet_list *l, char (*stems)[256], int *codes)
       if (WIFSIGNALED(st))
         fprintf(stderr, CLI_PROG ": the run of %s was killed by signal %d\n", l->v[i].target,
                 WTERMSIG(st));
-      printf("%s: exit %d (%s), reports %s/%s.*\n", l->v[i].target, codes[i],
-             meaning(codes[i]), o->fleet.report_dir, stems[i]);
+      printf("%s: exit %d (%s), reports %s/%s.*\n", l->v[i].target, codes[i], meaning(codes[i]),
+             o->fleet.report_dir, stems[i]);
       fflush(stdout);
     }
   }
@@ -324,8 +329,7 @@ static void run_all(cli *o, const fleet_list *l, char (*stems)[256], int *codes)
 }
 
 /* DIR/matrix.{txt,md,html}, and the text on stdout. 0 or exit 1. */
-static int write_matrix(const cli *o, const fleet_list *l, char (*stems)[256],
-                        const int *codes) {
+static int write_matrix(const cli *o, const fleet_list *l, char (*stems)[256], const int *codes) {
   static const matrix_format fmts[] = {MATRIX_TEXT, MATRIX_MARKDOWN, MATRIX_HTML};
   static const char *const names[] = {"matrix.txt", "matrix.md", "matrix.html"};
   matrix *m = NULL;
@@ -381,8 +385,8 @@ static int make_list(cli *o, fleet_list *l, char (**stems)[256]) {
     stem(l->v[i].target, (*stems)[i], sizeof((*stems)[i]));
     for (size_t k = 0; k < i; k++)
       if (strcmp((*stems)[k], (*stems)[i]) == 0)
-        return cli_usage_error("targets %s and %s would share the report name %s",
-                               l->v[k].target, l->v[i].target, (*stems)[i]);
+        return cli_usage_error("targets %s and %s would share the report name %s", l->v[k].target,
+                               l->v[i].target, (*stems)[i]);
   }
   if (mkdir(o->fleet.report_dir, 0777) < 0 && errno != EEXIST)
     return cli_usage_error("--report-dir %s: %s", o->fleet.report_dir, strerror(errno));

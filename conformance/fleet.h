@@ -47,8 +47,8 @@ int fleet_add(fleet_list *l, const char *target, char *err, size_t errlen);
 /* --all-addresses: adds one target per distinct address in `answer` (the
  * resolver's answer for target's host, in its order), each with target's
  * scheme and port and the name as given. Pure: tests inject the answer. */
-int fleet_add_answer(fleet_list *l, const char *target, const struct addrinfo *answer,
-                     char *err, size_t errlen);
+int fleet_add_answer(fleet_list *l, const char *target, const struct addrinfo *answer, char *err,
+                     size_t errlen);
 
 /* The checks of cli_parse for a fleet command line: 0 or exit 2. */
 int fleet_check(cli *o);

@@ -76,8 +76,8 @@ static int ms_since(gpr_timespec t) {
  * buffered; header blocks past GCLIENT_MAX_HEADER_BYTES end the call; the
  * flow-control window stays at its 64 KiB start (no BDP growth), so a
  * stream read slowly or not at all buffers no more than that. */
-static const grpc_channel_args *channel_args(grpc_resource_quota *quota, grpc_arg *args,
-                                             size_t cap, grpc_channel_args *out) {
+static const grpc_channel_args *channel_args(grpc_resource_quota *quota, grpc_arg *args, size_t cap,
+                                             grpc_channel_args *out) {
   const grpc_channel_args *tls = ctls_channel_args(); /* --tls-server-name */
   size_t n = 0;
 

@@ -25,10 +25,10 @@ typedef struct gclient_stream gclient_stream;
 
 #define GCLIENT_DETAILS_MAX 256
 #define GCLIENT_MAX_TRAILERS 16
-#define GCLIENT_MAX_MESSAGES 8 /* a unary reply keeps at most this many */
+#define GCLIENT_MAX_MESSAGES 8                 /* a unary reply keeps at most this many */
 #define GCLIENT_MAX_MESSAGE_BYTES (256 * 1024) /* a larger message fails the call */
-#define GCLIENT_MAX_HEADER_BYTES (16 * 1024)    /* per header block */
-#define GCLIENT_MEMORY_QUOTA (1024 * 1024)  /* what one channel may buffer */
+#define GCLIENT_MAX_HEADER_BYTES (16 * 1024)   /* per header block */
+#define GCLIENT_MEMORY_QUOTA (1024 * 1024)     /* what one channel may buffer */
 
 /* Connects lazily to "host:port" (insecure). Calls grpc_init. */
 int gclient_open(const char *target, gclient **out);

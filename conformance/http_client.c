@@ -149,6 +149,6 @@ void hclient_describe(const hclient_result *r, char *buf, size_t size) {
     body[n++] = isprint((unsigned char)*p) ? *p : '.';
   body[n] = '\0';
   snprintf(buf, size, "HTTP %ld, %s, %zu-byte body%s%s%s", r->http_status,
-           r->content_type[0] ? r->content_type : "no content-type", r->body_len,
-           n ? " '" : "", body, n ? (r->body_len > n ? "...'" : "'") : "");
+           r->content_type[0] ? r->content_type : "no content-type", r->body_len, n ? " '" : "",
+           body, n ? (r->body_len > n ? "...'" : "'") : "");
 }

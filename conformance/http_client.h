@@ -27,16 +27,16 @@
 typedef struct hclient hclient;
 
 typedef struct hclient_result {
-  long http_status;                     /* 0 when no response came */
-  char content_type[HCLIENT_TEXT_MAX];  /* "" when absent */
-  char body[HCLIENT_BODY_MAX];          /* NUL-terminated, truncated */
-  size_t body_len;                      /* bytes received; may exceed what body kept */
-  long new_connections;                 /* connections this request opened (0: reused) */
-  int elapsed_ms;                       /* from start to the end of the transfer */
-  int curl_code;                        /* CURLcode of the transfer */
-  int timed_out;                        /* 1 when a timeout ended it */
-  int too_large;                        /* 1 when the body passed HCLIENT_READ_MAX */
-  char error[HCLIENT_TEXT_MAX];         /* curl's error text, "" on success */
+  long http_status;                    /* 0 when no response came */
+  char content_type[HCLIENT_TEXT_MAX]; /* "" when absent */
+  char body[HCLIENT_BODY_MAX];         /* NUL-terminated, truncated */
+  size_t body_len;                     /* bytes received; may exceed what body kept */
+  long new_connections;                /* connections this request opened (0: reused) */
+  int elapsed_ms;                      /* from start to the end of the transfer */
+  int curl_code;                       /* CURLcode of the transfer */
+  int timed_out;                       /* 1 when a timeout ended it */
+  int too_large;                       /* 1 when the body passed HCLIENT_READ_MAX */
+  char error[HCLIENT_TEXT_MAX];        /* curl's error text, "" on success */
 } hclient_result;
 
 int hclient_new(hclient **out); /* -ENOMEM */

@@ -89,8 +89,8 @@ static int result_parse(const char *name) {
 
 /* A case record into a new cell of c. 0, -EINVAL with why, or -ENOMEM. */
 static int add_case(column *c, json_t *doc, const char **why) {
-  static const char *const keys[] = {"id", "test", "level", "clauses", "message", "expected",
-                                     "seen"};
+  static const char *const keys[] = {"id",      "test",     "level", "clauses",
+                                     "message", "expected", "seen"};
   const char *v[7];
   cell *grown, *n;
 
@@ -112,9 +112,14 @@ static int add_case(column *c, json_t *doc, const char **why) {
     return -ENOMEM;
   c->cells = grown;
   n = &c->cells[c->ncells];
-  *n = (cell){.id = strdup(v[0]), .test = strdup(v[1]), .level = strdup(v[2]),
-              .clauses = strdup(v[3]), .message = strdup(v[4]), .expected = strdup(v[5]),
-              .seen = strdup(v[6]), .result = result_parse(member(doc, "result"))};
+  *n = (cell){.id = strdup(v[0]),
+              .test = strdup(v[1]),
+              .level = strdup(v[2]),
+              .clauses = strdup(v[3]),
+              .message = strdup(v[4]),
+              .expected = strdup(v[5]),
+              .seen = strdup(v[6]),
+              .result = result_parse(member(doc, "result"))};
   c->ncells++;
   if (!n->id || !n->test || !n->level || !n->clauses || !n->message || !n->expected || !n->seen)
     return -ENOMEM;
@@ -481,8 +486,10 @@ static int write_html(const matrix *m, FILE *f) {
 
   if (rc < 0)
     return rc;
-  htmlpage_elf(&p, p.body, "p", "%zu reports, %zu cases. NOT RUN: the case is not in that "
-               "report (never counted as a pass).", m->ncols, m->nrows);
+  htmlpage_elf(&p, p.body, "p",
+               "%zu reports, %zu cases. NOT RUN: the case is not in that "
+               "report (never counted as a pass).",
+               m->ncols, m->nrows);
   html_table(&p, m);
   for (size_t k = 0; k < m->ncols; k++)
     html_column(&p, m, &m->cols[k]);
@@ -515,7 +522,8 @@ int matrix_write(const matrix *m, matrix_format fmt, FILE *f) {
 /* ---- the subcommand ----------------------------------------------------- */
 
 static void matrix_usage(FILE *f) {
-  fprintf(f, "Usage: " PROG " [--format F] [--output FILE] [NAME=]REPORT.ndjson...\n"
+  fprintf(f, "Usage: " PROG
+             " [--format F] [--output FILE] [NAME=]REPORT.ndjson...\n"
              "\n"
              "Merges NDJSON reports (health-conformance --format json), one per\n"
              "implementation, build or target, into one case x report table. A case\n"

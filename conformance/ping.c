@@ -37,7 +37,8 @@ typedef struct ping_options {
 } ping_options;
 
 static void usage(FILE *out) {
-  fputs("Usage: " PROG " executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
+  fputs("Usage: " PROG
+        " executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]\n"
         "                               [--min-successful-attempts M]\n"
         "A drop-in for `jina ping`: exit 0 when at least M of N readiness checks\n"
         "succeeded, 1 otherwise (2: usage error).\n\n"
@@ -89,8 +90,7 @@ static int split_scheme(const char *host, ping_options *o) {
       return 0;
     }
   }
-  return usage_error("'%s': the scheme is not one of grpc://, http://, websocket://, ws://",
-                     host);
+  return usage_error("'%s': the scheme is not one of grpc://, http://, websocket://, ws://", host);
 }
 
 /* One flag with its value (inline after '=' or the next argument). */
@@ -203,7 +203,8 @@ static int grpc_dry_run(const ping_options *o, gclient *gc, char *detail, size_t
   gclient_reply_describe(&r, seen, sizeof(seen));
   if (r.code == WIRE_UNIMPLEMENTED)
     snprintf(detail, size,
-             "the target does not serve " DRY_RUN " (UNIMPLEMENTED): the dry run is "
+             "the target does not serve " DRY_RUN
+             " (UNIMPLEMENTED): the dry run is "
              "Jina-specific, served by a Flow's Gateway; check an Executor with `ping executor`");
   else if (r.code != WIRE_OK || r.msg_count != 1)
     snprintf(detail, size, "dry_run: %.200s", seen);

@@ -85,8 +85,8 @@ static void probe_http(const probe_options *o, probe_result *r) {
   r->http_status = res.http_status;
   r->exit_code = probe_http_exit(rc == 0 && res.http_status > 0, res.http_status);
   hclient_describe(&res, seen, sizeof(seen));
-  snprintf(r->detail, sizeof(r->detail), "%s%.230s", rc == 0 ? "GET: " : "error: ",
-           rc == 0 ? seen : res.error);
+  snprintf(r->detail, sizeof(r->detail), "%s%.230s",
+           rc == 0 ? "GET: " : "error: ", rc == 0 ? seen : res.error);
 }
 
 void probe_once(const probe_options *o, probe_result *r) {

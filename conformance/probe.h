@@ -38,16 +38,16 @@ enum {
 
 typedef struct probe_options {
   case_protocol protocol;
-  const char *target;      /* "host:port" */
-  const char *service;     /* "" = overall health */
-  int connect_timeout_ms;  /* --connect-timeout, default 1000 */
-  int rpc_timeout_ms;      /* --rpc-timeout, default 1000 */
+  const char *target;     /* "host:port" */
+  const char *service;    /* "" = overall health */
+  int connect_timeout_ms; /* --connect-timeout, default 1000 */
+  int rpc_timeout_ms;     /* --rpc-timeout, default 1000 */
 } probe_options;
 
 typedef struct probe_result {
-  int exit_code;              /* PROBE_EXIT_* */
-  int status;                 /* gRPC ServingStatus, or -1 */
-  long http_status;           /* HTTP status, or 0 */
+  int exit_code;               /* PROBE_EXIT_* */
+  int status;                  /* gRPC ServingStatus, or -1 */
+  long http_status;            /* HTTP status, or 0 */
   char detail[PROBE_TEXT_MAX]; /* one line: "status: SERVING", "HTTP 503", the error */
 } probe_result;
 

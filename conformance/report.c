@@ -339,11 +339,8 @@ static const writer_ops junit_ops = {NULL, report_keep, junit_end};
 static const writer_ops json_ops = {NULL, json_add, json_end};
 
 static const writer_ops *const ops_by_format[] = {
-    [REPORT_TEXT] = &text_ops,
-    [REPORT_TAP] = &tap_ops,
-    [REPORT_JUNIT] = &junit_ops,
-    [REPORT_JSON] = &json_ops,
-    [REPORT_HTML] = &report_html_ops,
+    [REPORT_TEXT] = &text_ops, [REPORT_TAP] = &tap_ops,          [REPORT_JUNIT] = &junit_ops,
+    [REPORT_JSON] = &json_ops, [REPORT_HTML] = &report_html_ops,
 };
 
 static const char *const format_names[] = {"text", "tap", "junit", "json", "html"};

@@ -87,8 +87,8 @@ static void html_case(htmlpage *p, xmlNodePtr table, const entry *e, size_t inde
 }
 
 static void html_cases(htmlpage *p, const writer *w, const report_summary *s) {
-  static const char *const heads[] = {"#", "result", "case", "test", "level", "duration",
-                                      "message, clause, expected, seen"};
+  static const char *const heads[] = {
+      "#", "result", "case", "test", "level", "duration", "message, clause, expected, seen"};
   const size_t counts[NRESULTS] = {s->passed, s->failed, s->warned, s->skipped};
   xmlNodePtr table, head;
 

@@ -176,10 +176,10 @@ typedef struct run_state {
   case_result *results;
   long *durations;
   unsigned char *done;
-  size_t next, end; /* the batch being run: [next, end) still to start */
-  long long deadline; /* monotime_ms() when --max-time runs out; 0: never */
-  int out_of_time;    /* a case was not run because the budget ran out */
-  int halted;         /* the gate failed: no further case starts */
+  size_t next, end;              /* the batch being run: [next, end) still to start */
+  long long deadline;            /* monotime_ms() when --max-time runs out; 0: never */
+  int out_of_time;               /* a case was not run because the budget ran out */
+  int halted;                    /* the gate failed: no further case starts */
   char halt[2 * RUNNER_ERR_MAX]; /* why, for every case not run */
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -307,8 +307,8 @@ static int finish(run_state *st, size_t i, report *rep, report_summary *s) {
 /* Runs [from, to), none of them alone-only, and reports them in order. */
 static int run_batch(run_state *st, size_t from, size_t to, report *rep, report_summary *s) {
   pthread_t threads[RUNNER_MAX_PARALLEL];
-  int parallel = st->opts->parallel > RUNNER_MAX_PARALLEL ? RUNNER_MAX_PARALLEL
-                                                          : st->opts->parallel;
+  int parallel =
+      st->opts->parallel > RUNNER_MAX_PARALLEL ? RUNNER_MAX_PARALLEL : st->opts->parallel;
   size_t nthreads = start_batch(st, from, to, parallel, threads);
   int failed = 0;
 
@@ -365,8 +365,8 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
   snprintf(service, sizeof(service), "hc-conformance-%ld", (long)getpid());
   snprintf(options, sizeof(options),
            "timeout=%dms max-time=%dms latency-budget=%dms strict=%s parallel=%d control=%s",
-           opts->timeout_ms, opts->max_time_ms, opts->latency_budget_ms, opts->strict ? "yes" : "no",
-           opts->parallel > 1 ? opts->parallel : 1,
+           opts->timeout_ms, opts->max_time_ms, opts->latency_budget_ms,
+           opts->strict ? "yes" : "no", opts->parallel > 1 ? opts->parallel : 1,
            opts->control_desc ? opts->control_desc : (opts->control ? "yes" : "none"));
   gmtime_r(&t, &tm);
   strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -39,7 +39,7 @@ enum {
 };
 
 #define RUNNER_ERR_MAX 256
-#define RUNNER_MAX_PARALLEL 64 /* --parallel is capped here */
+#define RUNNER_MAX_PARALLEL 64    /* --parallel is capped here */
 #define RUNNER_MAX_TIME_MS 120000 /* --max-time default */
 
 /* Does the target still answer at all? 0; > 0 for an answer that is not
@@ -50,20 +50,20 @@ typedef int (*runner_gate_fn)(void *arg, char reason[RUNNER_ERR_MAX]);
 
 /* Borrowed strings and control; they must outlive runner_run. */
 typedef struct runner_options {
-  const char *target;       /* "host:port" */
-  int timeout_ms;           /* --timeout */
-  int latency_budget_ms;    /* --latency-budget */
-  int strict;               /* --strict */
-  control *control;         /* NULL without a control hook */
-  const char *control_desc; /* for the header: "none", "url http://..", "cmd .." */
-  const char *unreachable;  /* non-NULL: the reason the target could not be
-                               reached; every case is skipped, exit 3 */
-  int parallel;             /* --parallel: cases at once; 0 or 1 = one by one */
+  const char *target;            /* "host:port" */
+  int timeout_ms;                /* --timeout */
+  int latency_budget_ms;         /* --latency-budget */
+  int strict;                    /* --strict */
+  control *control;              /* NULL without a control hook */
+  const char *control_desc;      /* for the header: "none", "url http://..", "cmd .." */
+  const char *unreachable;       /* non-NULL: the reason the target could not be
+                                    reached; every case is skipped, exit 3 */
+  int parallel;                  /* --parallel: cases at once; 0 or 1 = one by one */
   const baseline *known_failing; /* --known-failing, or NULL (selection.h) */
   const void *suite;             /* handed to every case as case_ctx.suite */
-  runner_gate_fn gate;      /* NULL: no gate */
+  runner_gate_fn gate;           /* NULL: no gate */
   void *gate_arg;
-  int max_time_ms;          /* --max-time: the whole run's budget; 0 = none */
+  int max_time_ms; /* --max-time: the whole run's budget; 0 = none */
 } runner_options;
 
 /* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */

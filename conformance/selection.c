@@ -306,7 +306,8 @@ int baseline_verdict(const baseline *b, const hc_case *c, case_result *res, int 
   snprintf(expected, sizeof(expected), "a failure, as %.150s lists (%.200s)", b->wheres.v[i],
            b->reasons.v[i]);
   snprintf(msg, sizeof(msg), "passed: %.400s", res->message);
-  case_fail(res, expected, msg, "stale known-failing entry: %.150s now passes; remove it from %.150s",
-            c->id, b->wheres.v[i]);
+  case_fail(res, expected, msg,
+            "stale known-failing entry: %.150s now passes; remove it from %.150s", c->id,
+            b->wheres.v[i]);
   return 1;
 }

@@ -3,9 +3,9 @@
  * fail (--known-failing), as pure data so that both are unit-testable.
  *
  * Patterns are fnmatch(3) globs on case IDs without FNM_PATHNAME, so a
- * star also matches the slash: "http/" + "*" selects every HTTP case. An argument "@FILE" stands for the
- * patterns in FILE, one per line ('#' comment lines and blank lines
- * allowed, a trailing "# comment" too).
+ * star also matches the slash: "http/" + "*" selects every HTTP case. An argument "@FILE" stands
+ * for the patterns in FILE, one per line ('#' comment lines and blank lines allowed, a trailing "#
+ * comment" too).
  *
  * Known-failing file (as in connectrpc conformance): one case ID or glob
  * per line, then whitespace and a reason, which is mandatory; a reason

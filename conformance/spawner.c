@@ -122,7 +122,7 @@ static int reaped(spawned *s) {
 }
 
 int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, char *err,
-                     size_t errlen) {
+                       size_t errlen) {
   long long deadline = monotime_ms() + timeout_ms;
   char target[32], why[RUNNER_ERR_MAX] = "";
 
@@ -139,7 +139,8 @@ int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, c
                            ports[i], timeout_ms, why);
       if (runner_probe(target, (int)(left < 1000 ? left : 1000), why) == 0)
         break;
-      monotime_sleep_ms(POLL_MS); /* nothing to block on: the target gives no signal when it listens */
+      monotime_sleep_ms(
+          POLL_MS); /* nothing to block on: the target gives no signal when it listens */
     }
   }
   return 0;

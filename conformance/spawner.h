@@ -40,7 +40,7 @@ int spawner_start(const char *command, spawned **out, char *err, size_t errlen);
  * connection, at most timeout_ms. -ECHILD if the target exited first,
  * -ETIMEDOUT; err says which. */
 int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, char *err,
-                     size_t errlen);
+                       size_t errlen);
 
 /* SIGTERM, up to grace_ms for an exit, then SIGKILL. Returns the wait
  * status, or -1 if it had to be killed. Safe to call twice. */

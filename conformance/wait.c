@@ -17,13 +17,11 @@
 
 typedef struct waiter {
   const wait_options *o;
-  long long t0; /* monotime_ms() */
+  long long t0;        /* monotime_ms() */
   char last[SEEN_MAX]; /* what was printed last, to print only changes */
 } waiter;
 
-static int elapsed_ms(const waiter *w) {
-  return (int)(monotime_ms() - w->t0);
-}
+static int elapsed_ms(const waiter *w) { return (int)(monotime_ms() - w->t0); }
 
 static int left_ms(const waiter *w) {
   int left = w->o->timeout_ms - elapsed_ms(w);
@@ -107,9 +105,7 @@ static int wait_grpc(waiter *w) {
 }
 
 static int wait_http(waiter *w) {
-  probe_options po = {.protocol = PROTOCOL_HTTP,
-                      .target = w->o->target,
-                      .service = w->o->service};
+  probe_options po = {.protocol = PROTOCOL_HTTP, .target = w->o->target, .service = w->o->service};
   probe_result r;
   char what[SEEN_MAX];
 

@@ -32,7 +32,7 @@ typedef struct exchange {
   size_t pending_len; /* prefix bytes gathered so far */
   uint32_t remaining; /* message bytes still to skip */
   int in_message;
-  int received; /* anything at all came back */
+  int received;  /* anything at all came back */
   int too_large; /* the body passed WCLIENT_READ_MAX */
 } exchange;
 
@@ -226,8 +226,7 @@ static int post_once(const char *url, const char *content_type, const uint8_t *d
 }
 
 int wclient_post(const char *target, const char *path, const char *content_type,
-                 const uint8_t *body, size_t len, int framed, int timeout_ms,
-                 wclient_result *out) {
+                 const uint8_t *body, size_t len, int framed, int timeout_ms, wclient_result *out) {
   pthread_once(&curl_once, curl_init_once);
   char url[1024];
   if (ctls_url(target, path, url, sizeof(url)) < 0) { /* https:// with --tls */

@@ -22,20 +22,20 @@
 #define WCLIENT_READ_MAX (64 * 1024)
 
 typedef struct wclient_result {
-  long http_status;                         /* 0 when no response came */
-  char content_type[WCLIENT_TEXT_MAX];      /* "" when absent */
-  int status_in_headers;                    /* grpc-status in the first block, or -1 */
-  int status_in_trailers;                   /* grpc-status after the body, or -1 */
+  long http_status;                    /* 0 when no response came */
+  char content_type[WCLIENT_TEXT_MAX]; /* "" when absent */
+  int status_in_headers;               /* grpc-status in the first block, or -1 */
+  int status_in_trailers;              /* grpc-status after the body, or -1 */
   char grpc_message[WCLIENT_TEXT_MAX];
-  int messages;                             /* complete gRPC frames in the body */
-  int compressed;                           /* frames whose flag byte is not 0 */
-  size_t body_bytes;                        /* read; past WCLIENT_READ_MAX reading stops */
-  size_t leftover;                          /* bytes of an unfinished frame at the end */
-  uint8_t first[16];                        /* first message's bytes (up to 16) */
-  size_t first_len;                         /* its full length */
-  int goaways;                              /* GOAWAY frames curl reported */
-  int curl_code;                            /* CURLcode of the transfer */
-  char error[WCLIENT_TEXT_MAX];             /* curl's error text, "" on success */
+  int messages;                 /* complete gRPC frames in the body */
+  int compressed;               /* frames whose flag byte is not 0 */
+  size_t body_bytes;            /* read; past WCLIENT_READ_MAX reading stops */
+  size_t leftover;              /* bytes of an unfinished frame at the end */
+  uint8_t first[16];            /* first message's bytes (up to 16) */
+  size_t first_len;             /* its full length */
+  int goaways;                  /* GOAWAY frames curl reported */
+  int curl_code;                /* CURLcode of the transfer */
+  char error[WCLIENT_TEXT_MAX]; /* curl's error text, "" on success */
 } wclient_result;
 
 /* POSTs `body` as is (`framed` = 0) or as one gRPC message (`framed` = 1:
@@ -45,8 +45,7 @@ typedef struct wclient_result {
  * Returns 0 when the exchange happened (even with an HTTP error), or a
  * negative errno with out->error set when no response came. */
 int wclient_post(const char *target, const char *path, const char *content_type,
-                 const uint8_t *body, size_t len, int framed, int timeout_ms,
-                 wclient_result *out);
+                 const uint8_t *body, size_t len, int framed, int timeout_ms, wclient_result *out);
 
 /* One line: "HTTP 200, application/grpc, 1 message, grpc-status 0 in trailers". */
 void wclient_describe(const wclient_result *r, char *buf, size_t size);

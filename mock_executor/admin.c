@@ -23,14 +23,13 @@
 struct admin {
   httpd *h;
   registry *reg;
-  journal *journal;     /* each NULL when the feature is off */
+  journal *journal; /* each NULL when the feature is off */
   timelines *timelines;
   faults *faults;
 };
 
 /* For the runner: the control hook is up. */
-static enum MHD_Result get_health(void *ctx, struct MHD_Connection *conn,
-                                  const httpd_request *rq) {
+static enum MHD_Result get_health(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   (void)ctx;
   (void)rq;
   return httpd_respond_static(conn, MHD_HTTP_OK, "{\"ok\":true}");
@@ -155,8 +154,8 @@ static int parse_body(const char *body, size_t len, const body_shape *shape, jso
   return 0;
 }
 
-int admin_parse_put(const char *body, size_t len, json_t **root, const char **service,
-                    int *status, char **error) {
+int admin_parse_put(const char *body, size_t len, json_t **root, const char **service, int *status,
+                    char **error) {
   const char *text;
   int rv = parse_body(body, len, &status_shape, root, error);
 
@@ -217,8 +216,7 @@ static enum MHD_Result refuse_shut_down(struct MHD_Connection *conn) {
                              "the server is shut down: POST /v1/resume first");
 }
 
-static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn,
-                                  const httpd_request *rq) {
+static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   admin *a = ctx;
   json_t *root;
   const char *service;
@@ -235,9 +233,9 @@ static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn,
   else if (rc < 0)
     rv = httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   else
-    rv = httpd_respond_json(conn, MHD_HTTP_OK,
-                            json_pack("{s:s,s:s}", "service", service, "status",
-                                      wire_status_name(status)));
+    rv = httpd_respond_json(
+        conn, MHD_HTTP_OK,
+        json_pack("{s:s,s:s}", "service", service, "status", wire_status_name(status)));
   json_decref(root);
   return rv;
 }
@@ -306,10 +304,9 @@ static json_t *timeline_json(const timeline_info *info) {
 
   for (size_t i = 0; steps && i < info->spec.count; i++) {
     const timeline_step *st = &info->spec.steps[i];
-    json_array_append_new(steps, json_pack("{s:s,s:o}", "status", wire_status_name(st->status),
-                                           "duration_ms",
-                                           st->duration_ms < 0 ? json_null()
-                                                               : json_integer(st->duration_ms)));
+    json_array_append_new(
+        steps, json_pack("{s:s,s:o}", "status", wire_status_name(st->status), "duration_ms",
+                         st->duration_ms < 0 ? json_null() : json_integer(st->duration_ms)));
   }
   return json_pack("{s:o,s:b,s:I,s:I}", "steps", steps, "repeat", info->spec.repeat, "step",
                    (json_int_t)info->step, "next_in_ms", (json_int_t)info->next_in_ms);
@@ -368,9 +365,9 @@ static enum MHD_Result put_timeline(void *ctx, struct MHD_Connection *conn,
   else if (timelines_set(a->timelines, service, &spec) < 0)
     rv = httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   else
-    rv = httpd_respond_json(conn, MHD_HTTP_OK,
-                            json_pack("{s:s,s:s,s:b}", "service", service, "timeline", text,
-                                      "repeat", repeat));
+    rv = httpd_respond_json(
+        conn, MHD_HTTP_OK,
+        json_pack("{s:s,s:s,s:b}", "service", service, "timeline", text, "repeat", repeat));
   timeline_spec_free(&spec);
 out:
   json_decref(root);
@@ -405,9 +402,9 @@ static enum MHD_Result get_violations(void *ctx, struct MHD_Connection *conn,
   available = json_array();
   enabled = json_array();
   for (size_t i = 0; available && enabled && i < n; i++) {
-    json_array_append_new(available, json_pack("{s:s,s:s,s:s}", "name", knobs[i].name, "breaks",
-                                               knobs[i].breaks, "description",
-                                               knobs[i].description));
+    json_array_append_new(
+        available, json_pack("{s:s,s:s,s:s}", "name", knobs[i].name, "breaks", knobs[i].breaks,
+                             "description", knobs[i].description));
     if (faults_on(a->faults, (fault_knob)i))
       json_array_append_new(enabled, json_string(knobs[i].name));
   }
@@ -448,9 +445,9 @@ static enum MHD_Result put_violation(void *ctx, struct MHD_Connection *conn,
 static const char *const inject_protocols[] = {"grpc", "http"};
 
 static json_t *rule_json(const inject_rule *r) {
-  json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:I}", "rule", r->text, "protocol",
-                        inject_protocols[r->protocol], "target", r->target, "probability",
-                        r->probability, "hits", (json_int_t)r->hits);
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:f,s:I}", "rule", r->text, "protocol", inject_protocols[r->protocol],
+                "target", r->target, "probability", r->probability, "hits", (json_int_t)r->hits);
 
   if (!o)
     return NULL;
@@ -459,8 +456,7 @@ static json_t *rule_json(const inject_rule *r) {
   return o;
 }
 
-static enum MHD_Result get_faults(void *ctx, struct MHD_Connection *conn,
-                                  const httpd_request *rq) {
+static enum MHD_Result get_faults(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   admin *a = ctx;
   inject_rule *rules;
   json_t *list;
@@ -478,8 +474,7 @@ static enum MHD_Result get_faults(void *ctx, struct MHD_Connection *conn,
   return httpd_respond_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "faults", list));
 }
 
-static enum MHD_Result post_fault(void *ctx, struct MHD_Connection *conn,
-                                  const httpd_request *rq) {
+static enum MHD_Result post_fault(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   admin *a = ctx;
   char err[INJECT_ERR_MAX];
   inject_rule rule;
@@ -494,8 +489,8 @@ static enum MHD_Result post_fault(void *ctx, struct MHD_Connection *conn,
   if (inject_parse(string_of(root, "rule"), &rule, err, sizeof(err)) < 0)
     rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "rule: %s", err);
   else if (inject_add(faults_inject(a->faults), &rule) < 0)
-    rv = httpd_respond_error(conn, MHD_HTTP_CONFLICT,
-                             "already %d rules: DELETE /v1/faults first", INJECT_MAX_RULES);
+    rv = httpd_respond_error(conn, MHD_HTTP_CONFLICT, "already %d rules: DELETE /v1/faults first",
+                             INJECT_MAX_RULES);
   else
     rv = httpd_respond_json(conn, MHD_HTTP_CREATED, rule_json(&rule));
   json_decref(root);
@@ -532,8 +527,7 @@ static const httpd_route routes[] = {
     {"DELETE", "/v1/faults", 0, delete_faults},
 };
 
-int admin_start(const admin_options *opts, admin **out, int *bound_port, char *err,
-                size_t errlen) {
+int admin_start(const admin_options *opts, admin **out, int *bound_port, char *err, size_t errlen) {
   httpd_options ho = {.name = "admin",
                       .host = opts->host,
                       .port = opts->port,

@@ -88,8 +88,7 @@ typedef struct admin_options {
 
 /* Starts serving. On success *bound_port is the port bound. On failure
  * returns a negative errno and writes a one-line reason into err. */
-int admin_start(const admin_options *opts, admin **out, int *bound_port, char *err,
-                size_t errlen);
+int admin_start(const admin_options *opts, admin **out, int *bound_port, char *err, size_t errlen);
 
 /* Stops serving and frees. Safe with NULL. */
 void admin_stop(admin *a);

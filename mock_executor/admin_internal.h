@@ -16,8 +16,8 @@
  * it), *service points into it and *status is 0-3. On bad input returns
  * -EINVAL and *error is a malloc'd message naming what is wrong (the caller
  * frees it; the answer is 400); -ENOMEM when out of memory. */
-int admin_parse_put(const char *body, size_t len, json_t **root, const char **service,
-                    int *status, char **error);
+int admin_parse_put(const char *body, size_t len, json_t **root, const char **service, int *status,
+                    char **error);
 
 /* The {name} of DELETE /v1/statuses/{name}: 0 when it may be removed,
  * -EINVAL with a static message in *error (400) otherwise. */

@@ -63,12 +63,11 @@ static int parse_enum(const char *flag, const char *text, const char *const *nam
       return 0;
     }
   }
-  return fail(err, errlen, "%s: '%s' is not one of %s%s%s", flag, text, names[0],
-              n > 1 ? ", " : "", n > 1 ? names[1] : "");
+  return fail(err, errlen, "%s: '%s' is not one of %s%s%s", flag, text, names[0], n > 1 ? ", " : "",
+              n > 1 ? names[1] : "");
 }
 
-static int parse_duration(const char *flag, const char *text, long *ms, char *err,
-                          size_t errlen) {
+static int parse_duration(const char *flag, const char *text, long *ms, char *err, size_t errlen) {
   if (duration_parse(text, ms) < 0)
     return fail(err, errlen, "%s: '%s' is not a duration (e.g. 500ms, 2s)", flag, text);
   return 0;
@@ -110,8 +109,7 @@ static int apply_host(config *cfg, const char *v, int from_file, char *err, size
   return set_text("--host", "address", &cfg->host, v, err, errlen);
 }
 
-static int apply_admin_host(config *cfg, const char *v, int from_file, char *err,
-                            size_t errlen) {
+static int apply_admin_host(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return set_text("--admin-host", "address", &cfg->admin_host, v, err, errlen);
 }
@@ -273,8 +271,7 @@ static int apply_fault(config *cfg, const char *v, int from_file, char *err, siz
   return 0;
 }
 
-static int apply_fault_seed(config *cfg, const char *v, int from_file, char *err,
-                            size_t errlen) {
+static int apply_fault_seed(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   char *end;
 
   (void)from_file;
@@ -294,26 +291,22 @@ static int apply_profile(config *cfg, const char *v, int from_file, char *err, s
   return 0;
 }
 
-static int apply_admin_port(config *cfg, const char *v, int from_file, char *err,
-                            size_t errlen) {
+static int apply_admin_port(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return parse_port("--admin-port", v, &cfg->admin_port, err, errlen);
 }
 
-static int apply_admin_token(config *cfg, const char *v, int from_file, char *err,
-                             size_t errlen) {
+static int apply_admin_token(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return set_text("--admin-token", "token", &cfg->admin_token, v, err, errlen);
 }
 
-static int apply_ssl_certfile(config *cfg, const char *v, int from_file, char *err,
-                              size_t errlen) {
+static int apply_ssl_certfile(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return set_text("--ssl-certfile", "file name", &cfg->ssl_certfile, v, err, errlen);
 }
 
-static int apply_ssl_keyfile(config *cfg, const char *v, int from_file, char *err,
-                             size_t errlen) {
+static int apply_ssl_keyfile(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return set_text("--ssl-keyfile", "file name", &cfg->ssl_keyfile, v, err, errlen);
 }
@@ -323,32 +316,27 @@ static int apply_ssl_ca(config *cfg, const char *v, int from_file, char *err, si
   return set_text("--ssl-ca", "file name", &cfg->ssl_ca, v, err, errlen);
 }
 
-static int apply_list_limit(config *cfg, const char *v, int from_file, char *err,
-                            size_t errlen) {
+static int apply_list_limit(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return set_count("--list-limit", &cfg->list_limit, v, err, errlen);
 }
 
-static int apply_journal_size(config *cfg, const char *v, int from_file, char *err,
-                              size_t errlen) {
+static int apply_journal_size(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return set_count("--journal-size", &cfg->journal_size, v, err, errlen);
 }
 
-static int apply_cq_threads(config *cfg, const char *v, int from_file, char *err,
-                            size_t errlen) {
+static int apply_cq_threads(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   long n;
 
   (void)from_file;
   if (number_parse(v, 1, CONFIG_MAX_CQ_THREADS, &n) < 0)
-    return fail(err, errlen, "--cq-threads: '%s' is not a number (1-%d)", v,
-                CONFIG_MAX_CQ_THREADS);
+    return fail(err, errlen, "--cq-threads: '%s' is not a number (1-%d)", v, CONFIG_MAX_CQ_THREADS);
   cfg->cq_threads = (int)n;
   return 0;
 }
 
-static int apply_load_time(config *cfg, const char *v, int from_file, char *err,
-                           size_t errlen) {
+static int apply_load_time(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return parse_duration("--load-time", v, &cfg->load_time_ms, err, errlen);
 }
@@ -363,8 +351,7 @@ static int apply_timeout_ready(config *cfg, const char *v, int from_file, char *
   return 0;
 }
 
-static int apply_ready_delay(config *cfg, const char *v, int from_file, char *err,
-                             size_t errlen) {
+static int apply_ready_delay(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)from_file;
   return parse_duration("--ready-delay", v, &cfg->ready_delay_ms, err, errlen);
 }
@@ -374,8 +361,7 @@ static int apply_grace(config *cfg, const char *v, int from_file, char *err, siz
   return parse_duration("--grace", v, &cfg->grace_ms, err, errlen);
 }
 
-static int apply_drain_watch(config *cfg, const char *v, int from_file, char *err,
-                             size_t errlen) {
+static int apply_drain_watch(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   int mode = CONFIG_DRAIN_END;
 
   (void)from_file;
@@ -398,8 +384,7 @@ static int apply_admin_insecure(config *cfg, const char *v, int from_file, char 
   return 0;
 }
 
-static int apply_print_config(config *cfg, const char *v, int from_file, char *err,
-                              size_t errlen) {
+static int apply_print_config(config *cfg, const char *v, int from_file, char *err, size_t errlen) {
   (void)v, (void)from_file, (void)err, (void)errlen;
   cfg->print_config = 1;
   return 0;
@@ -492,7 +477,8 @@ static const flag_def flags[] = {
     {"fault-seed", 0, ARG_ONE, CONFIG_SCALAR, apply_fault_seed, "N",
      "seed of the --fault probability and random-delay draws (default 0)"},
     {"cq-threads", 0, ARG_ONE, CONFIG_SCALAR, apply_cq_threads, "N",
-     "gRPC completion queues, a thread each: one polls and answers unary calls, the others hold Watch streams (default 4)"},
+     "gRPC completion queues, a thread each: one polls and answers unary calls, the others hold "
+     "Watch streams (default 4)"},
     {"config", 0, ARG_ONE, -1, apply_config, "FILE",
      "read settings from a YAML file (keys: the long flags, '-' as '_'); flags override it"},
     {"print-config", 0, ARG_NONE, -1, apply_print_config, NULL,
@@ -519,10 +505,11 @@ const config_key *config_yaml_keys(size_t *count) {
 }
 
 void config_usage(FILE *out) {
-  fputs("Usage: mock-executor [OPTIONS]\n"
-        "A configurable grpc.health.v1 server (Check, Watch, List, reflection) and\n"
-        "Jina-style HTTP health endpoint, with a control API, timelines and faults.\n\n",
-        out);
+  fputs(
+      "Usage: mock-executor [OPTIONS]\n"
+      "A configurable grpc.health.v1 server (Check, Watch, List, reflection) and\n"
+      "Jina-style HTTP health endpoint, with a control API, timelines and faults.\n\n",
+      out);
   for (size_t i = 0; i < NFLAGS; i++) {
     char lhs[64];
     const flag_def *f = &flags[i];
@@ -532,14 +519,15 @@ void config_usage(FILE *out) {
              f->metavar ? " " : "", f->metavar ? f->metavar : "");
     fprintf(out, "  %-28s %s\n", f->short_name ? lhs : lhs + 1, f->help);
   }
-  fputs("\nEach listener prints `LISTENING <protocol> <host>:<port>` on stdout once it\n"
-        "accepts connections (protocol grpc, http or admin). SIGTERM/SIGINT: every\n"
-        "service NOT_SERVING, watchers notified, calls drained within --grace, exit 0;\n"
-        "a second signal exits at once.\n"
-        "With --ssl-certfile/--ssl-keyfile every gRPC and HTTP health listener serves\n"
-        "TLS only (no plaintext beside it); the control API (--admin-port) stays plain\n"
-        "HTTP, meant for loopback (use --admin-token elsewhere).\n",
-        out);
+  fputs(
+      "\nEach listener prints `LISTENING <protocol> <host>:<port>` on stdout once it\n"
+      "accepts connections (protocol grpc, http or admin). SIGTERM/SIGINT: every\n"
+      "service NOT_SERVING, watchers notified, calls drained within --grace, exit 0;\n"
+      "a second signal exits at once.\n"
+      "With --ssl-certfile/--ssl-keyfile every gRPC and HTTP health listener serves\n"
+      "TLS only (no plaintext beside it); the control API (--admin-port) stays plain\n"
+      "HTTP, meant for loopback (use --admin-token elsewhere).\n",
+      out);
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -650,8 +638,8 @@ static int pair_per_port(const config *cfg, const char *flag, const char *const 
   if (n == 0)
     return 0;
   if (n != 1 && n != cfg->n_listeners)
-    return fail(err, errlen, "%s: %zu values for %zu ports (give one, or one per port)", flag,
-                n, cfg->n_listeners);
+    return fail(err, errlen, "%s: %zu values for %zu ports (give one, or one per port)", flag, n,
+                cfg->n_listeners);
   for (size_t k = 0; k < cfg->n_listeners; k++) /* validated when the flag was parsed */
     parse_enum(flag, list->values[n == 1 ? 0 : k], names, 2, &values[k], err, errlen);
   return 0;
@@ -660,8 +648,8 @@ static int pair_per_port(const config *cfg, const char *flag, const char *const 
 static int pair_listeners(config *cfg, char *err, size_t errlen) {
   int protocols[CONFIG_MAX_LISTENERS] = {0}, engines[CONFIG_MAX_LISTENERS] = {0};
 
-  if (pair_per_port(cfg, "--protocol", protocol_names, &cfg->protocols, protocols, err,
-                    errlen) < 0 ||
+  if (pair_per_port(cfg, "--protocol", protocol_names, &cfg->protocols, protocols, err, errlen) <
+          0 ||
       pair_per_port(cfg, "--engine", engine_names, &cfg->engines, engines, err, errlen) < 0)
     return -EINVAL;
   for (size_t k = 0; k < cfg->n_listeners; k++) {
@@ -736,8 +724,8 @@ int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen) {
       rc = -EINVAL;
       goto out;
     }
-    rc = parse_args(cfg, (int)cfg->file_args.argc, cfg->file_args.argv, cfg->file_args.origin,
-                    err, errlen);
+    rc = parse_args(cfg, (int)cfg->file_args.argc, cfg->file_args.argv, cfg->file_args.origin, err,
+                    errlen);
     if (rc > 0)
       rc = fail(err, errlen, "--config: %s may not be set in a config file", "that flag");
     if (rc != 0)

@@ -48,7 +48,6 @@ typedef struct config_listener {
   config_engine engine; /* gRPC listeners */
 } config_listener;
 
-
 /* A NAME=VALUE flag (--status, --timeline); name "" is the overall health. */
 typedef struct config_status {
   char *name; /* malloc'd */
@@ -75,9 +74,9 @@ typedef struct config {
   config_profile profile;
   const char *host; /* bind address of the health listeners, default 0.0.0.0 */
   config_listener listeners[CONFIG_MAX_LISTENERS];
-  size_t n_listeners; /* at least 1 after a successful parse */
-  const char *admin_host; /* default 127.0.0.1 */
-  int admin_port;         /* -1: no control API (the default); 0: a free port */
+  size_t n_listeners;      /* at least 1 after a successful parse */
+  const char *admin_host;  /* default 127.0.0.1 */
+  int admin_port;          /* -1: no control API (the default); 0: a free port */
   const char *admin_token; /* NULL: none */
   int admin_insecure;      /* allow a non-loopback control API without token */
   /* TLS on every health listener (Jina's --ssl-certfile/--ssl-keyfile: both
@@ -87,21 +86,21 @@ typedef struct config {
   size_t n_statuses;
   config_timeline *timelines;
   size_t n_timelines;
-  int repeat;        /* timelines start over */
-  size_t list_limit; /* List answers RESOURCE_EXHAUSTED above it (H-LIST-3) */
-  int cq_threads;    /* completion queues (a thread each), 1..CONFIG_MAX_CQ_THREADS */
-  long load_time_ms;   /* ports closed this long at start */
+  int repeat;            /* timelines start over */
+  size_t list_limit;     /* List answers RESOURCE_EXHAUSTED above it (H-LIST-3) */
+  int cq_threads;        /* completion queues (a thread each), 1..CONFIG_MAX_CQ_THREADS */
+  long load_time_ms;     /* ports closed this long at start */
   long timeout_ready_ms; /* jina's --timeout-ready: a longer load fails; -1 none */
-  long ready_delay_ms; /* ports open but NOT_SERVING this long at start */
-  long grace_ms;       /* longest drain after SIGTERM (default 1000) */
+  long ready_delay_ms;   /* ports open but NOT_SERVING this long at start */
+  long grace_ms;         /* longest drain after SIGTERM (default 1000) */
   config_drain_watch drain_watch;
-  size_t journal_size;                /* requests kept (default 1000); 0: off */
+  size_t journal_size;                 /* requests kept (default 1000); 0: off */
   int http_codes[WIRE_STATUS_MAX + 1]; /* 0 = default */
   int violate[VIOLATE_COUNT];          /* knobs switched on */
-  const char **fault_rules; /* --fault texts (inject.h), malloc'd array into argv */
+  const char **fault_rules;            /* --fault texts (inject.h), malloc'd array into argv */
   size_t n_fault_rules;
   unsigned long long fault_seed; /* --fault-seed (default 0) */
-  int engine_given; /* --engine was given: no automatic choice */
+  int engine_given;              /* --engine was given: no automatic choice */
   int print_config;
   const char *config_file; /* NULL: none */
   /* --profile jina: unknown command-line flags and their values, set aside

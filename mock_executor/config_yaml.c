@@ -81,8 +81,7 @@ static int emit_list(loader *l, const config_key *k, const char *key, yaml_node_
     return emit_pair(l, k, key, v, scalar(v));
   if (v->type != YAML_SEQUENCE_NODE)
     return fail(l, v, "%s: expected a value or a list of values", key);
-  for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-       it++) {
+  for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
     yaml_node_t *item = yaml_document_get_node(l->doc, *it);
     if (!scalar(item))
       return fail(l, item, "%s: list items must be plain values", key);

@@ -31,8 +31,8 @@ typedef struct config_key {
 } config_key;
 
 typedef struct config_args {
-  char **argv;    /* "--list-limit", "100", ... (no program name) */
-  char **origin;  /* per argv entry: "FILE:LINE: key" */
+  char **argv;   /* "--list-limit", "100", ... (no program name) */
+  char **origin; /* per argv entry: "FILE:LINE: key" */
   size_t argc;
 } config_args;
 

@@ -76,9 +76,7 @@ void call_free(hs_call *c) {
   free(c);
 }
 
-void call_ref(hs_call *c) {
-  atomic_fetch_add(&c->refs, 1);
-}
+void call_ref(hs_call *c) { atomic_fetch_add(&c->refs, 1); }
 
 void call_unref(hs_call *c) {
   if (atomic_fetch_sub(&c->refs, 1) == 1)

@@ -119,8 +119,8 @@ struct hs_call {
   grpc_byte_buffer *payload; /* the request message, for payload methods */
   grpc_slice req;            /* ... read once (req_present) */
   int req_present;
-  char *service;  /* Check, Watch: the service it names, decoded once */
-  int service_rc; /* ... 0, or why it could not be */
+  char *service;             /* Check, Watch: the service it names, decoded once */
+  int service_rc;            /* ... 0, or why it could not be */
   grpc_byte_buffer *recv_bb; /* RECV_MESSAGE target */
   grpc_byte_buffer *send_bb; /* the one SEND_MESSAGE in flight */
 

@@ -216,8 +216,8 @@ static grpc_server_credentials *server_credentials(const tls_pem *tls) {
       NULL);
 }
 
-static int bind_ports(health_server *hs, const health_server_options *opts, int *bound,
-                      char *err, size_t errlen) {
+static int bind_ports(health_server *hs, const health_server_options *opts, int *bound, char *err,
+                      size_t errlen) {
   grpc_server_credentials *cr = server_credentials(opts->tls);
   char addr[300];
   int rc = 0;
@@ -286,9 +286,8 @@ static int start_serving(health_server *hs, char *err, size_t errlen) {
   return 0;
 }
 
-
-int health_server_start(const health_server_options *opts, health_server **out,
-                        int *bound_ports, char *err, size_t errlen) {
+int health_server_start(const health_server_options *opts, health_server **out, int *bound_ports,
+                        char *err, size_t errlen) {
   health_server *hs = calloc(1, sizeof(*hs));
   int rc;
 
@@ -317,7 +316,6 @@ int health_server_start(const health_server_options *opts, health_server **out,
   *out = hs;
   return 0;
 }
-
 
 /* The race this avoids: a SEND_STATUS started here on main while the
  * call's thread starts a SEND_MESSAGE (grpc.h forbids concurrent batches on

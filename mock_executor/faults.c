@@ -37,7 +37,8 @@ static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_CHECK_REJECT_UNKNOWN_FIELDS] = {"check-reject-unknown-fields", "T09",
                                              "requests with unknown fields get "
                                              "INVALID_ARGUMENT"},
-    [VIOLATE_CHECK_SLOW] = {"check-slow", "T10", "every Check answers 600 ms late (the default budget is 500 ms)"},
+    [VIOLATE_CHECK_SLOW] = {"check-slow", "T10",
+                            "every Check answers 600 ms late (the default budget is 500 ms)"},
     [VIOLATE_CHECK_TOGGLES] = {"check-toggles", "T11",
                                "each Check flips the status it reports (a side effect)"},
     [VIOLATE_MAX_STREAMS_ONE] = {"max-streams-one", "T12",
@@ -167,9 +168,7 @@ void faults_free(faults *f) {
   free(f);
 }
 
-inject *faults_inject(const faults *f) {
-  return f ? f->rules : NULL;
-}
+inject *faults_inject(const faults *f) { return f ? f->rules : NULL; }
 
 void faults_set(faults *f, fault_knob knob, int on) {
   uint64_t bit = (uint64_t)1 << knob;

@@ -24,46 +24,46 @@
 #include "inject.h"
 
 typedef enum fault_knob {
-  VIOLATE_NO_OVERALL_HEALTH,        /* T01: "" is not registered */
-  VIOLATE_CHECK_ANSWERS_UNKNOWN,    /* T01: Check answers OK + UNKNOWN (0-byte body) */
-  VIOLATE_CHECK_EMPTY_REQUEST_INVALID, /* T02: a 0-byte request gets INVALID_ARGUMENT */
+  VIOLATE_NO_OVERALL_HEALTH,              /* T01: "" is not registered */
+  VIOLATE_CHECK_ANSWERS_UNKNOWN,          /* T01: Check answers OK + UNKNOWN (0-byte body) */
+  VIOLATE_CHECK_EMPTY_REQUEST_INVALID,    /* T02: a 0-byte request gets INVALID_ARGUMENT */
   VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND, /* T03: field present but empty -> NOT_FOUND */
   VIOLATE_CHECK_NOT_SERVING_UNAVAILABLE,  /* T04: NOT_SERVING answered as UNAVAILABLE */
   VIOLATE_CHECK_UNKNOWN_SERVICE_UNKNOWN,  /* T05: unknown name -> OK + SERVICE_UNKNOWN */
-  VIOLATE_CHECK_TWO_MESSAGES,       /* T06: two messages on a unary call */
-  VIOLATE_CHECK_NO_MESSAGE,         /* T06: OK with no message */
-  VIOLATE_CHECK_SERVICE_UNKNOWN_KNOWN, /* T07: registered names answer SERVICE_UNKNOWN */
-  VIOLATE_CHECK_CASE_INSENSITIVE,   /* T08: names matched ignoring case and spaces, or by prefix */
+  VIOLATE_CHECK_TWO_MESSAGES,             /* T06: two messages on a unary call */
+  VIOLATE_CHECK_NO_MESSAGE,               /* T06: OK with no message */
+  VIOLATE_CHECK_SERVICE_UNKNOWN_KNOWN,    /* T07: registered names answer SERVICE_UNKNOWN */
+  VIOLATE_CHECK_CASE_INSENSITIVE, /* T08: names matched ignoring case and spaces, or by prefix */
   VIOLATE_CHECK_REJECT_UNKNOWN_FIELDS, /* T09: unknown request fields -> INVALID_ARGUMENT */
-  VIOLATE_CHECK_SLOW,               /* T10: every Check answers 600 ms late */
-  VIOLATE_CHECK_TOGGLES,            /* T11: each Check flips the answer (side effect) */
-  VIOLATE_MAX_STREAMS_ONE,          /* T12: SETTINGS_MAX_CONCURRENT_STREAMS = 1, read at
-                                     * start only; and each Check takes 20 ms */
-  VIOLATE_UNKNOWN_METHOD_INTERNAL,  /* T13: unknown methods get INTERNAL */
-  VIOLATE_WATCH_NO_INITIAL,         /* T14: Watch holds its first message until a change */
-  VIOLATE_WATCH_CLOSE_AFTER_FIRST,  /* T15: Watch ends with OK after the first message */
-  VIOLATE_WATCH_UNKNOWN_NOT_FOUND,  /* T16: Watch of an unknown name fails NOT_FOUND */
-  VIOLATE_WATCH_NO_UPDATES,         /* T17: Watch sends only the initial message */
-  VIOLATE_WATCH_NO_LATE_KNOWN,      /* T18: names unknown at Watch start are never sent */
-  VIOLATE_WATCH_DUPLICATES,         /* T19: every set is sent, equal or not */
-  VIOLATE_WATCH_DROP_LAST,          /* T20: the last update of a burst is never sent */
-  VIOLATE_WATCH_NOTIFY_ONE,         /* T21: only the newest watcher of a name is told */
-  VIOLATE_WATCH_LEAK_SLOTS,         /* T22: cancelled Watches keep a slot; 64 slots */
-  VIOLATE_WATCH_INTERNAL,           /* T23: Watch answers INTERNAL */
-  VIOLATE_SHUTDOWN_KEEPS_SERVING,   /* T24: shutdown leaves statuses SERVING */
-  VIOLATE_SHUTDOWN_ACCEPTS_SETS,    /* T25: sets after shutdown are applied */
-  VIOLATE_LIST_NO_OVERALL,          /* T26: List leaves out "" */
-  VIOLATE_LIST_LIMIT_OFF_BY_ONE,    /* T27: RESOURCE_EXHAUSTED at exactly the limit */
-  VIOLATE_LIST_BAD_ENCODING,        /* T28: map entries written with a wrong wire type */
-  VIOLATE_REFLECTION_NO_HEALTH,     /* T29: list_services leaves out Health */
-  VIOLATE_REFLECTION_NOT_FOUND,     /* T30: Health's symbol answers error_response NOT_FOUND */
-  VIOLATE_REFLECTION_V1_INTERNAL,   /* T31: reflection v1 answers INTERNAL */
-  VIOLATE_REFLECTION_ABORT,         /* T32: an unknown symbol aborts the stream */
-  VIOLATE_LONG_NAME_HANG,           /* T35: names over 1 KiB never get an answer */
-  VIOLATE_WATCH_STARVES_CHECK,      /* T36: Check waits while > 32 Watches are open */
-  VIOLATE_WIRE_NO_GRPC_STATUS,      /* T06: replies end without grpc-status (wire engine) */
-  VIOLATE_WIRE_HTTP_404,            /* T06: replies carry HTTP status 404 (wire engine) */
-  VIOLATE_WIRE_TRAILERS_ONLY_OK,    /* T06: Check OK trailers-only, no message (wire engine) */
+  VIOLATE_CHECK_SLOW,                  /* T10: every Check answers 600 ms late */
+  VIOLATE_CHECK_TOGGLES,               /* T11: each Check flips the answer (side effect) */
+  VIOLATE_MAX_STREAMS_ONE,             /* T12: SETTINGS_MAX_CONCURRENT_STREAMS = 1, read at
+                                        * start only; and each Check takes 20 ms */
+  VIOLATE_UNKNOWN_METHOD_INTERNAL,     /* T13: unknown methods get INTERNAL */
+  VIOLATE_WATCH_NO_INITIAL,            /* T14: Watch holds its first message until a change */
+  VIOLATE_WATCH_CLOSE_AFTER_FIRST,     /* T15: Watch ends with OK after the first message */
+  VIOLATE_WATCH_UNKNOWN_NOT_FOUND,     /* T16: Watch of an unknown name fails NOT_FOUND */
+  VIOLATE_WATCH_NO_UPDATES,            /* T17: Watch sends only the initial message */
+  VIOLATE_WATCH_NO_LATE_KNOWN,         /* T18: names unknown at Watch start are never sent */
+  VIOLATE_WATCH_DUPLICATES,            /* T19: every set is sent, equal or not */
+  VIOLATE_WATCH_DROP_LAST,             /* T20: the last update of a burst is never sent */
+  VIOLATE_WATCH_NOTIFY_ONE,            /* T21: only the newest watcher of a name is told */
+  VIOLATE_WATCH_LEAK_SLOTS,            /* T22: cancelled Watches keep a slot; 64 slots */
+  VIOLATE_WATCH_INTERNAL,              /* T23: Watch answers INTERNAL */
+  VIOLATE_SHUTDOWN_KEEPS_SERVING,      /* T24: shutdown leaves statuses SERVING */
+  VIOLATE_SHUTDOWN_ACCEPTS_SETS,       /* T25: sets after shutdown are applied */
+  VIOLATE_LIST_NO_OVERALL,             /* T26: List leaves out "" */
+  VIOLATE_LIST_LIMIT_OFF_BY_ONE,       /* T27: RESOURCE_EXHAUSTED at exactly the limit */
+  VIOLATE_LIST_BAD_ENCODING,           /* T28: map entries written with a wrong wire type */
+  VIOLATE_REFLECTION_NO_HEALTH,        /* T29: list_services leaves out Health */
+  VIOLATE_REFLECTION_NOT_FOUND,        /* T30: Health's symbol answers error_response NOT_FOUND */
+  VIOLATE_REFLECTION_V1_INTERNAL,      /* T31: reflection v1 answers INTERNAL */
+  VIOLATE_REFLECTION_ABORT,            /* T32: an unknown symbol aborts the stream */
+  VIOLATE_LONG_NAME_HANG,              /* T35: names over 1 KiB never get an answer */
+  VIOLATE_WATCH_STARVES_CHECK,         /* T36: Check waits while > 32 Watches are open */
+  VIOLATE_WIRE_NO_GRPC_STATUS,         /* T06: replies end without grpc-status (wire engine) */
+  VIOLATE_WIRE_HTTP_404,               /* T06: replies carry HTTP status 404 (wire engine) */
+  VIOLATE_WIRE_TRAILERS_ONLY_OK,       /* T06: Check OK trailers-only, no message (wire engine) */
   VIOLATE_WIRE_COMPRESSED_FLAG,     /* T33: compressed flag 1, nothing compressed (wire engine) */
   VIOLATE_WIRE_CONTENT_TYPE_SERVED, /* T34: text/plain served as gRPC, HTTP 200 (wire engine) */
   VIOLATE_HTTP_OK_WHEN_UNHEALTHY,   /* H06: GET / answers 200 while NOT_SERVING */

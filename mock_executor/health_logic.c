@@ -113,9 +113,7 @@ hlogic_hold hlogic_check_hold(hlogic *hl, size_t len, size_t watches_open) {
   return (hlogic_hold){HLOGIC_NOW, 0};
 }
 
-int hlogic_starved(size_t watches_open) {
-  return watches_open > HLOGIC_STARVING_WATCHES;
-}
+int hlogic_starved(size_t watches_open) { return watches_open > HLOGIC_STARVING_WATCHES; }
 
 /* check-reject-unknown-fields: 1 when the request carries fields
  * HealthCheckRequest does not define. */
@@ -371,8 +369,7 @@ void hlogic_list(hlogic *hl, const uint8_t *req, size_t len, int present, hlogic
   /* H-LIST-3: limit N passes, N+1 fails (grpc-go) */
   if (n > hl->list_limit ||
       (faults_on(hl->faults, VIOLATE_LIST_LIMIT_OFF_BY_ONE) && n >= hl->list_limit)) {
-    snprintf(msg, sizeof(msg), "server health list exceeds maximum capacity: %zu",
-             hl->list_limit);
+    snprintf(msg, sizeof(msg), "server health list exceeds maximum capacity: %zu", hl->list_limit);
     answer(out, WIRE_RESOURCE_EXHAUSTED, msg);
   } else {
     answer(out, WIRE_OK, NULL); /* H-LIST-2 */
@@ -404,8 +401,8 @@ int hlogic_reflection(hlogic *hl, const uint8_t *req, size_t len, hlogic_answer 
   int rc;
 
   answer(out, WIRE_OK, NULL);
-  rc = reflection_answer_faults(hl->faults, hl->reflection_list, req, len, &out->msg,
-                                &out->msg_len);
+  rc =
+      reflection_answer_faults(hl->faults, hl->reflection_list, req, len, &out->msg, &out->msg_len);
   if (rc == -ENOENT) { /* reflection-abort: a failed lookup ends the stream */
     answer(out, WIRE_NOT_FOUND, "symbol not found");
     return 1;
@@ -422,10 +419,10 @@ void hlogic_unknown_method(hlogic *hl, const char *path, hlogic_answer *out) {
   char msg[160];
 
   snprintf(msg, sizeof(msg), "unknown method %s", path);
-  answer(out,
-         faults_on(hl->faults, VIOLATE_UNKNOWN_METHOD_INTERNAL) ? WIRE_INTERNAL
-                                                                : WIRE_UNIMPLEMENTED,
-         msg);
+  answer(
+      out,
+      faults_on(hl->faults, VIOLATE_UNKNOWN_METHOD_INTERNAL) ? WIRE_INTERNAL : WIRE_UNIMPLEMENTED,
+      msg);
 }
 
 /* ---- journal ----------------------------------------------------------- */

@@ -30,12 +30,12 @@
 #include "registry.h"
 
 /* Holds a violation puts on a Check (faults.h). */
-#define HLOGIC_SLOW_CHECK_MS 600     /* check-slow: beyond the 500 ms budget of T10 */
-#define HLOGIC_SERIAL_CHECK_MS 20    /* max-streams-one: 50 serialized Checks take 1 s (T12) */
-#define HLOGIC_LONG_NAME_MAX 1024    /* long-name-hang: longer requests never get an answer */
-#define HLOGIC_STARVING_WATCHES 32   /* watch-starves-check: Check waits while more are open */
-#define HLOGIC_LEAKY_SLOTS 64        /* watch-leak-slots: Watches served before RESOURCE_EXHAUSTED */
-#define HLOGIC_PAST_DEADLINE_MS 100  /* a withheld answer goes out this long after the deadline */
+#define HLOGIC_SLOW_CHECK_MS 600    /* check-slow: beyond the 500 ms budget of T10 */
+#define HLOGIC_SERIAL_CHECK_MS 20   /* max-streams-one: 50 serialized Checks take 1 s (T12) */
+#define HLOGIC_LONG_NAME_MAX 1024   /* long-name-hang: longer requests never get an answer */
+#define HLOGIC_STARVING_WATCHES 32  /* watch-starves-check: Check waits while more are open */
+#define HLOGIC_LEAKY_SLOTS 64       /* watch-leak-slots: Watches served before RESOURCE_EXHAUSTED */
+#define HLOGIC_PAST_DEADLINE_MS 100 /* a withheld answer goes out this long after the deadline */
 /* How long an unknown method may take to deliver its request before it is
  * answered UNIMPLEMENTED anyway (a bidi client may send nothing). */
 #define HLOGIC_UNIMPLEMENTED_WAIT_MS 100
@@ -63,7 +63,7 @@ typedef struct hlogic {
   /* Borrowed, NULL-terminated; NULL: reflection v1 and v1alpha list our
    * services. Set (--profile jina): v1alpha only, listing these names. */
   const char *const *reflection_list;
-  atomic_uint checks;   /* check-toggles: Checks answered so far */
+  atomic_uint checks;         /* check-toggles: Checks answered so far */
   atomic_size_t leaked_slots; /* watch-leak-slots: Watches ever served while it was on */
 } hlogic;
 
@@ -71,14 +71,14 @@ void hlogic_init(hlogic *hl, registry *reg, const faults *f, journal *j, size_t 
 
 /* An answer: `messages` copies of the message, then the status. */
 typedef struct hlogic_answer {
-  int code;           /* gRPC status code (WIRE_OK...) */
+  int code;                      /* gRPC status code (WIRE_OK...) */
   char details[INJECT_TEXT_MAX]; /* grpc-message; "" none */
-  int status;         /* the ServingStatus answered, or -1: journal and message */
-  int messages;       /* 0, 1 or 2 (check-two-messages, H-CHECK-7 broken) */
-  uint8_t *msg;       /* List, reflection: the message (malloc'd); NULL: a
-                       * HealthCheckResponse of `status` (pre-encodable) */
+  int status;                    /* the ServingStatus answered, or -1: journal and message */
+  int messages;                  /* 0, 1 or 2 (check-two-messages, H-CHECK-7 broken) */
+  uint8_t *msg;                  /* List, reflection: the message (malloc'd); NULL: a
+                                  * HealthCheckResponse of `status` (pre-encodable) */
   size_t msg_len;
-  int unjournaled;    /* 1: the journal does not record it (a bad Watch request) */
+  int unjournaled; /* 1: the journal does not record it (a bad Watch request) */
 } hlogic_answer;
 
 void hlogic_answer_free(hlogic_answer *a);
@@ -97,8 +97,7 @@ int hlogic_request_service(const uint8_t *req, size_t len, int present, char **n
  * `service` (List: NULL); a request that could not be read (service_rc < 0)
  * is never hit, so that it gets its normal INVALID_ARGUMENT. 1 and *hit
  * when one applies, else 0. */
-int hlogic_fault(hlogic *hl, hlogic_method m, const char *service, int service_rc,
-                 inject_hit *hit);
+int hlogic_fault(hlogic *hl, hlogic_method m, const char *service, int service_rc, inject_hit *hit);
 /* The answer of a fault that ends the call: code:C (trailers-only,
  * message from the rule) or hang (DEADLINE_EXCEEDED once the client's
  * deadline passed, the status reaching nobody). */
@@ -163,9 +162,9 @@ void hlogic_unknown_method(hlogic *hl, const char *path, hlogic_answer *out);
 
 /* What a transport knows of the call; strings may be NULL. */
 typedef struct hlogic_call_info {
-  const char *path;       /* the method's path */
-  const char *service;    /* as decoded, NULL when none */
-  long deadline_ms;       /* left when it arrived; -1 none */
+  const char *path;    /* the method's path */
+  const char *service; /* as decoded, NULL when none */
+  long deadline_ms;    /* left when it arrived; -1 none */
   const char *user_agent;
   const char *peer;
 } hlogic_call_info;

@@ -26,9 +26,7 @@ static const uint8_t *req_bytes(const hs_call *c) {
   return c->req_present ? GRPC_SLICE_START_PTR(c->req) : NULL;
 }
 
-static size_t req_len(const hs_call *c) {
-  return c->req_present ? GRPC_SLICE_LENGTH(c->req) : 0;
-}
+static size_t req_len(const hs_call *c) { return c->req_present ? GRPC_SLICE_LENGTH(c->req) : 0; }
 
 /* Journals the answer (unless it says not to) and sends it. */
 static void answer(hs_call *c, hlogic_answer *a, int with_close) {
@@ -39,9 +37,7 @@ static void answer(hs_call *c, hlogic_answer *a, int with_close) {
 }
 
 /* An answer decided earlier (c->held), journaled then, sent now. */
-static void answer_held(hs_call *c) {
-  call_finish(c, &c->held, 1);
-}
+static void answer_held(hs_call *c) { call_finish(c, &c->held, 1); }
 
 /* ---- fault injection (inject.h) --------------------------------------- */
 
@@ -97,8 +93,8 @@ static void on_first_of_two_sent(void *arg, int ok) {
 static void answer_check(hs_call *c) {
   hlogic_answer a;
 
-  hlogic_check(&c->hs->logic, req_bytes(c), req_len(c), c->req_present, c->service,
-               c->service_rc, &a);
+  hlogic_check(&c->hs->logic, req_bytes(c), req_len(c), c->req_present, c->service, c->service_rc,
+               &a);
   if (a.messages < 2) {
     answer(c, &a, 1);
     return;
@@ -459,7 +455,4 @@ static void (*const handlers[HLOGIC_METHOD_COUNT])(hs_call *) = {
     [HLOGIC_UNKNOWN] = handle_unimplemented,
 };
 
-void health_server_handle(hs_call *c) {
-  handlers[c->method](c);
-}
-
+void health_server_handle(hs_call *c) { handlers[c->method](c); }

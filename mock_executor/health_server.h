@@ -30,8 +30,8 @@
 typedef struct health_server health_server;
 
 typedef struct health_server_options {
-  const char *host;  /* bind address, e.g. "0.0.0.0" or "::" */
-  const int *ports;  /* n_ports ports, 0 = a free port */
+  const char *host; /* bind address, e.g. "0.0.0.0" or "::" */
+  const int *ports; /* n_ports ports, 0 = a free port */
   size_t n_ports;
   registry *reg;     /* borrowed */
   journal *journal;  /* borrowed; NULL: calls are not recorded */
@@ -55,8 +55,8 @@ typedef struct health_server_options {
  * receives the ports bound. On failure returns a negative errno (-EADDRINUSE
  * when a port cannot be bound), writes a one-line reason into err and leaves
  * nothing running. */
-int health_server_start(const health_server_options *opts, health_server **out,
-                        int *bound_ports, char *err, size_t errlen);
+int health_server_start(const health_server_options *opts, health_server **out, int *bound_ports,
+                        char *err, size_t errlen);
 
 /* Calls accepted plus calls ended so far (any method): it moves whenever a
  * call starts or ends, which is what main's idle heap trim waits on.

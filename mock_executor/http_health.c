@@ -36,7 +36,7 @@ struct http_health {
   struct MHD_Response *unknown;
   struct MHD_Response *head_error; /* http-head-broken */
   struct MHD_Response *injected;   /* --fault action=http-status:N */
-  jina_http *jina; /* --profile jina: every request goes to it */
+  jina_http *jina;                 /* --profile jina: every request goes to it */
 };
 
 static const char *const status_bodies[NBODY][NSTATUS] = {
@@ -159,8 +159,8 @@ static int inject_fault(http_health *hh, struct MHD_Connection *conn, const http
   }
 }
 
-static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
-                              const httpd_request *rq, const char *name, int named) {
+static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn, const httpd_request *rq,
+                              const char *name, int named) {
   int status, body, type, conn_mode;
   enum MHD_Result rv;
   unsigned code;
@@ -192,13 +192,11 @@ static enum MHD_Result report(http_health *hh, struct MHD_Connection *conn,
   return MHD_queue_response(conn, code, hh->by_status[body][type][conn_mode][status]);
 }
 
-static enum MHD_Result get_root(void *ctx, struct MHD_Connection *conn,
-                                const httpd_request *rq) {
+static enum MHD_Result get_root(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   return report(ctx, conn, rq, "", 0);
 }
 
-static enum MHD_Result get_named(void *ctx, struct MHD_Connection *conn,
-                                 const httpd_request *rq) {
+static enum MHD_Result get_named(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   return report(ctx, conn, rq, rq->rest, 1);
 }
 
@@ -258,8 +256,7 @@ static void format_peer(struct MHD_Connection *conn, char *out, size_t outlen) {
 
 /* Every request, answered by a route or not (404, 405, 413), goes into
  * the journal. */
-static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *rq,
-                   unsigned code) {
+static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *rq, unsigned code) {
   http_health *hh = ctx;
   char method[160], peer[80], result[8];
   journal_record rec = {.protocol = "http", .deadline_ms = -1};
@@ -269,8 +266,7 @@ static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *
   snprintf(result, sizeof(result), "%u", code);
   rec.method = method;
   rec.service = rq->rest; /* NULL ("") when no route took the path */
-  rec.user_agent =
-      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+  rec.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
   rec.peer = peer;
   rec.result = result;
   journal_add(hh->journal, &rec);

@@ -60,17 +60,17 @@
 typedef struct http_health http_health;
 
 typedef struct http_health_options {
-  const char *host; /* address to bind, e.g. "127.0.0.1"; NULL = 127.0.0.1 (copied) */
-  int port;         /* 0 = a free port */
-  registry *reg;    /* borrowed; must outlive the listener */
-  journal *journal; /* borrowed, must outlive the listener; NULL = no recording */
+  const char *host;     /* address to bind, e.g. "127.0.0.1"; NULL = 127.0.0.1 (copied) */
+  int port;             /* 0 = a free port */
+  registry *reg;        /* borrowed; must outlive the listener */
+  journal *journal;     /* borrowed, must outlive the listener; NULL = no recording */
   const faults *faults; /* borrowed, must outlive the listener; NULL = no knobs */
   /* HTTP code per ServingStatus (index WIRE_UNKNOWN..WIRE_SERVICE_UNKNOWN),
    * 100-599; 0 = the default: 200 for SERVING, 503 for the others. */
   int codes[WIRE_STATUS_MAX + 1];
   const tls_pem *tls; /* borrowed, must outlive the listener; NULL = plain HTTP (httpd.h) */
-  int jina; /* --profile jina: Jina's FastAPI app instead of the routes above
-             * (jina_http.h); the violation knobs and fault rules do not apply */
+  int jina;           /* --profile jina: Jina's FastAPI app instead of the routes above
+                       * (jina_http.h); the violation knobs and fault rules do not apply */
 } http_health_options;
 
 /* Starts serving. On success *bound_port is the port bound. On failure

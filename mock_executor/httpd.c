@@ -33,7 +33,7 @@ struct httpd {
   httpd_observe_fn observe;
   httpd_fallback_fn fallback;
   char name[32];
-  atomic_int started;   /* after start, libmicrohttpd's messages go to stderr */
+  atomic_int started;    /* after start, libmicrohttpd's messages go to stderr */
   char start_error[256]; /* before: the first one is kept for err */
 };
 
@@ -74,8 +74,7 @@ struct MHD_Response *httpd_static_json(const char *body) {
   return httpd_static(body, "application/json");
 }
 
-static enum MHD_Result queue(struct MHD_Connection *conn, unsigned code,
-                             struct MHD_Response *r) {
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned code, struct MHD_Response *r) {
   enum MHD_Result rv;
 
   if (!r)
@@ -85,8 +84,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned code,
   return rv;
 }
 
-enum MHD_Result httpd_respond_static(struct MHD_Connection *conn, unsigned code,
-                                     const char *body) {
+enum MHD_Result httpd_respond_static(struct MHD_Connection *conn, unsigned code, const char *body) {
   return queue(conn, code, httpd_static_json(body));
 }
 
@@ -140,8 +138,8 @@ static json_t *error_json(const char *fmt, ...) {
   return body;
 }
 
-enum MHD_Result httpd_respond_error(struct MHD_Connection *conn, unsigned code,
-                                    const char *fmt, ...) {
+enum MHD_Result httpd_respond_error(struct MHD_Connection *conn, unsigned code, const char *fmt,
+                                    ...) {
   va_list ap;
   json_t *body;
 
@@ -158,9 +156,8 @@ static int route_matches(const httpd_route *rt, const char *path) {
 }
 
 /* Queues `body` (reference stolen) with one extra header. */
-static enum MHD_Result queue_with_header(struct MHD_Connection *conn, unsigned code,
-                                         json_t *body, const char *header,
-                                         const char *value) {
+static enum MHD_Result queue_with_header(struct MHD_Connection *conn, unsigned code, json_t *body,
+                                         const char *header, const char *value) {
   struct MHD_Response *r = json_response(body);
 
   if (!r)
@@ -173,8 +170,7 @@ static enum MHD_Result queue_with_header(struct MHD_Connection *conn, unsigned c
 }
 
 /* 405: the Allow header lists every method the path takes. */
-static enum MHD_Result not_allowed(httpd *h, struct MHD_Connection *conn,
-                                   const httpd_request *rq) {
+static enum MHD_Result not_allowed(httpd *h, struct MHD_Connection *conn, const httpd_request *rq) {
   char allow[128] = "";
 
   for (size_t i = 0; i < h->nroutes; i++) {
@@ -184,10 +180,10 @@ static enum MHD_Result not_allowed(httpd *h, struct MHD_Connection *conn,
       strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
     strncat(allow, h->routes[i].method, sizeof(allow) - strlen(allow) - 1);
   }
-  return queue_with_header(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                           error_json("method %s not allowed on %s; allowed: %s", rq->method,
-                                      rq->path, allow),
-                           MHD_HTTP_HEADER_ALLOW, allow);
+  return queue_with_header(
+      conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+      error_json("method %s not allowed on %s; allowed: %s", rq->method, rq->path, allow),
+      MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 /* Whether `given` equals the token. The time taken depends on the
@@ -253,15 +249,15 @@ static enum MHD_Result dispatch(httpd *h, struct MHD_Connection *conn, httpd_req
 }
 
 static enum MHD_Result too_large(httpd *h, struct MHD_Connection *conn) {
-  return httpd_respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-                             "request body larger than %zu bytes", h->max_body);
+  return httpd_respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %zu bytes",
+                             h->max_body);
 }
 
 /* The Content-Length the request declares; 0 without one (chunked bodies
  * show their length only as they arrive). MHD has validated the value. */
 static unsigned long long declared_length(struct MHD_Connection *conn) {
-  const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
+  const char *len =
+      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
   return len ? strtoull(len, NULL, 10) : 0;
 }
@@ -303,15 +299,14 @@ static enum MHD_Result observed(httpd *h, struct MHD_Connection *conn, const htt
 static char headers_seen;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
   httpd *h = cls;
   httpd_request rq = {.method = method, .path = url};
   upload *up;
 
   (void)version;
-  if (!*con_cls) { /* first call: headers only */
+  if (!*con_cls) {                           /* first call: headers only */
     if (declared_length(conn) > h->max_body) /* before reading a byte of it */
       return observed(h, conn, &rq, too_large(h, conn));
     /* Answer from the next call: a reply queued now, before MHD has seen
@@ -357,8 +352,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Resolves host (numeric or a name) into *addr with the port set. */
 static int resolve(const char *host, int port, struct sockaddr_storage *addr, char *err,
                    size_t errlen, const char *name) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
   struct addrinfo *res;
   int rc = getaddrinfo(host, NULL, &hints, &res);
 
@@ -403,15 +398,13 @@ static void tls_options(const tls_pem *tls, struct MHD_OptionItem *o, unsigned *
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert};
     if (tls->ca) {
       o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca};
-      o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
-                                       (intptr_t)on_connection, NULL};
+      o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
     }
   }
   o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
-int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err,
-                size_t errlen) {
+int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err, size_t errlen) {
   struct MHD_OptionItem tls_opts[5];
   const char *host = opts->host ? opts->host : "127.0.0.1";
   struct sockaddr_storage addr;

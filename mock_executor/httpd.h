@@ -51,15 +51,15 @@ typedef enum MHD_Result (*httpd_route_fn)(void *ctx, struct MHD_Connection *conn
  * (401, 404, 405, 413), with the HTTP code queued. Runs on the event
  * thread; must not block. rq->body may be NULL here even when one was sent
  * (a 413 before it was read). */
-typedef void (*httpd_observe_fn)(void *ctx, struct MHD_Connection *conn,
-                                 const httpd_request *rq, unsigned code);
+typedef void (*httpd_observe_fn)(void *ctx, struct MHD_Connection *conn, const httpd_request *rq,
+                                 unsigned code);
 
 /* Offered each request whose path no route knows, before httpd answers it
  * 404: returns 1 having queued exactly one response (what the queue call
  * returned in *rv), or 0 to leave the 404 to httpd. rq->rest is NULL. Runs
  * on the event thread; must not block. */
-typedef int (*httpd_fallback_fn)(void *ctx, struct MHD_Connection *conn,
-                                 const httpd_request *rq, enum MHD_Result *rv);
+typedef int (*httpd_fallback_fn)(void *ctx, struct MHD_Connection *conn, const httpd_request *rq,
+                                 enum MHD_Result *rv);
 
 typedef struct httpd_route {
   const char *method; /* "GET", ... */
@@ -71,13 +71,13 @@ typedef struct httpd_route {
 #define HTTPD_MAX_BODY_DEFAULT (64 * 1024)
 
 typedef struct httpd_options {
-  const char *name;           /* for messages, e.g. "admin" (copied, truncated to 31) */
-  const char *host;           /* IPv4/IPv6 address or host name; NULL = 127.0.0.1 */
-  int port;                   /* 0 = a free port */
-  size_t max_body;            /* 0 = HTTPD_MAX_BODY_DEFAULT */
-  const httpd_route *routes;  /* borrowed; must outlive the httpd. First match wins */
+  const char *name;          /* for messages, e.g. "admin" (copied, truncated to 31) */
+  const char *host;          /* IPv4/IPv6 address or host name; NULL = 127.0.0.1 */
+  int port;                  /* 0 = a free port */
+  size_t max_body;           /* 0 = HTTPD_MAX_BODY_DEFAULT */
+  const httpd_route *routes; /* borrowed; must outlive the httpd. First match wins */
   size_t nroutes;
-  void *ctx;                  /* passed to every route and to observe */
+  void *ctx; /* passed to every route and to observe */
   /* When set, a request without "Authorization: Bearer <token>" (compared
    * in constant time) is answered 401 with WWW-Authenticate: Bearer before
    * routing, whatever its path. Copied. NULL = no authentication. */
@@ -93,8 +93,7 @@ typedef struct httpd_options {
 /* Starts serving. On success *bound_port is the port bound. On failure
  * returns a negative errno and writes a one-line reason into err, e.g.
  * "admin: cannot listen on 127.0.0.1:8080: ... Address already in use". */
-int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err,
-                size_t errlen);
+int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err, size_t errlen);
 
 /* Stops serving (waits for running routes) and frees. Safe with NULL. */
 void httpd_stop(httpd *h);
@@ -109,16 +108,14 @@ struct MHD_Response *httpd_static(const char *body, const char *content_type);
 struct MHD_Response *httpd_static_json(const char *body);
 
 /* Queues a static JSON text (or no body when NULL) with `code`. */
-enum MHD_Result httpd_respond_static(struct MHD_Connection *conn, unsigned code,
-                                     const char *body);
+enum MHD_Result httpd_respond_static(struct MHD_Connection *conn, unsigned code, const char *body);
 
 /* Queues the serialisation of `body` with `code`. Steals the reference
  * (NULL is allowed and answered 500, so a failed json_pack needs no check). */
 enum MHD_Result httpd_respond_json(struct MHD_Connection *conn, unsigned code, json_t *body);
 
 /* Queues {"error": "<formatted message>"} with `code`. */
-enum MHD_Result httpd_respond_error(struct MHD_Connection *conn, unsigned code,
-                                    const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+enum MHD_Result httpd_respond_error(struct MHD_Connection *conn, unsigned code, const char *fmt,
+                                    ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -62,11 +62,20 @@ static int parse_path(inject_rule *r, const char *v, char *err, size_t errlen) {
 }
 
 /* RFC 9113 §7 error codes, by name (index = code). */
-static const char *const h2_codes[] = {
-    "NO_ERROR",       "PROTOCOL_ERROR",    "INTERNAL_ERROR",      "FLOW_CONTROL_ERROR",
-    "SETTINGS_TIMEOUT", "STREAM_CLOSED",   "FRAME_SIZE_ERROR",    "REFUSED_STREAM",
-    "CANCEL",         "COMPRESSION_ERROR", "CONNECT_ERROR",       "ENHANCE_YOUR_CALM",
-    "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+static const char *const h2_codes[] = {"NO_ERROR",
+                                       "PROTOCOL_ERROR",
+                                       "INTERNAL_ERROR",
+                                       "FLOW_CONTROL_ERROR",
+                                       "SETTINGS_TIMEOUT",
+                                       "STREAM_CLOSED",
+                                       "FRAME_SIZE_ERROR",
+                                       "REFUSED_STREAM",
+                                       "CANCEL",
+                                       "COMPRESSION_ERROR",
+                                       "CONNECT_ERROR",
+                                       "ENHANCE_YOUR_CALM",
+                                       "INADEQUATE_SECURITY",
+                                       "HTTP_1_1_REQUIRED"};
 static const char *const whens[] = {"before", "after-headers", "after-message"};
 
 static int parse_h2_code(const char *v, size_t len, int *code) {
@@ -90,8 +99,8 @@ static int parse_h2_code(const char *v, size_t len, int *code) {
 }
 
 /* goaway[:E] and rst[:E[/W]] */
-static int parse_h2_action(inject_rule *r, int goaway, const char *arg, const char *v,
-                           char *err, size_t errlen) {
+static int parse_h2_action(inject_rule *r, int goaway, const char *arg, const char *v, char *err,
+                           size_t errlen) {
   const char *slash = arg ? strchr(arg, '/') : NULL;
   size_t len = arg ? (slash ? (size_t)(slash - arg) : strlen(arg)) : 0;
 
@@ -100,7 +109,8 @@ static int parse_h2_action(inject_rule *r, int goaway, const char *arg, const ch
   if (arg && parse_h2_code(arg, len, &r->code) < 0)
     return fail(err, errlen,
                 "action: '%s': '%.*s' is not an HTTP/2 error code (a name such as "
-                "ENHANCE_YOUR_CALM, or a number)", v, (int)len, arg);
+                "ENHANCE_YOUR_CALM, or a number)",
+                v, (int)len, arg);
   if (slash && goaway)
     return fail(err, errlen, "action: '%s': goaway takes a code only", v);
   if (slash) {
@@ -110,8 +120,8 @@ static int parse_h2_action(inject_rule *r, int goaway, const char *arg, const ch
         return 0;
       }
     }
-    return fail(err, errlen, "action: '%s': '%s' is not before, after-headers or after-message",
-                v, slash + 1);
+    return fail(err, errlen, "action: '%s': '%s' is not before, after-headers or after-message", v,
+                slash + 1);
   }
   return 0;
 }
@@ -133,8 +143,9 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
 
 #define IS(name) (len == strlen(name) && strncmp(v, name, len) == 0)
   if (IS("delay") || IS("random-delay") || IS("slow-body")) {
-    r->action = IS("delay") ? INJECT_DELAY : IS("random-delay") ? INJECT_RANDOM_DELAY
-                                                                : INJECT_SLOW_BODY;
+    r->action = IS("delay")          ? INJECT_DELAY
+                : IS("random-delay") ? INJECT_RANDOM_DELAY
+                                     : INJECT_SLOW_BODY;
     if (!arg || duration_parse(arg, &r->delay_ms) < 0)
       return fail(err, errlen, "action: '%s' needs a duration (e.g. %.*s:200ms)", v, (int)len, v);
     return 0;
@@ -149,8 +160,7 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
   if (IS("http-status")) {
     r->action = INJECT_HTTP_STATUS;
     if (!arg || number_parse(arg, 100, 599, &n) < 0)
-      return fail(err, errlen, "action: '%s' needs an HTTP code 100-599 (e.g. http-status:500)",
-                  v);
+      return fail(err, errlen, "action: '%s' needs an HTTP code 100-599 (e.g. http-status:500)", v);
     r->code = (int)n;
     return 0;
   }
@@ -202,13 +212,20 @@ static int parse_count(inject_rule *r, const char *v, char *err, size_t errlen) 
   return 0;
 }
 
-static const char *const action_names[] = {
-    [INJECT_DELAY] = "delay", [INJECT_RANDOM_DELAY] = "random-delay", [INJECT_HANG] = "hang",
-    [INJECT_CODE] = "code", [INJECT_RESET] = "reset", [INJECT_HTTP_STATUS] = "http-status",
-    [INJECT_CLOSE] = "close", [INJECT_SLOW_BODY] = "slow-body", [INJECT_GOAWAY] = "goaway",
-    [INJECT_RST] = "rst", [INJECT_NO_TRAILERS] = "no-trailers",
-    [INJECT_STATUS_IN_HEADERS] = "status-in-headers",
-    [INJECT_COMPRESSED_FLAG] = "compressed-flag", [INJECT_SLOW] = "slow"};
+static const char *const action_names[] = {[INJECT_DELAY] = "delay",
+                                           [INJECT_RANDOM_DELAY] = "random-delay",
+                                           [INJECT_HANG] = "hang",
+                                           [INJECT_CODE] = "code",
+                                           [INJECT_RESET] = "reset",
+                                           [INJECT_HTTP_STATUS] = "http-status",
+                                           [INJECT_CLOSE] = "close",
+                                           [INJECT_SLOW_BODY] = "slow-body",
+                                           [INJECT_GOAWAY] = "goaway",
+                                           [INJECT_RST] = "rst",
+                                           [INJECT_NO_TRAILERS] = "no-trailers",
+                                           [INJECT_STATUS_IN_HEADERS] = "status-in-headers",
+                                           [INJECT_COMPRESSED_FLAG] = "compressed-flag",
+                                           [INJECT_SLOW] = "slow"};
 
 /* Checks the parts together: one target, an action that fits it. */
 static int check_rule(const inject_rule *r, int has_target, int has_action, int has_message,
@@ -221,8 +238,8 @@ static int check_rule(const inject_rule *r, int has_target, int has_action, int 
     return fail(err, errlen, "missing action=");
   grpc_only = r->action == INJECT_HANG || r->action == INJECT_CODE || r->action >= INJECT_GOAWAY;
   if (r->protocol == INJECT_HTTP && grpc_only)
-    return fail(err, errlen, "action: '%s' is for gRPC rules (method=), not path=",
-                action_names[r->action]);
+    return fail(err, errlen,
+                "action: '%s' is for gRPC rules (method=), not path=", action_names[r->action]);
   if (has_message && r->action != INJECT_CODE)
     return fail(err, errlen, "message: only an action=code:C rule takes one");
   return 0;

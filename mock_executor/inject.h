@@ -97,14 +97,14 @@ typedef struct inject_rule {
   int any_service;              /* no service= part */
   char service[INJECT_TEXT_MAX];
   inject_action action;
-  long delay_ms;                /* DELAY, RANDOM_DELAY (the upper bound), SLOW_BODY */
-  int code;                     /* CODE: gRPC code; HTTP_STATUS: HTTP code;
-                                 * GOAWAY, RST: HTTP/2 error code */
-  inject_when when;             /* RST */
-  char message[INJECT_TEXT_MAX]; /* CODE: the status message ("" none) */
-  double probability;           /* (0, 1] */
-  long count;                   /* hits left; -1: no limit */
-  long hits;                    /* times applied so far */
+  long delay_ms;                  /* DELAY, RANDOM_DELAY (the upper bound), SLOW_BODY */
+  int code;                       /* CODE: gRPC code; HTTP_STATUS: HTTP code;
+                                   * GOAWAY, RST: HTTP/2 error code */
+  inject_when when;               /* RST */
+  char message[INJECT_TEXT_MAX];  /* CODE: the status message ("" none) */
+  double probability;             /* (0, 1] */
+  long count;                     /* hits left; -1: no limit */
+  long hits;                      /* times applied so far */
   char text[2 * INJECT_TEXT_MAX]; /* the rule as given */
 } inject_rule;
 

@@ -20,8 +20,8 @@ static const char *const page_paths[NPAGE] = {"/openapi.json", "/docs", "/redoc"
                                               "/docs/oauth2-redirect"};
 
 struct jina_http {
-  unsigned codes[NSTATUS];             /* of GET /, by the status of "" */
-  struct MHD_Response *root[NSTATUS];  /* GET / by the status of "" */
+  unsigned codes[NSTATUS];            /* of GET /, by the status of "" */
+  struct MHD_Response *root[NSTATUS]; /* GET / by the status of "" */
   struct MHD_Response *pages[NPAGE];
   struct MHD_Response *root_not_allowed; /* 405, Allow: GET */
   struct MHD_Response *page_not_allowed; /* 405, Allow: GET, HEAD */
@@ -45,8 +45,7 @@ static struct MHD_Response *uvicorn_response(char *text, int is_static, const ch
 
   if (text)
     r = MHD_create_response_from_buffer(strlen(text), text,
-                                        is_static ? MHD_RESPMEM_PERSISTENT
-                                                  : MHD_RESPMEM_MUST_FREE);
+                                        is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
   if (!r) {
     if (!is_static)
       free(text);
@@ -73,16 +72,16 @@ static struct MHD_Response *detail_response(unsigned code, const char *allow) {
  * writes it): one GET / whose response model is Jina's empty
  * JinaHealthModel (jina/serve/runtimes/gateway/health_model.py). */
 static char *openapi_text(void) {
-  json_t *get = json_pack(
-      "{s:s, s:s, s:{s:{s:s, s:{s:{s:{s:s}}}}}}", "summary",
-      "Get the health of Jina Executor service", "operationId", "_executor_health__get",
-      "responses", "200", "description", "Successful Response", "content", JSON_TYPE, "schema",
-      "$ref", "#/components/schemas/JinaHealthModel");
+  json_t *get =
+      json_pack("{s:s, s:s, s:{s:{s:s, s:{s:{s:{s:s}}}}}}", "summary",
+                "Get the health of Jina Executor service", "operationId", "_executor_health__get",
+                "responses", "200", "description", "Successful Response", "content", JSON_TYPE,
+                "schema", "$ref", "#/components/schemas/JinaHealthModel");
 
-  return dump(json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:o}}, s:{s:{s:{s:s, s:s, s:{}}}}}",
-                        "openapi", "3.0.2", "info", "title", "FastAPI", "version", "0.1.0",
-                        "paths", "/", "get", get, "components", "schemas", "JinaHealthModel",
-                        "title", "JinaHealthModel", "type", "object", "properties"));
+  return dump(json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:o}}, s:{s:{s:{s:s, s:s, s:{}}}}}", "openapi",
+                        "3.0.2", "info", "title", "FastAPI", "version", "0.1.0", "paths", "/",
+                        "get", get, "components", "schemas", "JinaHealthModel", "title",
+                        "JinaHealthModel", "type", "object", "properties"));
 }
 
 static int build(jina_http *j, const unsigned *codes) {

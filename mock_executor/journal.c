@@ -127,8 +127,8 @@ static json_t *slot_to_json(const slot *s) {
   format_time(&s->when, when);
   return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "time", when, "protocol",
                    s->protocol, "method", s->method, "service", s->service, "deadline_ms",
-                   s->deadline_ms < 0 ? json_null() : json_integer(s->deadline_ms),
-                   "user_agent", s->user_agent, "peer", s->peer, "result", s->result);
+                   s->deadline_ms < 0 ? json_null() : json_integer(s->deadline_ms), "user_agent",
+                   s->user_agent, "peer", s->peer, "result", s->result);
 }
 
 json_t *journal_to_json(journal *j) {

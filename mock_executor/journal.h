@@ -19,13 +19,13 @@ typedef struct journal journal;
 /* What a transport reports about one request. Strings may be NULL; they
  * are copied (truncated to the slot sizes below). */
 typedef struct journal_record {
-  const char *protocol;   /* "grpc" or "http" */
-  const char *method;     /* gRPC path, or "GET /health/x" */
-  const char *service;    /* health service name asked for, if any */
-  long deadline_ms;       /* time left when it arrived; -1: no deadline */
+  const char *protocol; /* "grpc" or "http" */
+  const char *method;   /* gRPC path, or "GET /health/x" */
+  const char *service;  /* health service name asked for, if any */
+  long deadline_ms;     /* time left when it arrived; -1: no deadline */
   const char *user_agent;
   const char *peer;
-  const char *result;     /* "OK SERVING", "NOT_FOUND", "200", ... */
+  const char *result; /* "OK SERVING", "NOT_FOUND", "200", ... */
 } journal_record;
 
 /* The deadline_ms of a request that arrived at `arrived` with `deadline`

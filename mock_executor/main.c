@@ -42,8 +42,8 @@ typedef struct mock {
   http_health *http[CONFIG_MAX_LISTENERS];
   size_t n_http;
   admin *admin;
-  tls_pem tls;          /* the --ssl-* files, read at start */
-  const tls_pem *tlsp;  /* &tls with TLS on, NULL for plaintext */
+  tls_pem tls;         /* the --ssl-* files, read at start */
+  const tls_pem *tlsp; /* &tls with TLS on, NULL for plaintext */
   sigset_t stop;
 } mock;
 
@@ -418,8 +418,11 @@ static int run(const config *cfg) {
       goto out;
     if (loading_ms(cfg) < cfg->load_time_ms) {
       rc = -ETIMEDOUT;
-      fprintf(stderr, PROG ": timeout after waiting for %ldms, if your executor takes time to load, "
-                      "you may increase --timeout-ready\n", cfg->timeout_ready_ms);
+      fprintf(stderr,
+              PROG
+              ": timeout after waiting for %ldms, if your executor takes time to load, "
+              "you may increase --timeout-ready\n",
+              cfg->timeout_ready_ms);
       goto out;
     }
   }
@@ -457,8 +460,9 @@ static void list_violations(void) {
 
   for (size_t i = 0; i < n; i++)
     printf("%-32s %-5s %s\n", k[i].name, k[i].breaks, k[i].description);
-  printf("\nThe wire-* knobs act on gRPC listeners served by the wire engine, which\n"
-         "is picked when one is on at start unless --engine is given.\n");
+  printf(
+      "\nThe wire-* knobs act on gRPC listeners served by the wire engine, which\n"
+      "is picked when one is on at start unless --engine is given.\n");
 }
 
 int main(int argc, char **argv) {
@@ -485,8 +489,9 @@ int main(int argc, char **argv) {
   } else if (cfg.admin_port >= 0 && !is_loopback(cfg.admin_host) && !cfg.admin_token &&
              !cfg.admin_insecure) {
     fprintf(stderr,
-            PROG ": --admin-host %s is not a loopback address: give --admin-token, or "
-                 "--admin-insecure to expose the control API without one\n",
+            PROG
+            ": --admin-host %s is not a loopback address: give --admin-token, or "
+            "--admin-insecure to expose the control API without one\n",
             cfg.admin_host);
     rc = 2;
   } else {

@@ -114,8 +114,8 @@ static const wire_file *symbol_file(const char *symbol, const faults *f) {
   return wire_file_containing_symbol(symbol);
 }
 
-static void answer_request(const request *req, response *res, answer_parts *p,
-                           const faults *f, const char *const *services) {
+static void answer_request(const request *req, response *res, answer_parts *p, const faults *f,
+                           const char *const *services) {
   switch (req->message_request_case) {
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
     answer_list(res, p, f, services);
@@ -125,8 +125,7 @@ static void answer_request(const request *req, response *res, answer_parts *p,
                 req->file_containing_symbol);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
-    answer_file(res, p, wire_file_by_name(req->file_by_filename), "file",
-                req->file_by_filename);
+    answer_file(res, p, wire_file_by_name(req->file_by_filename), "file", req->file_by_filename);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
     answer_error(res, p, WIRE_NOT_FOUND, "extension of",

@@ -40,10 +40,10 @@ struct registry_watch {
   int sending;   /* status of the send in flight */
   int busy;      /* a send is in flight */
   /* Violation knobs only (faults.h): */
-  int dup_pending;    /* watch-duplicates: an equal status awaits sending */
-  int began_unknown;  /* watch-no-late-known: the name was unknown at start */
-  int offered;        /* watch-drop-last: the last status offered */
-  int held;           /* watch-drop-last: held back until the next change; -1 */
+  int dup_pending;     /* watch-duplicates: an equal status awaits sending */
+  int began_unknown;   /* watch-no-late-known: the name was unknown at start */
+  int offered;         /* watch-drop-last: the last status offered */
+  int held;            /* watch-drop-last: held back until the next change; -1 */
   long last_change_ms; /* watch-drop-last: when `offered` changed; 0 never */
   registry_watch *prev, *next;
 };
@@ -381,8 +381,8 @@ int registry_refuses_changes(registry *r) {
   return v;
 }
 
-int registry_watch_start(registry *r, const char *name, registry_notify_fn notify,
-                         void *ctx, registry_watch **out, int *first) {
+int registry_watch_start(registry *r, const char *name, registry_notify_fn notify, void *ctx,
+                         registry_watch **out, int *first) {
   registry_watch *w;
   entry *e;
   int rv = 0;

@@ -80,8 +80,8 @@ int registry_refuses_changes(registry *r);
 /* Opens a watch on `name` (H-WATCH-1): *first receives the status to send
  * at once (SERVICE_UNKNOWN for an unknown name, H-WATCH-3) and the watch is
  * busy until registry_watch_sent(). Later changes are handed to notify. */
-int registry_watch_start(registry *r, const char *name, registry_notify_fn notify,
-                         void *ctx, registry_watch **out, int *first);
+int registry_watch_start(registry *r, const char *name, registry_notify_fn notify, void *ctx,
+                         registry_watch **out, int *first);
 
 /* The send handed out last completed. Returns 1 and sets *next when a newer
  * status is pending (the watch stays busy: send it), 0 when idle. */

@@ -44,7 +44,7 @@ int timeline_parse(const char *text, int repeat, timeline_spec *out, char *err, 
     }
     if (colon && (duration_parse(colon + 1, &step.duration_ms) < 0 || step.duration_ms == 0)) {
       errbuf_fail(err, errlen, -EINVAL, "step %zu: bad duration '%s' (e.g. 500ms, 2s)",
-               spec.count + 1, colon + 1);
+                  spec.count + 1, colon + 1);
       goto fail;
     }
     if (spec.count == cap) {
@@ -68,7 +68,7 @@ int timeline_parse(const char *text, int repeat, timeline_spec *out, char *err, 
     int last = i + 1 == spec.count;
     if (spec.steps[i].duration_ms < 0 && (!last || repeat)) {
       errbuf_fail(err, errlen, -EINVAL, "step %zu: needs a duration (STATUS:DURATION)%s", i + 1,
-               repeat ? " when repeating" : "");
+                  repeat ? " when repeating" : "");
       goto fail;
     }
   }

@@ -81,8 +81,8 @@ static int check_key(const tls_pem *p, const char *certfile, const char *keyfile
   gnutls_certificate_free_credentials(cred);
   if (rv < 0)
     return errbuf_fail(err, errlen, -EINVAL,
-                       "--ssl-keyfile %s does not go with --ssl-certfile %s: %s", keyfile,
-                       certfile, gnutls_strerror(rv));
+                       "--ssl-keyfile %s does not go with --ssl-certfile %s: %s", keyfile, certfile,
+                       gnutls_strerror(rv));
   return 0;
 nomem:
   return errbuf_fail(err, errlen, -ENOMEM, "--ssl-keyfile %s: out of memory", keyfile);

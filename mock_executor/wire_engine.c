@@ -55,13 +55,9 @@ struct wengine {
 
 /* ---- for wire_stream.c -------------------------------------------------- */
 
-hlogic *wengine_logic(wengine *we) {
-  return &we->logic;
-}
+hlogic *wengine_logic(wengine *we) { return &we->logic; }
 
-const hlogic_answer *wengine_end(wengine *we) {
-  return &we->end;
-}
+const hlogic_answer *wengine_end(wengine *we) { return &we->end; }
 
 void wengine_timer_add(wengine *we, wstream *st) {
   if (st->in_timer)
@@ -89,17 +85,11 @@ void wengine_count_call(wengine *we, int delta) {
   counter_add(we, &we->active_calls, delta);
 }
 
-void wengine_watch_owed(wengine *we, int delta) {
-  counter_add(we, &we->watch_owed, delta);
-}
+void wengine_watch_owed(wengine *we, int delta) { counter_add(we, &we->watch_owed, delta); }
 
-size_t wengine_watches_open(wengine *we) {
-  return we->n_watches;
-}
+size_t wengine_watches_open(wengine *we) { return we->n_watches; }
 
-void wengine_watches_delta(wengine *we, int delta) {
-  we->n_watches += (size_t)(long)delta;
-}
+void wengine_watches_delta(wengine *we, int delta) { we->n_watches += (size_t)(long)delta; }
 
 static void wake(wengine *we) {
   uint64_t one = 1;
@@ -271,8 +261,8 @@ static int run_timers(wengine *we, int run) {
   wstream **link = &we->timers, *st;
 
   while ((st = *link)) {
-    long long due = run ? wstream_tick(st, now, we->shutting_down, we->n_watches)
-                        : wstream_next_due(st);
+    long long due =
+        run ? wstream_tick(st, now, we->shutting_down, we->n_watches) : wstream_next_due(st);
 
     if (due == 0) {
       *link = st->timer_next;
@@ -335,8 +325,8 @@ static int run_commands(wengine *we) {
     close_listeners(we);
     for (wconn *c = we->conns; c; c = c->next) {
       nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
-                            nghttp2_session_get_last_proc_stream_id(c->session),
-                            NGHTTP2_NO_ERROR, NULL, 0);
+                            nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_NO_ERROR,
+                            NULL, 0);
       c->goaway = 1;
     }
   }
@@ -382,8 +372,8 @@ static void *io_loop(void *arg) {
 
 static int listen_on(wengine *we, const char *host, int port, int *bound, char *err,
                      size_t errlen) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *ai = NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
@@ -415,7 +405,6 @@ fail:
   snprintf(err, errlen, "cannot listen on %s:%d (address in use or not local)", host, port);
   return -EADDRINUSE;
 }
-
 
 static void destroy(wengine *we) {
   if (we->started) {

@@ -89,7 +89,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   st = calloc(1, sizeof(*st));
   if (!st)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM INTERNAL_ERROR */
-  atomic_init(&st->refs, 1); /* the connection's list */
+  atomic_init(&st->refs, 1);                      /* the connection's list */
   st->conn = conn;
   st->id = frame->hd.stream_id;
   st->deadline_ms = -1;
@@ -126,8 +126,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
   return 0;
 }
 
-static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id,
-                         const uint8_t *data, size_t len, void *ud) {
+static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *ud) {
   wstream *st = nghttp2_session_get_stream_user_data(session, id);
   hlogic_answer a = {.code = WIRE_RESOURCE_EXHAUSTED, .status = -1};
   uint8_t *p;

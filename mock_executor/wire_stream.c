@@ -44,14 +44,10 @@ void wstream_unref(wstream *st) {
     stream_free(st);
 }
 
-static hlogic *logic(wstream *st) {
-  return wengine_logic(st->conn->we);
-}
+static hlogic *logic(wstream *st) { return wengine_logic(st->conn->we); }
 
 /* A wire-* violation knob (faults.h), read on every reply. */
-static int knob(wstream *st, fault_knob k) {
-  return faults_on(logic(st)->faults, k);
-}
+static int knob(wstream *st, fault_knob k) { return faults_on(logic(st)->faults, k); }
 
 /* grpc-status goes in trailers: not with no-trailers or status-in-headers,
  * nor (a reply with a message ends without grpc-status at all, T06) with
@@ -116,8 +112,8 @@ static void percent_encode(const char *in, char *out, size_t size) {
   out[n] = '\0';
 }
 
-#define NV(n, v)                                                                              \
-  {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v) \
+  { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
 
 /* grpc-status and grpc-message of `a` into nva (2 entries at most). */
 static size_t status_nv(const hlogic_answer *a, nghttp2_nv *nva, char *code, char *msg,
@@ -146,7 +142,9 @@ static void submit_headers(wstream *st, const hlogic_answer *trailers_only) {
 
   /* T06 broken by wire-http-404 and http-status:N */
   snprintf(http, sizeof(http), "%d",
-           st->http_status ? st->http_status : knob(st, VIOLATE_WIRE_HTTP_404) ? 404 : 200);
+           st->http_status                   ? st->http_status
+           : knob(st, VIOLATE_WIRE_HTTP_404) ? 404
+                                             : 200);
   nva[0].valuelen = strlen(http);
   if (!trailers_only && (st->shape & WSHAPE_STATUS_IN_HEADERS))
     n += status_nv(&st->end, nva + n, code, msg, sizeof(msg));
@@ -183,8 +181,7 @@ static void finish(wstream *st, hlogic_answer *a) {
   if (st->state >= WSTREAM_FINISHED)
     return;
   /* wire-trailers-only-ok (T06): an OK Check answered trailers-only */
-  if (st->method == HLOGIC_CHECK && a->code == WIRE_OK &&
-      knob(st, VIOLATE_WIRE_TRAILERS_ONLY_OK))
+  if (st->method == HLOGIC_CHECK && a->code == WIRE_OK && knob(st, VIOLATE_WIRE_TRAILERS_ONLY_OK))
     a->messages = 0;
   for (int i = 0; i < a->messages && ok == 0; i++)
     ok = a->msg ? out_message(st, a->msg, a->msg_len) : out_status(st, a->status);
@@ -292,8 +289,7 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (sends_trailers(st)) {
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      nghttp2_submit_trailer(session, id, nva,
-                             status_nv(&st->end, nva, code, msg, sizeof(msg)));
+      nghttp2_submit_trailer(session, id, nva, status_nv(&st->end, nva, code, msg, sizeof(msg)));
     }
     return (ssize_t)n;
   }
@@ -368,8 +364,7 @@ static long long past_deadline(const wstream *st) {
 static void answer_check(wstream *st) {
   hlogic_answer a;
 
-  hlogic_check(logic(st), st->req, st->req_len, st->req_present, st->service, st->service_rc,
-               &a);
+  hlogic_check(logic(st), st->req, st->req_len, st->req_present, st->service, st->service_rc, &a);
   wstream_answer(st, &a);
 }
 
@@ -391,9 +386,7 @@ static void answer_list(wstream *st) {
   wstream_answer(st, &a);
 }
 
-static void answer_held(wstream *st) {
-  finish(st, &st->end);
-}
+static void answer_held(wstream *st) { finish(st, &st->end); }
 
 /* The actions that break the framing (inject.h). 1 when the call is taken
  * (no answer from the logic), 0 when the answer goes on, reshaped. */
@@ -592,7 +585,8 @@ long long wstream_tick(wstream *st, long long now, int shutting_down, size_t wat
     snprintf(late.details, sizeof(late.details), "Deadline Exceeded");
     finish(st, &late);
   }
-  if (st->due && (now >= st->due || shutting_down || (st->starved && !hlogic_starved(watches_open)))) {
+  if (st->due &&
+      (now >= st->due || shutting_down || (st->starved && !hlogic_starved(watches_open)))) {
     fn = st->on_due;
     st->due = 0;
     fn(st);

@@ -49,26 +49,26 @@ typedef struct wnote {
 } wnote;
 
 /* Shapes of a reply an injected fault (inject.h) gives it. */
-#define WSHAPE_NO_TRAILERS 1u       /* END_STREAM on the last DATA */
-#define WSHAPE_STATUS_IN_HEADERS 2u /* grpc-status in the response headers */
-#define WSHAPE_COMPRESSED 4u        /* compressed flag 1 */
-#define WSHAPE_RST_AFTER_HEADERS 8u /* RST_STREAM once the headers went */
+#define WSHAPE_NO_TRAILERS 1u        /* END_STREAM on the last DATA */
+#define WSHAPE_STATUS_IN_HEADERS 2u  /* grpc-status in the response headers */
+#define WSHAPE_COMPRESSED 4u         /* compressed flag 1 */
+#define WSHAPE_RST_AFTER_HEADERS 8u  /* RST_STREAM once the headers went */
 #define WSHAPE_RST_AFTER_MESSAGE 16u /* RST_STREAM once the message went */
 
 struct wconn {
   wengine *we;
   int fd;
   nghttp2_session *session;
-  char peer[64];            /* "ipv4:127.0.0.1:5555", as the core writes it */
-  uint8_t *out;             /* bytes nghttp2 produced, not yet written */
+  char peer[64]; /* "ipv4:127.0.0.1:5555", as the core writes it */
+  uint8_t *out;  /* bytes nghttp2 produced, not yet written */
   size_t out_len, out_off;
-  int epoll_out;            /* EPOLLOUT is armed */
-  int goaway;               /* GOAWAY submitted */
-  int dead;                 /* to be closed once this round of events is done */
-  int32_t goaway_after;     /* goaway (NO_ERROR): GOAWAY once this stream closed */
-  int close_after_flush;    /* close (1), reset (2, a TCP RST): the connection goes
-                             * once what is queued is out */
-  wstream *streams;         /* open streams */
+  int epoll_out;         /* EPOLLOUT is armed */
+  int goaway;            /* GOAWAY submitted */
+  int dead;              /* to be closed once this round of events is done */
+  int32_t goaway_after;  /* goaway (NO_ERROR): GOAWAY once this stream closed */
+  int close_after_flush; /* close (1), reset (2, a TCP RST): the connection goes
+                          * once what is queued is out */
+  wstream *streams;      /* open streams */
   wconn *prev, *next;
 };
 
@@ -96,39 +96,39 @@ struct wstream {
   char path[256];
   char user_agent[128];
   char content_type[64];
-  int not_post;           /* :method is not POST */
-  int encoded;            /* grpc-encoding names a compression */
-  long long deadline;     /* monotonic ms; 0 none (H-WIRE-5) */
-  long deadline_ms;       /* left at arrival, for the journal; -1 none */
-  int end_stream;         /* the request is complete */
+  int not_post;       /* :method is not POST */
+  int encoded;        /* grpc-encoding names a compression */
+  long long deadline; /* monotonic ms; 0 none (H-WIRE-5) */
+  long deadline_ms;   /* left at arrival, for the journal; -1 none */
+  int end_stream;     /* the request is complete */
 
-  uint8_t *in;            /* request bytes not yet taken as messages */
+  uint8_t *in; /* request bytes not yet taken as messages */
   size_t in_len;
-  uint8_t *req;           /* the first request message (Check, Watch, List) */
+  uint8_t *req; /* the first request message (Check, Watch, List) */
   size_t req_len;
   int req_present;
   char *service;
   int service_rc;
 
-  uint8_t *out;           /* framed messages not yet read by nghttp2 */
+  uint8_t *out; /* framed messages not yet read by nghttp2 */
   size_t out_len, out_off, out_cap;
-  int watch_buffered;     /* a Watch message is in `out` (counted in we->watch_owed) */
-  hlogic_answer end;      /* FINISHED: the status in the trailers */
-  int deferred;           /* the data provider said DEFERRED */
-  int http_status;        /* of the reply; 0: 200 */
-  unsigned shape;         /* WSHAPE_*: how an injected fault breaks the framing */
-  int rst_code;           /* WSHAPE_RST_AFTER_*: the RST_STREAM error code */
-  long slow_ms;           /* slow:D: the message bytes trickled over this long */
-  long long trickle_due;  /* ... the next byte's time (monotonic ms) */
-  long trickle_step;      /* ... ms between bytes */
+  int watch_buffered;    /* a Watch message is in `out` (counted in we->watch_owed) */
+  hlogic_answer end;     /* FINISHED: the status in the trailers */
+  int deferred;          /* the data provider said DEFERRED */
+  int http_status;       /* of the reply; 0: 200 */
+  unsigned shape;        /* WSHAPE_*: how an injected fault breaks the framing */
+  int rst_code;          /* WSHAPE_RST_AFTER_*: the RST_STREAM error code */
+  long slow_ms;          /* slow:D: the message bytes trickled over this long */
+  long long trickle_due; /* ... the next byte's time (monotonic ms) */
+  long trickle_step;     /* ... ms between bytes */
 
-  registry_watch *watch;  /* Watch streams; I/O thread only */
-  long long due;          /* timer list: monotonic ms, 0 none */
+  registry_watch *watch; /* Watch streams; I/O thread only */
+  long long due;         /* timer list: monotonic ms, 0 none */
   void (*on_due)(wstream *st);
-  int starved;            /* watch-starves-check: due sooner once Watches close */
-  int in_timer;           /* on the engine's timer list (which holds a reference) */
+  int starved;  /* watch-starves-check: due sooner once Watches close */
+  int in_timer; /* on the engine's timer list (which holds a reference) */
   wstream *timer_next;
-  wstream *prev, *next;   /* in conn->streams */
+  wstream *prev, *next; /* in conn->streams */
 };
 
 /* wire_request.c */

@@ -16,9 +16,7 @@ const char *const jina_services[] = {
     NULL,
 };
 
-size_t jina_service_count(void) {
-  return sizeof(jina_services) / sizeof(jina_services[0]) - 1;
-}
+size_t jina_service_count(void) { return sizeof(jina_services) / sizeof(jina_services[0]) - 1; }
 
 int jina_is_service(const char *name) {
   for (size_t i = 0; jina_services[i]; i++) {

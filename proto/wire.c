@@ -13,20 +13,17 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "number.h"
 
-static const char *const status_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING",
-                                           "SERVICE_UNKNOWN"};
+static const char *const status_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
 
 static const char *const code_names[] = {
-    "OK",           "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS", "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",    "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static int parse_name(const char *text, const char *const *names, size_t n,
-                      int *out) {
+static int parse_name(const char *text, const char *const *names, size_t n, int *out) {
   for (size_t i = 0; i < n; i++) {
     if (strcasecmp(text, names[i]) == 0) {
       *out = (int)i;
@@ -77,8 +74,7 @@ int wire_prefix_read(const uint8_t *buf, size_t avail, int *compressed, uint32_t
   if (avail < WIRE_PREFIX_LEN)
     return -EAGAIN;
   *compressed = buf[0];
-  *len = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 |
-         (uint32_t)buf[4];
+  *len = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | (uint32_t)buf[4];
   return 0;
 }
 
@@ -236,8 +232,7 @@ static int symbol_cmp(const void *a, const void *b) {
 static void files_init(void) {
   files[0] = (wire_file){"grpc/health/v1/health.proto", hc_fd_grpc_health_v1_health,
                          hc_fd_grpc_health_v1_health_len};
-  files[1] = (wire_file){"grpc/reflection/v1/reflection.proto",
-                         hc_fd_grpc_reflection_v1_reflection,
+  files[1] = (wire_file){"grpc/reflection/v1/reflection.proto", hc_fd_grpc_reflection_v1_reflection,
                          hc_fd_grpc_reflection_v1_reflection_len};
   files[2] = (wire_file){"grpc/reflection/v1alpha/reflection.proto",
                          hc_fd_grpc_reflection_v1alpha_reflection,

@@ -18,12 +18,7 @@
 #include <stdint.h>
 
 /* grpc.health.v1.HealthCheckResponse.ServingStatus (H-SVC-2). */
-enum {
-  WIRE_UNKNOWN = 0,
-  WIRE_SERVING = 1,
-  WIRE_NOT_SERVING = 2,
-  WIRE_SERVICE_UNKNOWN = 3
-};
+enum { WIRE_UNKNOWN = 0, WIRE_SERVING = 1, WIRE_NOT_SERVING = 2, WIRE_SERVICE_UNKNOWN = 3 };
 #define WIRE_STATUS_MAX WIRE_SERVICE_UNKNOWN
 
 /* gRPC status codes used by this project (doc/statuscodes.md). */

@@ -21,6 +21,8 @@ void *xcalloc(size_t n, size_t size) {
   return checked(calloc(n ? n : 1, size ? size : 1), (n ? n : 1) * (size ? size : 1));
 }
 
-void *xrealloc(void *p, size_t size) { return checked(realloc(p, size ? size : 1), size ? size : 1); }
+void *xrealloc(void *p, size_t size) {
+  return checked(realloc(p, size ? size : 1), size ? size : 1);
+}
 
 char *xstrdup(const char *s) { return checked(strdup(s), strlen(s) + 1); }

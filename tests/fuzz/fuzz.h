@@ -28,10 +28,10 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size) {
 }
 
 /* An invariant the code under test broke: abort, so libFuzzer keeps the input. */
-#define FUZZ_CHECK(cond)                                                                         \
-  do {                                                                                           \
-    if (!(cond))                                                                                 \
-      abort();                                                                                   \
+#define FUZZ_CHECK(cond) \
+  do {                   \
+    if (!(cond))         \
+      abort();           \
   } while (0)
 
 #endif

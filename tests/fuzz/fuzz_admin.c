@@ -45,7 +45,7 @@ static void put(const uint8_t *data, size_t size) {
   free(body);
 }
 
-static void delete(const uint8_t *data, size_t size) {
+static void delete (const uint8_t *data, size_t size) {
   char *name = fuzz_cstr(data, size);
   const char *error;
   int status;
@@ -64,7 +64,7 @@ static void delete(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 0 && data[0] == 'D')
-    delete(data + 1, size - 1);
+    delete (data + 1, size - 1);
   else
     put(data, size);
   return 0;

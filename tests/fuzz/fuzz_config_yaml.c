@@ -12,11 +12,11 @@
 #include "fuzz.h"
 
 static const config_key keys[] = {
-    {"host", CONFIG_SCALAR},       {"port", CONFIG_LIST},         {"admin-port", CONFIG_SCALAR},
-    {"http-port", CONFIG_SCALAR},  {"status", CONFIG_MAP},        {"timeline", CONFIG_MAP},
-    {"repeat", CONFIG_BOOL},       {"reflection", CONFIG_BOOL},   {"list-limit", CONFIG_SCALAR},
-    {"delay", CONFIG_MAP},         {"fault", CONFIG_LIST},        {"grace", CONFIG_SCALAR},
-    {"http-code", CONFIG_MAP},     {"journal-size", CONFIG_SCALAR}, {"verbose", CONFIG_BOOL},
+    {"host", CONFIG_SCALAR},      {"port", CONFIG_LIST},           {"admin-port", CONFIG_SCALAR},
+    {"http-port", CONFIG_SCALAR}, {"status", CONFIG_MAP},          {"timeline", CONFIG_MAP},
+    {"repeat", CONFIG_BOOL},      {"reflection", CONFIG_BOOL},     {"list-limit", CONFIG_SCALAR},
+    {"delay", CONFIG_MAP},        {"fault", CONFIG_LIST},          {"grace", CONFIG_SCALAR},
+    {"http-code", CONFIG_MAP},    {"journal-size", CONFIG_SCALAR}, {"verbose", CONFIG_BOOL},
 };
 
 static int fd = -1;

@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   type_len = nl ? (size_t)(nl - data) : size;
   body = nl ? nl + 1 : data + size;
   body_len = size - (size_t)(body - data);
-  type_len = strnlen((const char *)data, type_len < HCLIENT_TEXT_MAX ? type_len
-                                                                     : HCLIENT_TEXT_MAX - 1);
+  type_len =
+      strnlen((const char *)data, type_len < HCLIENT_TEXT_MAX ? type_len : HCLIENT_TEXT_MAX - 1);
   memcpy(r.content_type, data, type_len);
   /* As http_client.c's on_body: the first HCLIENT_BODY_MAX - 1 bytes kept
    * (NULs and all), body_len counts every byte that came. */
@@ -99,8 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   case_outcome verdict = judge(cases_http_judge_body, &ctx, &r);
   if (verdict == OUTCOME_PASS)
-    FUZZ_CHECK(!broke && r.body_len < HCLIENT_BODY_MAX && r.http_status < 400 &&
-               empty_object(&r));
+    FUZZ_CHECK(!broke && r.body_len < HCLIENT_BODY_MAX && r.http_status < 400 && empty_object(&r));
   if (r.http_status == 200 && !broke && !more && body_len == 2 && memcmp(body, "{}", 2) == 0)
     FUZZ_CHECK(verdict == OUTCOME_PASS);
   if (r.http_status >= 400 || broke)

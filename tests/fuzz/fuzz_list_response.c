@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < r->n_statuses; i++) {
     const Grpc__Health__V1__HealthListResponse__StatusesEntry *e = r->statuses[i];
     FUZZ_CHECK(e && e->key); /* proto3 string: "" when absent, never NULL */
-    if (!e->value) /* absent value: the default message, status UNKNOWN */
+    if (!e->value)           /* absent value: the default message, status UNKNOWN */
       unset++;
     else if ((int)e->value->status < 0 || (int)e->value->status > WIRE_STATUS_MAX)
       out_of_range++; /* an open enum: any int32 arrives as sent */

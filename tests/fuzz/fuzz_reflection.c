@@ -17,8 +17,8 @@ static void walk_response(const Grpc__Reflection__V1__ServerReflectionResponse *
     FUZZ_CHECK(r->file_descriptor_response);
     for (size_t i = 0; i < r->file_descriptor_response->n_file_descriptor_proto; i++) {
       ProtobufCBinaryData *b = &r->file_descriptor_response->file_descriptor_proto[i];
-      ProtobufCMessage *fd =
-          fuzz_proto_roundtrip(&google__protobuf__file_descriptor_proto__descriptor, b->data, b->len);
+      ProtobufCMessage *fd = fuzz_proto_roundtrip(
+          &google__protobuf__file_descriptor_proto__descriptor, b->data, b->len);
       if (fd)
         protobuf_c_message_free_unpacked(fd, NULL);
     }

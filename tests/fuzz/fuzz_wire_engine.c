@@ -27,8 +27,7 @@ static int port;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   static const int any = 0;
-  health_server_options o = {.host = "127.0.0.1", .ports = &any, .n_ports = 1,
-                             .list_limit = 100};
+  health_server_options o = {.host = "127.0.0.1", .ports = &any, .n_ports = 1, .list_limit = 100};
   registry *reg;
   journal *j;
   faults *f;

@@ -22,13 +22,11 @@ grpc_call_error __real_grpc_call_start_batch(grpc_call *call, const grpc_op *ops
 grpc_call_error __wrap_grpc_call_start_batch(grpc_call *call, const grpc_op *ops, size_t nops,
                                              void *tag, void *reserved);
 grpc_call_error __real_grpc_server_request_call(grpc_server *server, grpc_call **call,
-                                                grpc_call_details *details,
-                                                grpc_metadata_array *md,
+                                                grpc_call_details *details, grpc_metadata_array *md,
                                                 grpc_completion_queue *bound,
                                                 grpc_completion_queue *notify, void *tag);
 grpc_call_error __wrap_grpc_server_request_call(grpc_server *server, grpc_call **call,
-                                                grpc_call_details *details,
-                                                grpc_metadata_array *md,
+                                                grpc_call_details *details, grpc_metadata_array *md,
                                                 grpc_completion_queue *bound,
                                                 grpc_completion_queue *notify, void *tag);
 grpc_call_error __real_grpc_server_request_registered_call(
@@ -55,8 +53,7 @@ grpc_call_error __wrap_grpc_call_start_batch(grpc_call *call, const grpc_op *ops
 }
 
 grpc_call_error __wrap_grpc_server_request_call(grpc_server *server, grpc_call **call,
-                                                grpc_call_details *details,
-                                                grpc_metadata_array *md,
+                                                grpc_call_details *details, grpc_metadata_array *md,
                                                 grpc_completion_queue *bound,
                                                 grpc_completion_queue *notify, void *tag) {
   __tsan_release(tag);

@@ -23,11 +23,11 @@ void *__wrap_realloc(void *p, size_t size);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
-static atomic_int active;    /* between begin and end */
-static atomic_long counted;  /* allocations in this run of the step */
-static atomic_long target;   /* the one to fail, 1-based; 0 none */
-static atomic_int failed;    /* the target was reached since begin */
-static atomic_int hit;       /* the target was reached in this run */
+static atomic_int active;   /* between begin and end */
+static atomic_long counted; /* allocations in this run of the step */
+static atomic_long target;  /* the one to fail, 1-based; 0 none */
+static atomic_int failed;   /* the target was reached since begin */
+static atomic_int hit;      /* the target was reached in this run */
 
 static int fail_now(void) {
   long n;
@@ -76,8 +76,10 @@ long failmalloc_run(failmalloc_step step, void *arg) {
     atomic_store(&hit, 0);
     step(arg);
     if (!atomic_load(&hit))
-      fail_msg("failmalloc: run %ld of %ld never reached its allocation (the step is not "
-               "deterministic)", k, n);
+      fail_msg(
+          "failmalloc: run %ld of %ld never reached its allocation (the step is not "
+          "deterministic)",
+          k, n);
   }
   atomic_store(&target, 0);
   return n;

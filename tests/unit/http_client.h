@@ -12,7 +12,7 @@
 typedef struct http_reply {
   long code;
   char body[16384]; /* NUL-terminated, truncated */
-  size_t len;      /* bytes received (may exceed what body kept) */
+  size_t len;       /* bytes received (may exceed what body kept) */
   char content_type[64];
   char allow[64];
   char www_authenticate[64];
@@ -74,8 +74,7 @@ static inline CURLcode http_perform(CURL *h, http_reply *r) {
 /* One request with extra headers (e.g. "User-Agent: x"; NULL = none);
  * body (NUL-terminated) is sent when not NULL. */
 static inline CURLcode http_do_with(CURL *h, int port, const char *method, const char *path,
-                                    const char *body, const char *const *headers,
-                                    http_reply *r) {
+                                    const char *body, const char *const *headers, http_reply *r) {
   struct curl_slist *hdrs = NULL;
   CURLcode rc;
 

@@ -307,8 +307,12 @@ static void wrong_method__is_405_with_allow(void **state) {
 }
 
 static void unknown_path__is_404(void **state) {
-  static const char *const paths[] = {"/",           "/v1",          "/v1/status",
-                                      "/v1/shutdown/", "/v2/statuses", "/v1/journal/",
+  static const char *const paths[] = {"/",
+                                      "/v1",
+                                      "/v1/status",
+                                      "/v1/shutdown/",
+                                      "/v2/statuses",
+                                      "/v1/journal/",
                                       "/v1/violations/x"};
   fixture *f = *state;
   http_reply r;
@@ -465,14 +469,17 @@ static void start__ipv6_loopback(void **state) {
   admin_stop(v6);
 }
 
-
 /* --- journal ------------------------------------------------------------ */
 
 static void journal__get_lists_records_delete_clears(void **state) {
   fixture *f = *state;
-  journal_record rec = {.protocol = "grpc", .method = "/grpc.health.v1.Health/Check",
-                        .service = "svc", .deadline_ms = 950, .user_agent = "probe/1",
-                        .peer = "ipv4:127.0.0.1:5000", .result = "OK NOT_SERVING"};
+  journal_record rec = {.protocol = "grpc",
+                        .method = "/grpc.health.v1.Health/Check",
+                        .service = "svc",
+                        .deadline_ms = 950,
+                        .user_agent = "probe/1",
+                        .peer = "ipv4:127.0.0.1:5000",
+                        .result = "OK NOT_SERVING"};
   json_t *root, *records, *r0;
   http_reply r;
 
@@ -711,13 +718,11 @@ static void violations__put_switches_a_knob(void **state) {
   fixture *f = *state;
   http_reply r;
 
-  request(f, "PUT", "/v1/violations", "{\"violation\": \"http-not-json\", \"enabled\": true}",
-          &r);
+  request(f, "PUT", "/v1/violations", "{\"violation\": \"http-not-json\", \"enabled\": true}", &r);
   assert_int_equal(r.code, 200);
   assert_string_equal(r.body, "{\"violation\":\"http-not-json\",\"enabled\":true}");
   assert_true(faults_on(f->flt, VIOLATE_HTTP_NOT_JSON));
-  request(f, "PUT", "/v1/violations", "{\"enabled\": false, \"violation\": \"http-not-json\"}",
-          &r);
+  request(f, "PUT", "/v1/violations", "{\"enabled\": false, \"violation\": \"http-not-json\"}", &r);
   assert_int_equal(r.code, 200);
   assert_false(faults_on(f->flt, VIOLATE_HTTP_NOT_JSON));
 }
@@ -737,8 +742,7 @@ static void violations__bad_bodies_are_refused_unchanged(void **state) {
       {"{\"violation\": \"watch-duplicates\", \"enabled\": \"true\"}",
        "\"enabled\" must be true or false"},
       {"{\"violation\": true, \"enabled\": true}", "\"violation\" must be a string"},
-      {"{\"violation\": \"watch-duplicates\", \"enabled\": true, \"x\": 1}",
-       "unknown field \"x\""},
+      {"{\"violation\": \"watch-duplicates\", \"enabled\": true, \"x\": 1}", "unknown field \"x\""},
       {"{\"violation\": \"no-such-knob\", \"enabled\": true}",
        "unknown violation \"no-such-knob\""},
       {"{\"violation\": \"WATCH-DUPLICATES\", \"enabled\": true}",
@@ -769,8 +773,7 @@ static void features_off__answer_404(void **state) {
       {"PUT", "/v1/timelines", "{\"service\": \"\", \"timeline\": \"SERVING\"}", "timelines"},
       {"DELETE", "/v1/timelines/x", NULL, "timelines"},
       {"GET", "/v1/violations", NULL, "violations"},
-      {"PUT", "/v1/violations", "{\"violation\": \"check-slow\", \"enabled\": true}",
-       "violations"},
+      {"PUT", "/v1/violations", "{\"violation\": \"check-slow\", \"enabled\": true}", "violations"},
   };
   fixture *f = *state;
   http_reply r;
@@ -864,8 +867,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(wrong_method__is_405_with_allow, setup, teardown),
       cmocka_unit_test_setup_teardown(unknown_path__is_404, setup, teardown),
       cmocka_unit_test_setup_teardown(shutdown__refuses_changes_until_resume, setup, teardown),
-      cmocka_unit_test_setup_teardown(shutdown__timelines_follow_the_status_rule, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(shutdown__timelines_follow_the_status_rule, setup, teardown),
       cmocka_unit_test_setup_teardown(put__notifies_watchers, setup, teardown),
       cmocka_unit_test_setup_teardown(keep_alive__reuses_the_connection, setup, teardown),
       cmocka_unit_test_setup_teardown(start__port_in_use_is_a_clear_error, setup, teardown),
@@ -875,13 +877,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(timelines__put_applies_and_runs, setup, teardown),
       cmocka_unit_test_setup_teardown(timelines__get_shows_running_ones, setup, teardown),
       cmocka_unit_test_setup_teardown(timelines__put_replaces, setup, teardown),
-      cmocka_unit_test_setup_teardown(timelines__delete_stops_even_the_empty_name, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(timelines__bad_bodies_are_refused_unchanged, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(timelines__delete_stops_even_the_empty_name, setup, teardown),
+      cmocka_unit_test_setup_teardown(timelines__bad_bodies_are_refused_unchanged, setup, teardown),
       cmocka_unit_test_setup_teardown(timelines__put_after_shutdown_is_409, setup, teardown),
-      cmocka_unit_test_setup_teardown(violations__get_lists_catalogue_and_enabled, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(violations__get_lists_catalogue_and_enabled, setup, teardown),
       cmocka_unit_test_setup_teardown(violations__put_switches_a_knob, setup, teardown),
       cmocka_unit_test_setup_teardown(violations__bad_bodies_are_refused_unchanged, setup,
                                       teardown),

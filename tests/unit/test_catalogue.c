@@ -169,8 +169,8 @@ static void test_needs_and_order(void **state) {
     int in_shutdown = 0, in_last[2] = {0, 0};
     for (size_t i = 0; i < n; i++) {
       unsigned needs = c[i].needs;
-      assert_int_equal(
-          needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE | NEED_LAST), 0);
+      assert_int_equal(needs & ~(unsigned)(NEED_CONTROL | NEED_SHUTDOWN | NEED_ALONE | NEED_LAST),
+                       0);
       if (needs & NEED_LAST)
         assert_true(needs & NEED_ALONE);
       if (needs & NEED_LAST)
@@ -230,8 +230,8 @@ static void test_cases_against_dead_target(void **state) {
     if (took > 10 * DEAD_TIMEOUT_MS + 2000)
       fail_msg("%s took %ld ms against a dead target", c[i].id, took);
     if (res.outcome == OUTCOME_PASS || strstr(res.message, "control hook"))
-      fail_msg("%s against a dead target gave %s: %s", c[i].id,
-               catalogue_outcome_name(res.outcome), res.message);
+      fail_msg("%s against a dead target gave %s: %s", c[i].id, catalogue_outcome_name(res.outcome),
+               res.message);
     if (res.outcome == OUTCOME_FAIL && (!res.expected[0] || !res.seen[0]))
       fail_msg("%s failed without expected/seen", c[i].id);
   }

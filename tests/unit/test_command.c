@@ -36,8 +36,7 @@ static void test_expand_quotes_values(void **state) {
   char out[256];
 
   (void)state;
-  assert_int_equal(command_expand("probe {addr} {service} {other}", vars, 2, out, sizeof(out)),
-                   0);
+  assert_int_equal(command_expand("probe {addr} {service} {other}", vars, 2, out, sizeof(out)), 0);
   assert_string_equal(out, "probe '127.0.0.1:5' 'it'\\''s; rm -rf /' {other}");
   assert_int_equal(command_expand("{addr}{addr}", vars, 2, out, 10), -ENAMETOOLONG);
 }

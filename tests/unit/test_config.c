@@ -87,8 +87,7 @@ static void port__several_values_make_several_listeners(void **state) {
   assert_int_equal(cfg.listeners[1].port, 2);
   assert_int_equal(cfg.listeners[2].protocol, CONFIG_PROTOCOL_GRPC);
   config_free(&cfg);
-  assert_int_equal(PARSE(&cfg, err, "--protocol", "grpc", "grpc", "--port", "1", "2"),
-                   CONFIG_RUN);
+  assert_int_equal(PARSE(&cfg, err, "--protocol", "grpc", "grpc", "--port", "1", "2"), CONFIG_RUN);
   assert_int_equal(cfg.n_listeners, 2);
   assert_int_equal(cfg.listeners[1].engine, CONFIG_ENGINE_CORE);
   assert_false(cfg.engine_given);
@@ -177,13 +176,13 @@ static void issue3_flags__stored(void **state) {
   config cfg;
 
   (void)state;
-  assert_int_equal(PARSE(&cfg, err, "--port", "1", "--port", "2", "--protocol", "http", "grpc",
-                         "--timeline", "NOT_SERVING:1s,SERVING", "--timeline=x=SERVING:2s",
-                         "--load-time", "3s", "--ready-delay", "250ms", "--grace", "2s",
-                         "--drain-watch", "keep", "--http-code", "NOT_SERVING=500",
-                         "--journal-size", "5", "--admin-token", "t", "--admin-insecure",
-                         "--violate", "watch-duplicates"),
-                   CONFIG_RUN);
+  assert_int_equal(
+      PARSE(&cfg, err, "--port", "1", "--port", "2", "--protocol", "http", "grpc", "--timeline",
+            "NOT_SERVING:1s,SERVING", "--timeline=x=SERVING:2s", "--load-time", "3s",
+            "--ready-delay", "250ms", "--grace", "2s", "--drain-watch", "keep", "--http-code",
+            "NOT_SERVING=500", "--journal-size", "5", "--admin-token", "t", "--admin-insecure",
+            "--violate", "watch-duplicates"),
+      CONFIG_RUN);
   assert_int_equal(cfg.n_listeners, 2);
   assert_int_equal(cfg.listeners[0].protocol, CONFIG_PROTOCOL_HTTP);
   assert_int_equal(cfg.listeners[1].port, 2);
@@ -223,8 +222,9 @@ static char *temp_yaml(const char *text) {
 static void config_file__loaded_then_flags_override(void **state) {
   char err[300];
   config cfg;
-  char *path = temp_yaml("port: [5, 6]\nprotocol: [http, grpc]\nstatus: {\"\": NOT_SERVING}\n"
-                         "list_limit: 7\nrepeat: true\ntimeline: {\"\": \"SERVING:1s,NOT_SERVING:1s\"}\n");
+  char *path = temp_yaml(
+      "port: [5, 6]\nprotocol: [http, grpc]\nstatus: {\"\": NOT_SERVING}\n"
+      "list_limit: 7\nrepeat: true\ntimeline: {\"\": \"SERVING:1s,NOT_SERVING:1s\"}\n");
   (void)state;
   assert_int_equal(PARSE(&cfg, err, "--config", path), CONFIG_RUN);
   assert_int_equal(cfg.n_listeners, 2);
@@ -300,9 +300,9 @@ static void ssl_flags__stored_printed_and_read_back(void **state) {
   FILE *f;
 
   (void)state;
-  assert_int_equal(PARSE(&cfg, err, "--ssl-certfile", "c.pem", "--ssl-keyfile=k.pem", "--ssl-ca",
-                         "ca.pem"),
-                   CONFIG_RUN);
+  assert_int_equal(
+      PARSE(&cfg, err, "--ssl-certfile", "c.pem", "--ssl-keyfile=k.pem", "--ssl-ca", "ca.pem"),
+      CONFIG_RUN);
   assert_string_equal(cfg.ssl_certfile, "c.pem");
   assert_string_equal(cfg.ssl_keyfile, "k.pem");
   assert_string_equal(cfg.ssl_ca, "ca.pem");

@@ -59,17 +59,18 @@ static void load_bad(const char *text, int line, const char *needle) {
 static void good__every_kind_becomes_flags_with_origins(void **state) {
   config_args a;
   (void)state;
-  load_ok("host: 0.0.0.0\n"
-          "port: [12345, 12346]\n"
-          "status:\n"
-          "  \"\": NOT_SERVING\n"
-          "  foo: SERVING\n"
-          "repeat: true\n"
-          "list_limit: 7\n",
-          &a);
-  const char *want[] = {"--host",   "0.0.0.0",     "--port",   "12345",       "--port",
-                        "12346",    "--status",    "NOT_SERVING", "--status", "foo=SERVING",
-                        "--repeat", "--list-limit", "7"};
+  load_ok(
+      "host: 0.0.0.0\n"
+      "port: [12345, 12346]\n"
+      "status:\n"
+      "  \"\": NOT_SERVING\n"
+      "  foo: SERVING\n"
+      "repeat: true\n"
+      "list_limit: 7\n",
+      &a);
+  const char *want[] = {
+      "--host",      "0.0.0.0",  "--port",      "12345",    "--port",       "12346", "--status",
+      "NOT_SERVING", "--status", "foo=SERVING", "--repeat", "--list-limit", "7"};
   assert_int_equal(a.argc, sizeof(want) / sizeof(want[0]));
   for (size_t i = 0; i < a.argc; i++)
     assert_string_equal(a.argv[i], want[i]);

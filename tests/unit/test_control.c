@@ -95,9 +95,10 @@ static void cmd__status_words(void **state) {
   assert_int_equal(control_shutdown(c, err), 0);
   assert_int_equal(control_resume(c, err), 0);
   got = slurp(t->out);
-  assert_string_equal(got, "[svc]\n[UNKNOWN]\n[svc]\n[SERVING]\n[svc]\n[NOT_SERVING]\n"
-                           "[svc]\n[SERVICE_UNKNOWN]\n[svc]\n[REMOVE]\n"
-                           "[]\n[SHUTDOWN]\n[]\n[RESUME]\n");
+  assert_string_equal(got,
+                      "[svc]\n[UNKNOWN]\n[svc]\n[SERVING]\n[svc]\n[NOT_SERVING]\n"
+                      "[svc]\n[SERVICE_UNKNOWN]\n[svc]\n[REMOVE]\n"
+                      "[]\n[SHUTDOWN]\n[]\n[RESUME]\n");
   free(got);
   assert_int_equal(control_set(c, "svc", 4, err), -EINVAL);
   assert_true(control_can_shutdown(c));

@@ -33,10 +33,34 @@ static void parse__units(void **state) {
 static void parse__bad_input_untouched(void **state) {
   /* One grammar for both programs (issue 13): a unit is required, no
    * sign, no exponent, no hex, no spaces, no fraction of a millisecond. */
-  const char *bad[] = {"", "s", "-1s", "+1s", "2x", "2 s", "1.5", "1.5ms", "25h", "2sec",
-                       "90000000s", " 2s", "2s ", "nan", "inf", "40", "0", "1e3ms", "0x10ms",
-                       ".5s", "1.s", "1..5s", "1.0005s", "1441m", "9999999999999ms",
-                       "1.0000000001s", "2S", "2MS"};
+  const char *bad[] = {"",
+                       "s",
+                       "-1s",
+                       "+1s",
+                       "2x",
+                       "2 s",
+                       "1.5",
+                       "1.5ms",
+                       "25h",
+                       "2sec",
+                       "90000000s",
+                       " 2s",
+                       "2s ",
+                       "nan",
+                       "inf",
+                       "40",
+                       "0",
+                       "1e3ms",
+                       "0x10ms",
+                       ".5s",
+                       "1.s",
+                       "1..5s",
+                       "1.0005s",
+                       "1441m",
+                       "9999999999999ms",
+                       "1.0000000001s",
+                       "2S",
+                       "2MS"};
   (void)state;
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     long ms = 7;

@@ -33,18 +33,22 @@ static void catalogue__breaks_names_one_case(void **state) {
     fault_knob knob;
     const char *breaks;
   } http[] = {
-      {VIOLATE_HTTP_ROOT_NOT_200, "H01"},    {VIOLATE_HTTP_NOT_JSON, "H02"},
-      {VIOLATE_HTTP_WRONG_CONTENT_TYPE, "H03"}, {VIOLATE_HTTP_NO_KEEP_ALIVE, "H04"},
-      {VIOLATE_HTTP_SLOW, "H05"},            {VIOLATE_HTTP_OK_WHEN_UNHEALTHY, "H06"},
-      {VIOLATE_HTTP_UNKNOWN_PATH_OK, "H07"}, {VIOLATE_HTTP_HEAD_BROKEN, "H08"},
+      {VIOLATE_HTTP_ROOT_NOT_200, "H01"},
+      {VIOLATE_HTTP_NOT_JSON, "H02"},
+      {VIOLATE_HTTP_WRONG_CONTENT_TYPE, "H03"},
+      {VIOLATE_HTTP_NO_KEEP_ALIVE, "H04"},
+      {VIOLATE_HTTP_SLOW, "H05"},
+      {VIOLATE_HTTP_OK_WHEN_UNHEALTHY, "H06"},
+      {VIOLATE_HTTP_UNKNOWN_PATH_OK, "H07"},
+      {VIOLATE_HTTP_HEAD_BROKEN, "H08"},
   };
   size_t n;
   const fault_info *k = faults_catalogue(&n);
   (void)state;
   for (size_t i = 0; i < n; i++) {
     const char *b = k[i].breaks;
-    if (strlen(b) != 3 || (b[0] != 'T' && b[0] != 'H') || b[1] < '0' || b[1] > '9' ||
-        b[2] < '0' || b[2] > '9')
+    if (strlen(b) != 3 || (b[0] != 'T' && b[0] != 'H') || b[1] < '0' || b[1] > '9' || b[2] < '0' ||
+        b[2] > '9')
       fail_msg("%s breaks \"%s\", not one case like T19 or H04", k[i].name, b);
   }
   for (size_t i = 0; i < sizeof(http) / sizeof(http[0]); i++)

@@ -29,8 +29,8 @@ typedef struct answer {
 
 /* Links one more entry to the answer. */
 static void append(answer *a, int family, int socktype, void *sa, size_t len) {
-  a->ai[a->n] = (struct addrinfo){.ai_family = family, .ai_socktype = socktype,
-                                  .ai_addr = sa, .ai_addrlen = (socklen_t)len};
+  a->ai[a->n] = (struct addrinfo){
+      .ai_family = family, .ai_socktype = socktype, .ai_addr = sa, .ai_addrlen = (socklen_t)len};
   if (a->n)
     a->ai[a->n - 1].ai_next = &a->ai[a->n];
   a->n++;

@@ -78,10 +78,10 @@ static void check__decisions(void **state) {
     const char *name;
     int code, status, messages;
   } rows[] = {
-      {-1, NULL, WIRE_OK, WIRE_SERVING, 1},               /* H-CHECK-8: 0 bytes is "" */
+      {-1, NULL, WIRE_OK, WIRE_SERVING, 1}, /* H-CHECK-8: 0 bytes is "" */
       {-1, "", WIRE_OK, WIRE_SERVING, 1},
-      {-1, "svc", WIRE_OK, WIRE_NOT_SERVING, 1},          /* H-CHECK-1 */
-      {-1, "nope", WIRE_NOT_FOUND, -1, 0},                /* H-CHECK-2 */
+      {-1, "svc", WIRE_OK, WIRE_NOT_SERVING, 1}, /* H-CHECK-1 */
+      {-1, "nope", WIRE_NOT_FOUND, -1, 0},       /* H-CHECK-2 */
       {VIOLATE_CHECK_ANSWERS_UNKNOWN, "", WIRE_OK, WIRE_UNKNOWN, 1},
       {VIOLATE_CHECK_EMPTY_REQUEST_INVALID, NULL, WIRE_INVALID_ARGUMENT, -1, 0},
       {VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND, "=", WIRE_NOT_FOUND, -1, 0},
@@ -152,8 +152,7 @@ static void check__holds(void **state) {
   faults_set(fx->f, VIOLATE_LONG_NAME_HANG, 0);
   faults_set(fx->f, VIOLATE_WATCH_STARVES_CHECK, 1);
   assert_int_equal(hlogic_check_hold(&fx->hl, 0, HLOGIC_STARVING_WATCHES).kind, HLOGIC_NOW);
-  assert_int_equal(hlogic_check_hold(&fx->hl, 0, HLOGIC_STARVING_WATCHES + 1).kind,
-                   HLOGIC_STARVED);
+  assert_int_equal(hlogic_check_hold(&fx->hl, 0, HLOGIC_STARVING_WATCHES + 1).kind, HLOGIC_STARVED);
 }
 
 static void watch__refusals(void **state) {
@@ -232,8 +231,9 @@ static void faults__rules_decide(void **state) {
   char err[INJECT_ERR_MAX];
 
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_CHECK, "", 0, &hit), 0);
-  assert_int_equal(inject_parse("method=Check,action=code:UNAVAILABLE,count=1,message=x y",
-                                &rule, err, sizeof(err)), 0);
+  assert_int_equal(inject_parse("method=Check,action=code:UNAVAILABLE,count=1,message=x y", &rule,
+                                err, sizeof(err)),
+                   0);
   assert_int_equal(inject_add(faults_inject(fx->f), &rule), 0);
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_CHECK, NULL, -EBADMSG, &hit), 0);
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_WATCH, "", 0, &hit), 0);
@@ -241,14 +241,17 @@ static void faults__rules_decide(void **state) {
   hlogic_fault_answer(&hit, &a);
   assert_int_equal(a.code, WIRE_UNAVAILABLE);
   assert_string_equal(a.details, "x y");
-  assert_int_equal(a.messages, 0); /* trailers-only */
+  assert_int_equal(a.messages, 0);                                       /* trailers-only */
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_CHECK, "", 0, &hit), 0); /* spent */
 }
 
 static void journal__records_code_and_status(void **state) {
   fixture *fx = *state;
-  hlogic_call_info info = {.path = "/grpc.health.v1.Health/Check", .service = "svc",
-                           .deadline_ms = -1, .user_agent = "ua", .peer = "ipv4:1.2.3.4:5"};
+  hlogic_call_info info = {.path = "/grpc.health.v1.Health/Check",
+                           .service = "svc",
+                           .deadline_ms = -1,
+                           .user_agent = "ua",
+                           .peer = "ipv4:1.2.3.4:5"};
   json_t *root, *rec;
 
   hlogic_journal(&fx->hl, &info, WIRE_OK, WIRE_NOT_SERVING);

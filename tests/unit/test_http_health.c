@@ -58,9 +58,10 @@ static int setup(void **state) {
 }
 
 /* Every status on its own code, none the default. */
-static const int custom_codes[WIRE_STATUS_MAX + 1] = {
-    [WIRE_UNKNOWN] = 500, [WIRE_SERVING] = 202, [WIRE_NOT_SERVING] = 429,
-    [WIRE_SERVICE_UNKNOWN] = 410};
+static const int custom_codes[WIRE_STATUS_MAX + 1] = {[WIRE_UNKNOWN] = 500,
+                                                      [WIRE_SERVING] = 202,
+                                                      [WIRE_NOT_SERVING] = 429,
+                                                      [WIRE_SERVICE_UNKNOWN] = 410};
 
 static int setup_custom(void **state) {
   *state = fixture_new(custom_codes);
@@ -85,8 +86,7 @@ static void request(fixture *f, const char *method, const char *path, http_reply
 }
 
 /* One request; checks its code and, when body is not NULL, its body. */
-static void expect(fixture *f, const char *method, const char *path, long code,
-                   const char *body) {
+static void expect(fixture *f, const char *method, const char *path, long code, const char *body) {
   http_reply r;
 
   request(f, method, path, &r);
@@ -250,7 +250,6 @@ static void start__port_in_use_is_a_clear_error(void **state) {
   if (!strstr(err, "in use"))
     fail_msg("unclear error: %s", err);
 }
-
 
 /* --- journal ------------------------------------------------------------ */
 
@@ -472,7 +471,7 @@ static void faults__unknown_path_ok(void **state) {
   expect(f, "GET", "/health", 200, "{}");
   expect(f, "HEAD", "/x/y", 200, "");
   expect(f, "GET", "/health/nope", 404, NULL); /* unknown names stay 404 */
-  request(f, "POST", "/no-such-path", &r);      /* other methods too */
+  request(f, "POST", "/no-such-path", &r);     /* other methods too */
   assert_int_equal(r.code, 404);
   assert_int_equal(registry_set(f->reg, "", WIRE_NOT_SERVING), 0);
   expect(f, "GET", "/no-such-path", 503, "{\"status\":\"NOT_SERVING\"}"); /* as / */
@@ -502,14 +501,12 @@ int main(void) {
       cmocka_unit_test_setup_teardown(root__unset_overall_health_is_503, setup, teardown),
       cmocka_unit_test_setup_teardown(root__follows_changes, setup, teardown),
       cmocka_unit_test_setup_teardown(head__same_code_no_body, setup, teardown),
-      cmocka_unit_test_setup_teardown(named__reports_the_percent_decoded_service, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(named__reports_the_percent_decoded_service, setup, teardown),
       cmocka_unit_test_setup_teardown(named__unknown_is_404, setup, teardown),
       cmocka_unit_test_setup_teardown(other_paths__are_404, setup, teardown),
       cmocka_unit_test_setup_teardown(other_methods__are_405_with_allow, setup, teardown),
       cmocka_unit_test_setup_teardown(keep_alive__reuses_the_connection, setup, teardown),
-      cmocka_unit_test_setup_teardown(codes__are_configurable_per_status, setup_custom,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(codes__are_configurable_per_status, setup_custom, teardown),
       cmocka_unit_test_setup_teardown(start__refuses_a_bad_code, setup, teardown),
       cmocka_unit_test_setup_teardown(start__port_in_use_is_a_clear_error, setup, teardown),
       cmocka_unit_test_setup_teardown(journal__records_every_request, setup, teardown),

@@ -66,13 +66,11 @@ static void parse__wire_actions(void **state) {
       {"method=Check,action=goaway:ENHANCE_YOUR_CALM", INJECT_GOAWAY, 11, INJECT_BEFORE_HEADERS},
       {"method=Check,action=rst", INJECT_RST, 8, INJECT_BEFORE_HEADERS},
       {"method=Check,action=rst:2/after-message", INJECT_RST, 2, INJECT_AFTER_MESSAGE},
-      {"method=Watch,action=rst:REFUSED_STREAM/after-headers", INJECT_RST, 7,
-       INJECT_AFTER_HEADERS},
+      {"method=Watch,action=rst:REFUSED_STREAM/after-headers", INJECT_RST, 7, INJECT_AFTER_HEADERS},
       {"method=Check,action=close", INJECT_CLOSE, 0, INJECT_BEFORE_HEADERS},
       {"method=Check,action=http-status:404", INJECT_HTTP_STATUS, 404, INJECT_BEFORE_HEADERS},
       {"method=Check,action=no-trailers", INJECT_NO_TRAILERS, 0, INJECT_BEFORE_HEADERS},
-      {"method=Check,action=status-in-headers", INJECT_STATUS_IN_HEADERS, 0,
-       INJECT_BEFORE_HEADERS},
+      {"method=Check,action=status-in-headers", INJECT_STATUS_IN_HEADERS, 0, INJECT_BEFORE_HEADERS},
       {"method=Check,action=compressed-flag", INJECT_COMPRESSED_FLAG, 0, INJECT_BEFORE_HEADERS},
       {"method=Check,action=slow:1s", INJECT_SLOW, 0, INJECT_BEFORE_HEADERS},
   };
@@ -269,8 +267,13 @@ static void add__full_set_refused(void **state) {
 /* --fault on the command line: checked while parsing (main exits 2),
  * the message naming the flag and the bad part. */
 static void config__fault_flag(void **state) {
-  char *good[] = {"mock-executor", "--fault", "method=Check,action=hang,count=3",
-                  "--fault=path=/,action=close", "--fault-seed", "99", NULL};
+  char *good[] = {"mock-executor",
+                  "--fault",
+                  "method=Check,action=hang,count=3",
+                  "--fault=path=/,action=close",
+                  "--fault-seed",
+                  "99",
+                  NULL};
   char *bad[] = {"mock-executor", "--fault", "method=Check,action=code:NOPE", NULL};
   char *bad_seed[] = {"mock-executor", "--fault-seed", "-1", NULL};
   char err[CONFIG_ERR_MAX];
@@ -304,7 +307,8 @@ static void oom_inject_step(void *arg) {
     assert_null(in);
     return;
   }
-  assert_int_equal(inject_parse("method=Check,action=code:UNAVAILABLE", &rule, err, sizeof(err)), 0);
+  assert_int_equal(inject_parse("method=Check,action=code:UNAVAILABLE", &rule, err, sizeof(err)),
+                   0);
   failmalloc_begin();
   rc = inject_add(in, &rule);
   if (rc == 0)

@@ -15,9 +15,12 @@
 #include "journal.h"
 
 static void add(journal *j, const char *service, long deadline) {
-  journal_record r = {.protocol = "grpc", .method = "/grpc.health.v1.Health/Check",
-                      .service = service, .deadline_ms = deadline,
-                      .user_agent = "grpc_health_probe", .peer = "ipv4:127.0.0.1:5555",
+  journal_record r = {.protocol = "grpc",
+                      .method = "/grpc.health.v1.Health/Check",
+                      .service = service,
+                      .deadline_ms = deadline,
+                      .user_agent = "grpc_health_probe",
+                      .peer = "ipv4:127.0.0.1:5555",
                       .result = "OK SERVING"};
   journal_add(j, &r);
 }
@@ -36,8 +39,7 @@ static void records__in_order_with_fields(void **state) {
   first = json_array_get(recs, 0);
   assert_string_equal(json_string_value(json_object_get(first, "service")), "");
   assert_int_equal(json_integer_value(json_object_get(first, "deadline_ms")), 1000);
-  assert_string_equal(json_string_value(json_object_get(first, "user_agent")),
-                      "grpc_health_probe");
+  assert_string_equal(json_string_value(json_object_get(first, "user_agent")), "grpc_health_probe");
   assert_string_equal(json_string_value(json_object_get(first, "result")), "OK SERVING");
   assert_non_null(strchr(json_string_value(json_object_get(first, "time")), 'Z'));
   assert_true(json_is_null(json_object_get(json_array_get(recs, 1), "deadline_ms")));
@@ -80,10 +82,9 @@ static void long_strings__truncated_not_overflowing(void **state) {
   assert_int_equal(journal_new(1, &j), 0);
   add(j, big, -1);
   root = journal_to_json(j);
-  assert_int_equal(
-      strlen(json_string_value(json_object_get(json_array_get(json_object_get(root, "records"), 0),
-                                               "service"))),
-      127);
+  assert_int_equal(strlen(json_string_value(json_object_get(
+                       json_array_get(json_object_get(root, "records"), 0), "service"))),
+                   127);
   json_decref(root);
   journal_free(j);
 }

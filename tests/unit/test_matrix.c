@@ -116,12 +116,14 @@ static void text__missing_case_is_not_run(void **state) {
   assert_row(text, "check/unknown-service-not-found ", "FAIL", "NOT RUN");
   assert_row(text, "list/limit ", "NOT RUN", "PASS");
   assert_row(text, "x/not-in-catalogue ", "SKIP", "NOT RUN");
-  assert_non_null(strstr(text, "impl-a: target 127.0.0.2:5, exit code 1: 1 pass, 1 fail, 0 warn, "
-                               "1 skip, 1 not run"));
+  assert_non_null(strstr(text,
+                         "impl-a: target 127.0.0.2:5, exit code 1: 1 pass, 1 fail, 0 warn, "
+                         "1 skip, 1 not run"));
   assert_non_null(strstr(text, "impl-b: target unknown, no summary line"));
-  assert_non_null(strstr(text, "  FAIL    check/unknown-service-not-found: answered OK | <b>\n"
-                               "          expected: NOT_FOUND\n"
-                               "          seen:     OK + SERVICE_UNKNOWN\n"));
+  assert_non_null(strstr(text,
+                         "  FAIL    check/unknown-service-not-found: answered OK | <b>\n"
+                         "          expected: NOT_FOUND\n"
+                         "          seen:     OK + SERVICE_UNKNOWN\n"));
   assert_non_null(strstr(text, "  NOT RUN check/unknown-service-not-found\n"));
   free(text);
   matrix_free(m);
@@ -131,8 +133,10 @@ static void markdown__table_and_escapes(void **state) {
   matrix *m = two(*state);
   char *md = render(m, MATRIX_MARKDOWN);
 
-  assert_non_null(strstr(md, "| Case | Test | Level | impl-a | impl-b |\n| --- | --- | --- | --- | --- |\n"));
-  assert_non_null(strstr(md, "| `check/unknown-service-not-found` | T05 | MUST | **FAIL** | NOT RUN |"));
+  assert_non_null(
+      strstr(md, "| Case | Test | Level | impl-a | impl-b |\n| --- | --- | --- | --- | --- |\n"));
+  assert_non_null(
+      strstr(md, "| `check/unknown-service-not-found` | T05 | MUST | **FAIL** | NOT RUN |"));
   assert_non_null(strstr(md, "| `list/limit` | T27 | MUST | NOT RUN | PASS |"));
   /* A '|' or '<' in a message must not end the cell or open a tag. */
   assert_non_null(strstr(md, "answered OK \\| \\<b\\>"));
@@ -193,8 +197,9 @@ static void add_empty__every_case_not_run(void **state) {
 
   assert_int_equal(matrix_add_empty(m, "pod-3", "the run left no report"), 0);
   text = render(m, MATRIX_TEXT);
-  assert_non_null(strstr(text, "pod-3: target unknown, no summary line (the run did not finish): "
-                               "0 pass, 0 fail, 0 warn, 0 skip, 4 not run; the run left no report"));
+  assert_non_null(strstr(text,
+                         "pod-3: target unknown, no summary line (the run did not finish): "
+                         "0 pass, 0 fail, 0 warn, 0 skip, 4 not run; the run left no report"));
   free(text);
   matrix_free(m);
 }

@@ -55,8 +55,8 @@ static void test_json_content_type(void **state) {
 static void test_spawn_expand(void **state) {
   (void)state;
   char out[64];
-  assert_int_equal(spawner_expand("mock --port {port} --admin-port {control_port}", 5000, 5001,
-                                  out, sizeof(out)),
+  assert_int_equal(spawner_expand("mock --port {port} --admin-port {control_port}", 5000, 5001, out,
+                                  sizeof(out)),
                    0);
   assert_string_equal(out, "mock --port 5000 --admin-port 5001");
   assert_int_equal(spawner_expand("mock --port 1", 5000, 0, out, sizeof(out)), -EINVAL);

@@ -50,8 +50,9 @@ static void expect_list(const char *const *services, const char *const *want, si
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
   req.list_services = "*";
   res = ask_listing(&req, services);
-  assert_int_equal(res->message_response_case,
-                   GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE);
+  assert_int_equal(
+      res->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE);
   assert_int_equal(res->list_services_response->n_service, n);
   for (size_t i = 0; i < n; i++)
     assert_string_equal(res->list_services_response->service[i]->name, want[i]);
@@ -78,8 +79,9 @@ static void list_services__jina_list_and_health_still_resolves(void **state) {
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
   req.file_containing_symbol = "grpc.health.v1.Health";
   res = ask_listing(&req, jina_services);
-  assert_int_equal(res->message_response_case,
-                   GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
+  assert_int_equal(
+      res->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
   grpc__reflection__v1__server_reflection_response__free_unpacked(res, NULL);
 }
 
@@ -94,8 +96,9 @@ static void symbol__health_gives_the_health_file(void **state) {
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
   req.file_containing_symbol = "grpc.health.v1.Health";
   res = ask(&req);
-  assert_int_equal(res->message_response_case,
-                   GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
+  assert_int_equal(
+      res->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
   assert_int_equal(res->file_descriptor_response->n_file_descriptor_proto, 1);
   assert_int_equal(res->file_descriptor_response->file_descriptor_proto[0].len, f->len);
   assert_memory_equal(res->file_descriptor_response->file_descriptor_proto[0].data, f->data,
@@ -112,8 +115,9 @@ static void unknown_symbol_and_file__error_response_not_found(void **state) {
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
   req.file_containing_symbol = "no.such.Thing";
   res = ask(&req);
-  assert_int_equal(res->message_response_case,
-                   GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE);
+  assert_int_equal(
+      res->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE);
   assert_int_equal(res->error_response->error_code, WIRE_NOT_FOUND);
   assert_non_null(strstr(res->error_response->error_message, "no.such.Thing"));
   grpc__reflection__v1__server_reflection_response__free_unpacked(res, NULL);

@@ -522,8 +522,8 @@ int main(void) {
                                       teardown_knobs),
       cmocka_unit_test_setup_teardown(knob__no_updates_and_no_late_known, setup_knobs,
                                       teardown_knobs),
-      cmocka_unit_test_setup_teardown(knob__shutdown_keeps_serving_and_accepts_sets,
-                                      setup_knobs, teardown_knobs),
+      cmocka_unit_test_setup_teardown(knob__shutdown_keeps_serving_and_accepts_sets, setup_knobs,
+                                      teardown_knobs),
   };
   return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

@@ -52,7 +52,7 @@ static void do_check_ctx(const case_ctx *ctx, case_result *res) {
     case_fail(res, "the runner's options", "something else", "bad context");
 }
 
-#define CASE(id, level, needs, fn)                                                                 \
+#define CASE(id, level, needs, fn) \
   { id, "T00", "H-TEST-1", level, PROTOCOL_GRPC, needs, "summary", "clause text", fn }
 
 static const hc_case must_pass = CASE("a/must-pass", LEVEL_MUST, 0, do_pass);
@@ -283,9 +283,9 @@ static void split_target__forms(void **state) {
   assert_string_equal(port, "8080");
   assert_int_equal(runner_split_target("localhost:1", host, sizeof(host), port, sizeof(port), err),
                    0);
-  static const char *const bad[] = {"",           "host",     "host:",  ":80",     "host:0",
-                                    "host:65536", "host:80x", "::1:80", "[::1]80", "[::1]",
-                                    "host:+80",   "host: 80"};
+  static const char *const bad[] = {"",        "host",       "host:",    ":80",
+                                    "host:0",  "host:65536", "host:80x", "::1:80",
+                                    "[::1]80", "[::1]",      "host:+80", "host: 80"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_true(runner_split_target(bad[i], host, sizeof(host), port, sizeof(port), err) < 0);
 }

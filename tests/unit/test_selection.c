@@ -271,9 +271,12 @@ static void oom__every_allocation_failed_once(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(oom__every_allocation_failed_once),
-      cmocka_unit_test(test_no_pattern_selects_all), cmocka_unit_test(test_run_and_skip_globs),
-      cmocka_unit_test(test_pattern_file),           cmocka_unit_test(test_baseline_needs_reasons),
-      cmocka_unit_test(test_baseline_verdicts),      cmocka_unit_test(test_baseline_file),
+      cmocka_unit_test(test_no_pattern_selects_all),
+      cmocka_unit_test(test_run_and_skip_globs),
+      cmocka_unit_test(test_pattern_file),
+      cmocka_unit_test(test_baseline_needs_reasons),
+      cmocka_unit_test(test_baseline_verdicts),
+      cmocka_unit_test(test_baseline_file),
       cmocka_unit_test(test_baseline_file_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,8 +116,9 @@ static void scheduler__watch_sees_every_step_then_last_holds(void **state) {
   assert_int_equal(timelines_new(r, &t), 0);
   assert_int_equal(registry_watch_start(r, "svc", observe, &o, &w, &first), 0);
   assert_int_equal(first, WIRE_SERVICE_UNKNOWN);
-  assert_int_equal(
-      timeline_parse("NOT_SERVING:30ms,SERVING:30ms,NOT_SERVING:30ms,SERVING", 0, &s, err, sizeof(err)), 0);
+  assert_int_equal(timeline_parse("NOT_SERVING:30ms,SERVING:30ms,NOT_SERVING:30ms,SERVING", 0, &s,
+                                  err, sizeof(err)),
+                   0);
   assert_int_equal(timelines_set(t, "svc", &s), 0);
   /* The first step applies before timelines_set returns. */
   assert_int_equal(registry_get(r, "svc", &st), 0);

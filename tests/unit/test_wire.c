@@ -117,7 +117,10 @@ static void check_request__encode_round_trip(void **state) {
   (void)state;
   assert_int_equal(wire_check_request_encode("foo", &buf, &len), 0);
   assert_int_equal(len, 5);
-  assert_memory_equal(buf, "\x0a\x03" "foo", 5);
+  assert_memory_equal(buf,
+                      "\x0a\x03"
+                      "foo",
+                      5);
   assert_int_equal(wire_check_request_decode(buf, len, &svc), 0);
   assert_string_equal(svc, "foo");
   free(svc);
@@ -172,8 +175,10 @@ static void descriptors__health_file_decodes_with_streaming_watch(void **state) 
 static void descriptors__symbols_resolve_to_their_file(void **state) {
   const wire_file *health = wire_file_by_name("grpc/health/v1/health.proto");
   const wire_file *refl = wire_file_by_name("grpc/reflection/v1alpha/reflection.proto");
-  const char *in_health[] = {"grpc.health.v1.Health", ".grpc.health.v1.Health",
-                             "grpc.health.v1.Health.Watch", "grpc.health.v1.HealthCheckRequest",
+  const char *in_health[] = {"grpc.health.v1.Health",
+                             ".grpc.health.v1.Health",
+                             "grpc.health.v1.Health.Watch",
+                             "grpc.health.v1.HealthCheckRequest",
                              "grpc.health.v1.HealthCheckResponse.ServingStatus",
                              "grpc.health.v1.HealthListResponse.StatusesEntry"};
   size_t n;
