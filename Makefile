@@ -19,6 +19,7 @@ deps:
 	@scripts/install-deps
 
 test: deps
+	scripts/check-style
 	$(MAKE) all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	HC_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/integration python/tests
