@@ -126,7 +126,7 @@ void case_check_unknown_not_found(const case_ctx *ctx, case_result *res) {
   char seen[CASE_TEXT_MAX];
   gclient_check(gc, name, ctx->timeout_ms, &r);
   gclient_reply_describe(&r, seen, sizeof(seen));
-  if (r.code == WIRE_NOT_FOUND)
+  if (r.code == WIRE_CODE_NOT_FOUND)
     case_pass(res, "unknown '%s' gives NOT_FOUND", name);
   else
     case_fail(res, "NOT_FOUND", seen, "Check of an unregistered name must fail with NOT_FOUND");
@@ -143,9 +143,9 @@ static int judge_registered(const case_ctx *ctx, case_result *res, gclient *gc, 
   gclient_check(gc, name, ctx->timeout_ms, &r);
   gclient_reply_describe(&r, seen, sizeof(seen));
   int code = r.code;
-  int decoded = code == WIRE_OK && gclient_reply_status(&r, &status) == 0;
+  int decoded = code == WIRE_CODE_OK && gclient_reply_status(&r, &status) == 0;
   gclient_reply_free(&r);
-  if (code == WIRE_NOT_FOUND)
+  if (code == WIRE_CODE_NOT_FOUND)
     return 0; /* not registered */
   if (!decoded) {
     case_fail(res, "OK with status SERVING or NOT_SERVING, or NOT_FOUND", seen,
@@ -213,7 +213,7 @@ void case_check_exact_match(const case_ctx *ctx, case_result *res) {
       gclient_reply_describe(&r, seen, sizeof(seen));
       int code = r.code;
       gclient_reply_free(&r);
-      if (code != WIRE_NOT_FOUND) {
+      if (code != WIRE_CODE_NOT_FOUND) {
         case_fail(res, "NOT_FOUND", seen, "'%s' is not registered (only '%s' is)", variants[i],
                   name);
         break;
@@ -250,7 +250,7 @@ void case_check_unknown_field_ignored(const case_ctx *ctx, case_result *res) {
     gclient_reply_describe(&a, exp, sizeof(exp));
     gclient_reply_describe(&b, seen, sizeof(seen));
     int same = replies_match(&a, &b);
-    int baseline = a.code == WIRE_OK || a.code == WIRE_NOT_FOUND;
+    int baseline = a.code == WIRE_CODE_OK || a.code == WIRE_CODE_NOT_FOUND;
     gclient_reply_free(&a);
     gclient_reply_free(&b);
     if (!baseline) {
@@ -276,9 +276,9 @@ void case_check_latency_budget(const case_ctx *ctx, case_result *res) {
   int deadline = 1000; /* grpc-timeout: 1S (H-WIRE-5) */
   gclient_check(gc, "", deadline, &r);
   gclient_reply_free(&r);
-  int worst = 0, code = WIRE_OK;
+  int worst = 0, code = WIRE_CODE_OK;
   char answer[CASE_TEXT_MAX] = "";
-  for (int i = 0; i < 3 && (code == WIRE_OK || code == WIRE_NOT_FOUND); i++) {
+  for (int i = 0; i < 3 && (code == WIRE_CODE_OK || code == WIRE_CODE_NOT_FOUND); i++) {
     gclient_check(gc, "", deadline, &r);
     if (r.elapsed_ms > worst)
       worst = r.elapsed_ms;
@@ -289,13 +289,13 @@ void case_check_latency_budget(const case_ctx *ctx, case_result *res) {
   int budget = ctx->latency_budget_ms > 0 ? ctx->latency_budget_ms : 500;
   char exp[64], seen[64];
   snprintf(exp, sizeof(exp), "a reply within %d ms", budget);
-  if (code == WIRE_DEADLINE_EXCEEDED)
+  if (code == WIRE_CODE_DEADLINE_EXCEEDED)
     snprintf(seen, sizeof(seen), "no reply within the 1 s deadline");
   else
     snprintf(seen, sizeof(seen), "a reply after %d ms", worst);
-  if (code != WIRE_OK && code != WIRE_NOT_FOUND && code != WIRE_DEADLINE_EXCEEDED)
+  if (code != WIRE_CODE_OK && code != WIRE_CODE_NOT_FOUND && code != WIRE_CODE_DEADLINE_EXCEEDED)
     case_fail(res, exp, answer, "Check '' gave no answer to time");
-  else if (code != WIRE_DEADLINE_EXCEEDED && worst < budget)
+  else if (code != WIRE_CODE_DEADLINE_EXCEEDED && worst < budget)
     case_pass(res, "Check answered in %d ms at worst (budget %d ms)", worst, budget);
   else
     case_fail(res, exp, seen, "Check is too slow for probes (1 s default timeouts)");
@@ -386,7 +386,7 @@ void case_check_unknown_method(const case_ctx *ctx, case_result *res) {
     gclient_reply_describe(&r, seen, sizeof(seen));
     int code = r.code;
     gclient_reply_free(&r);
-    if (code != WIRE_UNIMPLEMENTED) {
+    if (code != WIRE_CODE_UNIMPLEMENTED) {
       case_fail(res, "UNIMPLEMENTED", seen, "%s must be answered UNIMPLEMENTED", paths[i]);
       break;
     }
@@ -415,12 +415,12 @@ void case_check_long_name(const case_ctx *ctx, case_result *res) {
   gclient_reply_describe(&r, seen, sizeof(seen));
   int code = r.code;
   gclient_reply_free(&r);
-  if (code != WIRE_NOT_FOUND && code != WIRE_INVALID_ARGUMENT) {
+  if (code != WIRE_CODE_NOT_FOUND && code != WIRE_CODE_INVALID_ARGUMENT) {
     case_fail(res, "NOT_FOUND or INVALID_ARGUMENT", seen, "Check of a %d-byte name", LONG_NAME_LEN);
   } else {
     gclient_check(gc, "", ctx->timeout_ms, &r);
     gclient_reply_describe(&r, seen, sizeof(seen));
-    int alive = r.code != WIRE_UNAVAILABLE && r.code != WIRE_DEADLINE_EXCEEDED;
+    int alive = r.code != WIRE_CODE_UNAVAILABLE && r.code != WIRE_CODE_DEADLINE_EXCEEDED;
     gclient_reply_free(&r);
     if (alive)
       case_pass(res, "a %d-byte name gave %s; the server still answers", LONG_NAME_LEN,

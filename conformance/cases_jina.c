@@ -177,7 +177,7 @@ void case_jina_health_name_not_found(const case_ctx *ctx, case_result *res) {
     return;
   gclient_check(gc, HEALTH_SERVICE, ctx->timeout_ms, &r);
   gclient_reply_describe(&r, seen, sizeof(seen));
-  if (r.code == WIRE_NOT_FOUND)
+  if (r.code == WIRE_CODE_NOT_FOUND)
     case_pass(res, "Check of " HEALTH_SERVICE " fails with NOT_FOUND");
   else
     cases_should(ctx, res, "NOT_FOUND", seen,

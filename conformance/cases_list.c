@@ -30,16 +30,16 @@ static int list_call(const case_ctx *ctx, case_result *res, gclient *gc, list_re
   gclient_call(gc, HEALTH_LIST, (const uint8_t *)"", 0, ctx->timeout_ms, &r);
   *code = r.code;
   gclient_reply_describe(&r, seen, sizeof(seen));
-  if (r.code == WIRE_OK && r.msg_count == 1 && r.msgs[0])
+  if (r.code == WIRE_CODE_OK && r.msg_count == 1 && r.msgs[0])
     *out = grpc__health__v1__health_list_response__unpack(NULL, r.lens[0], r.msgs[0]);
   int rc = *out ? 0 : -EBADMSG;
-  if (r.code == WIRE_UNIMPLEMENTED)
+  if (r.code == WIRE_CODE_UNIMPLEMENTED)
     case_skip(res, "List is not served (UNIMPLEMENTED): optional, H-LIST-1");
-  else if (r.code == WIRE_RESOURCE_EXHAUSTED)
+  else if (r.code == WIRE_CODE_RESOURCE_EXHAUSTED)
     case_skip(res,
               "List answered RESOURCE_EXHAUSTED (too many services, allowed by H-LIST-3): "
               "nothing to inspect");
-  else if (r.code != WIRE_OK || r.msg_count != 1)
+  else if (r.code != WIRE_CODE_OK || r.msg_count != 1)
     case_fail(res, "OK with one HealthListResponse", seen, "List failed");
   else if (!*out)
     case_fail(res, "a decodable HealthListResponse",
@@ -142,7 +142,7 @@ void case_list_limit(const case_ctx *ctx, case_result *res) {
       goto done;
   }
   if (list_call(ctx, res, gc, &l, &code) < 0) {
-    if (code == WIRE_RESOURCE_EXHAUSTED)
+    if (code == WIRE_CODE_RESOURCE_EXHAUSTED)
       case_fail(res, "OK at 100 services", "RESOURCE_EXHAUSTED",
                 "RESOURCE_EXHAUSTED at exactly %d services (off by one)", LIST_LIMIT);
     goto done;
@@ -158,7 +158,7 @@ void case_list_limit(const case_ctx *ctx, case_result *res) {
   memset(&over, 0, sizeof(over));
   if (list_call(ctx, &over, gc, &l, &code) == 0)
     case_pass(res, "List answered OK at %d and at %d services", LIST_LIMIT, LIST_LIMIT + 1);
-  else if (code == WIRE_RESOURCE_EXHAUSTED)
+  else if (code == WIRE_CODE_RESOURCE_EXHAUSTED)
     case_pass(res, "List answered OK at %d and RESOURCE_EXHAUSTED at %d", LIST_LIMIT,
               LIST_LIMIT + 1);
   else

@@ -71,7 +71,7 @@ static int refl_start(const case_ctx *ctx, case_result *res, refl_session *rs,
     rc = refl_ask(ctx, rs->s, req, out);
     if (rc == 0)
       return 0;
-    if (rc == 1 && gclient_stream_code(rs->s, NULL) == WIRE_UNIMPLEMENTED) {
+    if (rc == 1 && gclient_stream_code(rs->s, NULL) == WIRE_CODE_UNIMPLEMENTED) {
       rs->unimplemented[v] = 1;
       gclient_stream_close(rs->s);
       rs->s = NULL;
@@ -100,7 +100,7 @@ static void refl_finish(const case_ctx *ctx, case_result *res, refl_session *rs)
     int rc;
     while ((rc = gclient_stream_next(rs->s, ctx->timeout_ms, &buf, &len)) == 0)
       free(buf);
-    if (rc != 1 || gclient_stream_code(rs->s, NULL) != WIRE_OK) {
+    if (rc != 1 || gclient_stream_code(rs->s, NULL) != WIRE_CODE_OK) {
       if (rc == 1)
         cases_stream_end(rs->s, seen, sizeof(seen));
       else
@@ -221,7 +221,7 @@ static const char *judge_health_file(const Google__Protobuf__FileDescriptorProto
 static int list_is_served(const case_ctx *ctx, gclient *gc) {
   gclient_reply r;
   gclient_call(gc, HEALTH_LIST, (const uint8_t *)"", 0, ctx->timeout_ms, &r);
-  int served = r.code != WIRE_UNIMPLEMENTED;
+  int served = r.code != WIRE_CODE_UNIMPLEMENTED;
   gclient_reply_free(&r);
   return served;
 }
@@ -333,7 +333,7 @@ void case_reflection_unknown_symbol(const case_ctx *ctx, case_result *res) {
     cases_refl_describe(r, seen, sizeof(seen));
     if (r->message_response_case !=
             GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE ||
-        r->error_response->error_code != WIRE_NOT_FOUND) {
+        r->error_response->error_code != WIRE_CODE_NOT_FOUND) {
       case_fail(res, "error_response code 5 (NOT_FOUND)", seen, "unknown symbol %s", symbol);
     } else {
       cases_refl_list_request(&req);

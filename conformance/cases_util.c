@@ -115,7 +115,7 @@ int cases_watch_open(case_result *res, gclient *gc, const char *service, int dea
   rc = gclient_stream_next_status(*s, wait_ms, status);
   if (rc == 0)
     return 0;
-  if (rc == 1 && gclient_stream_code(*s, NULL) == WIRE_UNIMPLEMENTED) {
+  if (rc == 1 && gclient_stream_code(*s, NULL) == WIRE_CODE_UNIMPLEMENTED) {
     case_skip(res, "Watch answers UNIMPLEMENTED (reported by watch/implemented)");
   } else if (rc == 1) {
     cases_stream_end(*s, seen, sizeof(seen));

@@ -57,7 +57,7 @@ static void implemented(const case_ctx *ctx, case_result *res, watch_run *w) {
     rc = gclient_stream_next_status(w->s, ctx->timeout_ms, &status);
   if (rc == 0) {
     case_pass(res, "Watch is served (first message %s)", wire_status_name(status));
-  } else if (rc == 1 && gclient_stream_code(w->s, NULL) == WIRE_UNIMPLEMENTED) {
+  } else if (rc == 1 && gclient_stream_code(w->s, NULL) == WIRE_CODE_UNIMPLEMENTED) {
     case_warn(res, "Watch served", "UNIMPLEMENTED",
               "Watch is not implemented: clients will assume the server healthy");
   } else if (rc == 1) {

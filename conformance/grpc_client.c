@@ -445,7 +445,7 @@ int gclient_stream_finish(gclient_stream *s, int timeout_ms, gclient_reply *r) {
     r->lens[r->msg_count] = n;
     r->msg_count++;
   }
-  r->code = s->ended && !late ? (int)s->code : WIRE_DEADLINE_EXCEEDED;
+  r->code = s->ended && !late ? (int)s->code : WIRE_CODE_DEADLINE_EXCEEDED;
   snprintf(r->details, sizeof(r->details), "%s",
            late ? "no status within the deadline: cancelled" : s->details_text);
   r->elapsed_ms = s->ended ? s->elapsed_ms : ms_since(s->started);
@@ -501,7 +501,7 @@ int gclient_reply_status(const gclient_reply *r, int *status) {
 }
 
 int gclient_reply_single_status(const gclient_reply *r, int *status) {
-  if (r->code != WIRE_OK || r->msg_count != 1)
+  if (r->code != WIRE_CODE_OK || r->msg_count != 1)
     return -EPROTO;
   return gclient_reply_status(r, status);
 }
@@ -513,7 +513,7 @@ void gclient_reply_describe(const gclient_reply *r, char *buf, size_t size) {
     snprintf(code, sizeof(code), "code %d", r->code);
     name = code;
   }
-  if (r->code != WIRE_OK && !r->overflow) {
+  if (r->code != WIRE_CODE_OK && !r->overflow) {
     if (r->details[0])
       snprintf(buf, size, "%s (%s)", name, r->details);
     else

@@ -181,7 +181,7 @@ static int grpc_ready(const ping_options *o, gclient *gc, char *detail, size_t s
 
   for (int i = 0;; i++) {
     gclient_check(gc, "", o->timeout_ms, &r);
-    if (r.code != WIRE_UNAVAILABLE || i == 1)
+    if (r.code != WIRE_CODE_UNAVAILABLE || i == 1)
       break;
     gclient_reply_free(&r);
   }
@@ -201,12 +201,12 @@ static int grpc_dry_run(const ping_options *o, gclient *gc, char *detail, size_t
 
   gclient_call(gc, DRY_RUN, (const uint8_t *)"", 0, o->timeout_ms, &r);
   gclient_reply_describe(&r, seen, sizeof(seen));
-  if (r.code == WIRE_UNIMPLEMENTED)
+  if (r.code == WIRE_CODE_UNIMPLEMENTED)
     snprintf(detail, size,
              "the target does not serve " DRY_RUN
              " (UNIMPLEMENTED): the dry run is "
              "Jina-specific, served by a Flow's Gateway; check an Executor with `ping executor`");
-  else if (r.code != WIRE_OK || r.msg_count != 1)
+  else if (r.code != WIRE_CODE_OK || r.msg_count != 1)
     snprintf(detail, size, "dry_run: %.200s", seen);
   else if (!(sp = jina__status_proto__unpack(NULL, r.lens[0], r.msgs[0])))
     snprintf(detail, size, "dry_run: the reply is not a jina.StatusProto");

@@ -13,9 +13,9 @@
 #include "wire.h"
 
 int probe_grpc_exit(int code, int status) {
-  if (code == WIRE_UNAVAILABLE)
+  if (code == WIRE_CODE_UNAVAILABLE)
     return PROBE_EXIT_CONNECT;
-  if (code != WIRE_OK || status < 0)
+  if (code != WIRE_CODE_OK || status < 0)
     return PROBE_EXIT_RPC; /* any RPC error, NOT_FOUND and timeouts included */
   return status == WIRE_SERVING ? PROBE_EXIT_SERVING : PROBE_EXIT_UNHEALTHY;
 }
@@ -54,7 +54,7 @@ static void probe_grpc(const probe_options *o, probe_result *r) {
   gclient_reply_describe(&reply, seen, sizeof(seen));
   if (r->exit_code == PROBE_EXIT_SERVING || r->exit_code == PROBE_EXIT_UNHEALTHY)
     snprintf(r->detail, sizeof(r->detail), "status: %s", wire_status_name(r->status));
-  else if (reply.code == WIRE_DEADLINE_EXCEEDED)
+  else if (reply.code == WIRE_CODE_DEADLINE_EXCEEDED)
     snprintf(r->detail, sizeof(r->detail), "timeout: health rpc did not complete within %d ms",
              o->rpc_timeout_ms);
   else

@@ -74,7 +74,7 @@ static int check_once(waiter *w, gclient *gc) {
   gclient_check(gc, w->o->service, min_ms(w->o->rpc_timeout_ms, left_ms(w) + 1), &r);
   if (gclient_reply_single_status(&r, &status) == 0)
     snprintf(what, sizeof(what), "%s", wire_status_name(status));
-  else if (r.code == WIRE_NOT_FOUND)
+  else if (r.code == WIRE_CODE_NOT_FOUND)
     snprintf(what, sizeof(what), "%s", wire_status_name(status = WIRE_SERVICE_UNKNOWN));
   else
     snprintf(what, sizeof(what), "not answering (%s%s%.100s)",

@@ -77,7 +77,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
     /* A value that is no status code at all (atoi read "OK" as 0) is not
      * success: gRPC clients take it as UNKNOWN. */
     long n;
-    int code = number_parse(value, 0, INT_MAX, &n) == 0 ? (int)n : WIRE_UNKNOWN_CODE;
+    int code = number_parse(value, 0, INT_MAX, &n) == 0 ? (int)n : WIRE_CODE_UNKNOWN;
     if (ex->headers_done)
       r->status_in_trailers = code;
     else

@@ -52,7 +52,7 @@ static void answer(hlogic_answer *out, int code, const char *details) {
 
 /* OK with `messages` HealthCheckResponses of `status`. */
 static void answer_status(hlogic_answer *out, int status, int messages) {
-  answer(out, WIRE_OK, NULL);
+  answer(out, WIRE_CODE_OK, NULL);
   out->status = status;
   out->messages = messages;
 }
@@ -66,9 +66,9 @@ void hlogic_answer_free(hlogic_answer *a) {
 /* A request that could not be read or decoded. */
 void hlogic_bad_request(int rc, hlogic_answer *out) {
   if (rc == -EBADMSG)
-    answer(out, WIRE_INVALID_ARGUMENT, "could not parse request");
+    answer(out, WIRE_CODE_INVALID_ARGUMENT, "could not parse request");
   else
-    answer(out, WIRE_INTERNAL, "out of memory");
+    answer(out, WIRE_CODE_INTERNAL, "out of memory");
 }
 
 int hlogic_request_service(const uint8_t *req, size_t len, int present, char **name) {
@@ -92,7 +92,7 @@ int hlogic_fault(hlogic *hl, hlogic_method m, const char *service, int service_r
 
 void hlogic_fault_answer(const inject_hit *hit, hlogic_answer *out) {
   if (hit->action == INJECT_HANG)
-    answer(out, WIRE_DEADLINE_EXCEEDED, "injected hang");
+    answer(out, WIRE_CODE_DEADLINE_EXCEEDED, "injected hang");
   else /* code:C, no message: trailers-only */
     answer(out, hit->code, hit->message[0] ? hit->message : NULL);
 }
@@ -136,11 +136,11 @@ static int check_refusal(hlogic *hl, const uint8_t *req, size_t len, const char 
   const faults *f = hl->faults;
 
   if (faults_on(f, VIOLATE_CHECK_EMPTY_REQUEST_INVALID) && len == 0)
-    return WIRE_INVALID_ARGUMENT;
+    return WIRE_CODE_INVALID_ARGUMENT;
   if (faults_on(f, VIOLATE_CHECK_REJECT_UNKNOWN_FIELDS) && has_unknown_fields(req, len))
-    return WIRE_INVALID_ARGUMENT;
+    return WIRE_CODE_INVALID_ARGUMENT;
   if (faults_on(f, VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND) && len > 0 && !name[0])
-    return WIRE_NOT_FOUND;
+    return WIRE_CODE_NOT_FOUND;
   return -1;
 }
 
@@ -192,7 +192,7 @@ static void reply_status(hlogic *hl, int status, hlogic_answer *out) {
   const faults *f = hl->faults;
 
   if (faults_on(f, VIOLATE_CHECK_NOT_SERVING_UNAVAILABLE) && status == WIRE_NOT_SERVING)
-    answer(out, WIRE_UNAVAILABLE, "service not serving");
+    answer(out, WIRE_CODE_UNAVAILABLE, "service not serving");
   else if (faults_on(f, VIOLATE_CHECK_NO_MESSAGE))
     answer_status(out, status, 0);
   else if (faults_on(f, VIOLATE_CHECK_TWO_MESSAGES))
@@ -209,13 +209,13 @@ void hlogic_check(hlogic *hl, const uint8_t *req, size_t len, int present, const
   if (service_rc < 0)
     hlogic_bad_request(service_rc, out);
   else if ((code = check_refusal(hl, req, len, service)) >= 0)
-    answer(out, code, code == WIRE_NOT_FOUND ? "unknown service" : "could not parse request");
+    answer(out, code, code == WIRE_CODE_NOT_FOUND ? "unknown service" : "could not parse request");
   else if (check_lookup(hl, service, &status) == 0)
     reply_status(hl, reported_status(hl, status), out);
   else if (faults_on(hl->faults, VIOLATE_CHECK_UNKNOWN_SERVICE_UNKNOWN))
     reply_status(hl, WIRE_SERVICE_UNKNOWN, out);
   else
-    answer(out, WIRE_NOT_FOUND, "unknown service"); /* H-CHECK-2 */
+    answer(out, WIRE_CODE_NOT_FOUND, "unknown service"); /* H-CHECK-2 */
 }
 
 /* ---- Watch ------------------------------------------------------------- */
@@ -238,12 +238,12 @@ int hlogic_watch_refusal(hlogic *hl, const char *service, int service_rc, hlogic
     hlogic_bad_request(service_rc, out);
     out->unjournaled = 1;
   } else if (faults_on(hl->faults, VIOLATE_WATCH_INTERNAL)) {
-    answer(out, WIRE_INTERNAL, "watch failed");
+    answer(out, WIRE_CODE_INTERNAL, "watch failed");
   } else if (faults_on(hl->faults, VIOLATE_WATCH_UNKNOWN_NOT_FOUND) &&
              registry_get(hl->reg, service, &status) < 0) {
-    answer(out, WIRE_NOT_FOUND, "unknown service");
+    answer(out, WIRE_CODE_NOT_FOUND, "unknown service");
   } else if (faults_on(hl->faults, VIOLATE_WATCH_LEAK_SLOTS) && take_leaky_slot(hl) < 0) {
-    answer(out, WIRE_RESOURCE_EXHAUSTED, "watch failed");
+    answer(out, WIRE_CODE_RESOURCE_EXHAUSTED, "watch failed");
   } else {
     return 0;
   }
@@ -361,7 +361,7 @@ void hlogic_list(hlogic *hl, const uint8_t *req, size_t len, int present, hlogic
     return;
   }
   if (registry_snapshot(hl->reg, &entries, &n) < 0) {
-    answer(out, WIRE_INTERNAL, "out of memory");
+    answer(out, WIRE_CODE_INTERNAL, "out of memory");
     return;
   }
   /* Sorted by name: "" comes first. */
@@ -370,11 +370,11 @@ void hlogic_list(hlogic *hl, const uint8_t *req, size_t len, int present, hlogic
   if (n > hl->list_limit ||
       (faults_on(hl->faults, VIOLATE_LIST_LIMIT_OFF_BY_ONE) && n >= hl->list_limit)) {
     snprintf(msg, sizeof(msg), "server health list exceeds maximum capacity: %zu", hl->list_limit);
-    answer(out, WIRE_RESOURCE_EXHAUSTED, msg);
+    answer(out, WIRE_CODE_RESOURCE_EXHAUSTED, msg);
   } else {
-    answer(out, WIRE_OK, NULL); /* H-LIST-2 */
+    answer(out, WIRE_CODE_OK, NULL); /* H-LIST-2 */
     if (encode(entries + skip, n - skip, &out->msg, &out->msg_len) < 0)
-      answer(out, WIRE_INTERNAL, "out of memory");
+      answer(out, WIRE_CODE_INTERNAL, "out of memory");
     else
       out->messages = 1;
   }
@@ -385,12 +385,12 @@ void hlogic_list(hlogic *hl, const uint8_t *req, size_t len, int present, hlogic
 
 int hlogic_reflection_refusal(hlogic *hl, hlogic_method m, hlogic_answer *out) {
   if (m == HLOGIC_REFLECTION_V1 && faults_on(hl->faults, VIOLATE_REFLECTION_V1_INTERNAL)) {
-    answer(out, WIRE_INTERNAL, "reflection failed"); /* blocks the v1alpha fallback */
+    answer(out, WIRE_CODE_INTERNAL, "reflection failed"); /* blocks the v1alpha fallback */
     return 1;
   }
   /* J-REFL-1: a Jina Executor registers v1alpha only (docs/protocol.md). */
   if (m == HLOGIC_REFLECTION_V1 && hl->reflection_list) {
-    answer(out, WIRE_UNIMPLEMENTED,
+    answer(out, WIRE_CODE_UNIMPLEMENTED,
            "unknown method /grpc.reflection.v1.ServerReflection/ServerReflectionInfo");
     return 1;
   }
@@ -400,11 +400,11 @@ int hlogic_reflection_refusal(hlogic *hl, hlogic_method m, hlogic_answer *out) {
 int hlogic_reflection(hlogic *hl, const uint8_t *req, size_t len, hlogic_answer *out) {
   int rc;
 
-  answer(out, WIRE_OK, NULL);
+  answer(out, WIRE_CODE_OK, NULL);
   rc =
       reflection_answer_faults(hl->faults, hl->reflection_list, req, len, &out->msg, &out->msg_len);
   if (rc == -ENOENT) { /* reflection-abort: a failed lookup ends the stream */
-    answer(out, WIRE_NOT_FOUND, "symbol not found");
+    answer(out, WIRE_CODE_NOT_FOUND, "symbol not found");
     return 1;
   }
   if (rc < 0) {
@@ -419,10 +419,10 @@ void hlogic_unknown_method(hlogic *hl, const char *path, hlogic_answer *out) {
   char msg[160];
 
   snprintf(msg, sizeof(msg), "unknown method %s", path);
-  answer(
-      out,
-      faults_on(hl->faults, VIOLATE_UNKNOWN_METHOD_INTERNAL) ? WIRE_INTERNAL : WIRE_UNIMPLEMENTED,
-      msg);
+  answer(out,
+         faults_on(hl->faults, VIOLATE_UNKNOWN_METHOD_INTERNAL) ? WIRE_CODE_INTERNAL
+                                                                : WIRE_CODE_UNIMPLEMENTED,
+         msg);
 }
 
 /* ---- journal ----------------------------------------------------------- */

@@ -71,7 +71,7 @@ void hlogic_init(hlogic *hl, registry *reg, const faults *f, journal *j, size_t 
 
 /* An answer: `messages` copies of the message, then the status. */
 typedef struct hlogic_answer {
-  int code;                      /* gRPC status code (WIRE_OK...) */
+  int code;                      /* gRPC status code (WIRE_CODE_OK...) */
   char details[INJECT_TEXT_MAX]; /* grpc-message; "" none */
   int status;                    /* the ServingStatus answered, or -1: journal and message */
   int messages;                  /* 0, 1 or 2 (check-two-messages, H-CHECK-7 broken) */

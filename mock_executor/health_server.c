@@ -213,7 +213,7 @@ void health_server_run_work(hs_call *c, unsigned work, int status) {
 /* Violation watch-close-after-first (T15): a unary-like Watch. The
  * registry watch goes first, so that no send can start beside the status. */
 static void close_after_first(hs_call *c) {
-  hlogic_answer ok = {.code = WIRE_OK, .status = -1};
+  hlogic_answer ok = {.code = WIRE_CODE_OK, .status = -1};
 
   pthread_mutex_lock(&c->mu);
   registry_watch_stop(c->watch);
@@ -299,7 +299,7 @@ static void watch_start(hs_call *c) {
   c->send_tag = (tag){on_watch_sent, c};
   if (call_start_batch(c, &op, 1, &c->close_tag) < 0)
     return;
-  call_journal(c, WIRE_OK, -1);
+  call_journal(c, WIRE_CODE_OK, -1);
   watch_link(c); /* before the first send: the close tag unlinks it */
   pthread_mutex_lock(&c->mu);
   rc = registry_watch_start(hl->reg, c->service, watch_notify, c, &c->watch, &first);
@@ -355,7 +355,7 @@ static void reflection_reply(hs_call *c, grpc_byte_buffer *request) {
 static void on_reflection_recv(void *arg, int ok) {
   hs_call *c = arg;
   grpc_byte_buffer *request = c->recv_bb;
-  hlogic_answer done = {.code = WIRE_OK, .status = -1};
+  hlogic_answer done = {.code = WIRE_CODE_OK, .status = -1};
 
   c->recv_bb = NULL;
   if (ok && request)

@@ -152,7 +152,7 @@ static int parse_action(inject_rule *r, const char *v, char *err, size_t errlen)
   }
   if (IS("code")) {
     r->action = INJECT_CODE;
-    if (!arg || wire_code_parse(arg, &r->code) < 0 || r->code == WIRE_OK)
+    if (!arg || wire_code_parse(arg, &r->code) < 0 || r->code == WIRE_CODE_OK)
       return fail(err, errlen,
                   "action: '%s' needs a gRPC error code (e.g. code:UNAVAILABLE or code:14)", v);
     return 0;

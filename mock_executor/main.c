@@ -299,7 +299,7 @@ static void drain(mock *m) {
   if (engines_drain(m->grpc, DRAIN_MS) < 0)
     fprintf(stderr, PROG ": some watchers did not take NOT_SERVING in %d ms\n", DRAIN_MS);
   if (m->cfg->drain_watch == CONFIG_DRAIN_END)
-    engines_end_watches(m->grpc, WIRE_UNAVAILABLE, "server shutting down");
+    engines_end_watches(m->grpc, WIRE_CODE_UNAVAILABLE, "server shutting down");
   engines_begin_shutdown(m->grpc);
   for (long left = deadline - now_ms(); left > 0; left = deadline - now_ms()) {
     if (engines_wait_idle(m->grpc, left < 50 ? (int)left : 50) == 0)

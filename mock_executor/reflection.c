@@ -79,7 +79,7 @@ static void answer_error(response *res, answer_parts *p, int code, const char *w
 static void answer_file(response *res, answer_parts *p, const wire_file *f, const char *what,
                         const char *name) {
   if (!f) {
-    answer_error(res, p, WIRE_NOT_FOUND, what, name);
+    answer_error(res, p, WIRE_CODE_NOT_FOUND, what, name);
     return;
   }
   grpc__reflection__v1__file_descriptor_response__init(&p->files);
@@ -95,7 +95,7 @@ static void answer_file(response *res, answer_parts *p, const wire_file *f, cons
 /* Our messages declare no extension ranges: a known type has none. */
 static void answer_extension_numbers(response *res, answer_parts *p, const char *type) {
   if (!wire_file_containing_symbol(type)) {
-    answer_error(res, p, WIRE_NOT_FOUND, "type", type);
+    answer_error(res, p, WIRE_CODE_NOT_FOUND, "type", type);
     return;
   }
   grpc__reflection__v1__extension_number_response__init(&p->extensions);
@@ -128,14 +128,14 @@ static void answer_request(const request *req, response *res, answer_parts *p, c
     answer_file(res, p, wire_file_by_name(req->file_by_filename), "file", req->file_by_filename);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
-    answer_error(res, p, WIRE_NOT_FOUND, "extension of",
+    answer_error(res, p, WIRE_CODE_NOT_FOUND, "extension of",
                  req->file_containing_extension->containing_type);
     break;
   case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE:
     answer_extension_numbers(res, p, req->all_extension_numbers_of_type);
     break;
   default:
-    set_error(res, p, WIRE_INVALID_ARGUMENT, "no message_request set");
+    set_error(res, p, WIRE_CODE_INVALID_ARGUMENT, "no message_request set");
     break;
   }
 }
@@ -162,7 +162,7 @@ int reflection_answer_faults(const faults *f, const char *const *services, const
   if (faults_on(f, VIOLATE_REFLECTION_ABORT) &&
       res.message_response_case ==
           GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE &&
-      parts.error.error_code == WIRE_NOT_FOUND) {
+      parts.error.error_code == WIRE_CODE_NOT_FOUND) {
     rc = -ENOENT;
     goto out;
   }

@@ -23,7 +23,7 @@ static void take_messages(wstream *st) {
          wire_prefix_read(st->in + off, st->in_len - off, &compressed, &len) == 0 &&
          st->in_len - off >= WIRE_PREFIX_LEN + (size_t)len) {
     if (compressed) {
-      a.code = st->encoded ? WIRE_UNIMPLEMENTED : WIRE_INTERNAL;
+      a.code = st->encoded ? WIRE_CODE_UNIMPLEMENTED : WIRE_CODE_INTERNAL;
       snprintf(a.details, sizeof(a.details), "%s",
                st->encoded ? "compressed messages are not supported"
                            : "compressed message without grpc-encoding");
@@ -129,7 +129,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
 static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
                          size_t len, void *ud) {
   wstream *st = nghttp2_session_get_stream_user_data(session, id);
-  hlogic_answer a = {.code = WIRE_RESOURCE_EXHAUSTED, .status = -1};
+  hlogic_answer a = {.code = WIRE_CODE_RESOURCE_EXHAUSTED, .status = -1};
   uint8_t *p;
 
   (void)flags, (void)ud;

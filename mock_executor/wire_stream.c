@@ -181,7 +181,8 @@ static void finish(wstream *st, hlogic_answer *a) {
   if (st->state >= WSTREAM_FINISHED)
     return;
   /* wire-trailers-only-ok (T06): an OK Check answered trailers-only */
-  if (st->method == HLOGIC_CHECK && a->code == WIRE_OK && knob(st, VIOLATE_WIRE_TRAILERS_ONLY_OK))
+  if (st->method == HLOGIC_CHECK && a->code == WIRE_CODE_OK &&
+      knob(st, VIOLATE_WIRE_TRAILERS_ONLY_OK))
     a->messages = 0;
   for (int i = 0; i < a->messages && ok == 0; i++)
     ok = a->msg ? out_message(st, a->msg, a->msg_len) : out_status(st, a->status);
@@ -227,7 +228,7 @@ static void watch_message(wstream *st, int status) {
 /* The buffered Watch message was taken by nghttp2: the next status, if one
  * changed meanwhile (H-WATCH-5/6: latest wins, the registry coalesces). */
 static void watch_sent(wstream *st) {
-  hlogic_answer ok = {.code = WIRE_OK, .status = -1};
+  hlogic_answer ok = {.code = WIRE_CODE_OK, .status = -1};
   int next;
 
   st->watch_buffered = 0;
@@ -332,7 +333,7 @@ static void watch_start(wstream *st) {
     wstream_answer(st, &a);
     return;
   }
-  record(st, WIRE_OK, -1);
+  record(st, WIRE_CODE_OK, -1);
   rc = registry_watch_start(hl->reg, st->service, wstream_notify, st, &st->watch, &first);
   if (rc < 0) {
     hlogic_bad_request(-ENOMEM, &a);
@@ -401,7 +402,7 @@ static int wire_fault(wstream *st, const inject_hit *hit) {
       st->conn->goaway_after = st->id;
       return 0;
     }
-    record(st, WIRE_UNAVAILABLE, -1);
+    record(st, WIRE_CODE_UNAVAILABLE, -1);
     wstream_advance(st, WSTREAM_FINISHED);
     nghttp2_session_terminate_session2(s, st->id > 2 ? st->id - 2 : 0, (uint32_t)hit->code);
     return 1;
@@ -411,7 +412,7 @@ static int wire_fault(wstream *st, const inject_hit *hit) {
       st->shape |= WSHAPE_RST_AFTER_MESSAGE;
       return 0;
     }
-    record(st, WIRE_UNAVAILABLE, -1);
+    record(st, WIRE_CODE_UNAVAILABLE, -1);
     if (hit->when == INJECT_AFTER_HEADERS) {
       st->shape |= WSHAPE_RST_AFTER_HEADERS;
       flush_out(st); /* the headers; the data provider holds back */
@@ -422,12 +423,12 @@ static int wire_fault(wstream *st, const inject_hit *hit) {
     return 1;
   case INJECT_CLOSE: /* the headers, then the TCP connection goes */
   case INJECT_RESET: /* ... with a TCP RST */
-    record(st, WIRE_UNAVAILABLE, -1);
+    record(st, WIRE_CODE_UNAVAILABLE, -1);
     flush_out(st);
     st->conn->close_after_flush = hit->action == INJECT_RESET ? 2 : 1;
     return 1;
   case INJECT_HTTP_STATUS:
-    record(st, WIRE_UNAVAILABLE, -1);
+    record(st, WIRE_CODE_UNAVAILABLE, -1);
     snprintf(http, sizeof(http), "%d", hit->code);
     nva[0].valuelen = strlen(http);
     wstream_advance(st, WSTREAM_FINISHED);
@@ -536,7 +537,7 @@ void wstream_on_message(wstream *st, const uint8_t *msg, size_t len) {
 }
 
 void wstream_request_end(wstream *st) {
-  hlogic_answer done = {.code = WIRE_OK, .status = -1};
+  hlogic_answer done = {.code = WIRE_CODE_OK, .status = -1};
 
   st->end_stream = 1;
   if (st->method <= HLOGIC_LIST)
@@ -575,7 +576,7 @@ void wstream_headers_done(wstream *st) {
 }
 
 long long wstream_tick(wstream *st, long long now, int shutting_down, size_t watches_open) {
-  hlogic_answer late = {.code = WIRE_DEADLINE_EXCEEDED, .status = -1};
+  hlogic_answer late = {.code = WIRE_CODE_DEADLINE_EXCEEDED, .status = -1};
   void (*fn)(wstream *);
 
   if (st->state == WSTREAM_CLOSED)

@@ -17,23 +17,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* grpc.health.v1.HealthCheckResponse.ServingStatus (H-SVC-2). */
-enum { WIRE_UNKNOWN = 0, WIRE_SERVING = 1, WIRE_NOT_SERVING = 2, WIRE_SERVICE_UNKNOWN = 3 };
+/* grpc.health.v1.HealthCheckResponse.ServingStatus (H-SVC-2). A status
+ * read off the wire may lie outside the enum: such values travel as int. */
+typedef enum wire_status {
+  WIRE_UNKNOWN = 0,
+  WIRE_SERVING = 1,
+  WIRE_NOT_SERVING = 2,
+  WIRE_SERVICE_UNKNOWN = 3
+} wire_status;
 #define WIRE_STATUS_MAX WIRE_SERVICE_UNKNOWN
 
-/* gRPC status codes used by this project (doc/statuscodes.md). */
-enum {
-  WIRE_OK = 0,
-  WIRE_CANCELLED = 1,
-  WIRE_UNKNOWN_CODE = 2,
-  WIRE_INVALID_ARGUMENT = 3,
-  WIRE_DEADLINE_EXCEEDED = 4,
-  WIRE_NOT_FOUND = 5,
-  WIRE_RESOURCE_EXHAUSTED = 8,
-  WIRE_UNIMPLEMENTED = 12,
-  WIRE_INTERNAL = 13,
-  WIRE_UNAVAILABLE = 14
-};
+/* gRPC status codes used by this project (doc/statuscodes.md), a namespace
+ * of their own (WIRE_CODE_*) so that a code is never read as a status. */
+typedef enum wire_code {
+  WIRE_CODE_OK = 0,
+  WIRE_CODE_CANCELLED = 1,
+  WIRE_CODE_UNKNOWN = 2,
+  WIRE_CODE_INVALID_ARGUMENT = 3,
+  WIRE_CODE_DEADLINE_EXCEEDED = 4,
+  WIRE_CODE_NOT_FOUND = 5,
+  WIRE_CODE_RESOURCE_EXHAUSTED = 8,
+  WIRE_CODE_UNIMPLEMENTED = 12,
+  WIRE_CODE_INTERNAL = 13,
+  WIRE_CODE_UNAVAILABLE = 14
+} wire_code;
 
 /* Parses SERVING, NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN (any case) or a
  * decimal 0-3 into *status. -EINVAL (and *status untouched) otherwise. */

@@ -78,21 +78,21 @@ static void check__decisions(void **state) {
     const char *name;
     int code, status, messages;
   } rows[] = {
-      {-1, NULL, WIRE_OK, WIRE_SERVING, 1}, /* H-CHECK-8: 0 bytes is "" */
-      {-1, "", WIRE_OK, WIRE_SERVING, 1},
-      {-1, "svc", WIRE_OK, WIRE_NOT_SERVING, 1}, /* H-CHECK-1 */
-      {-1, "nope", WIRE_NOT_FOUND, -1, 0},       /* H-CHECK-2 */
-      {VIOLATE_CHECK_ANSWERS_UNKNOWN, "", WIRE_OK, WIRE_UNKNOWN, 1},
-      {VIOLATE_CHECK_EMPTY_REQUEST_INVALID, NULL, WIRE_INVALID_ARGUMENT, -1, 0},
-      {VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND, "=", WIRE_NOT_FOUND, -1, 0},
-      {VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND, NULL, WIRE_OK, WIRE_SERVING, 1},
-      {-1, "=", WIRE_OK, WIRE_SERVING, 1},
-      {VIOLATE_CHECK_NOT_SERVING_UNAVAILABLE, "svc", WIRE_UNAVAILABLE, -1, 0},
-      {VIOLATE_CHECK_UNKNOWN_SERVICE_UNKNOWN, "nope", WIRE_OK, WIRE_SERVICE_UNKNOWN, 1},
-      {VIOLATE_CHECK_TWO_MESSAGES, "", WIRE_OK, WIRE_SERVING, 2},
-      {VIOLATE_CHECK_NO_MESSAGE, "", WIRE_OK, WIRE_SERVING, 0},
-      {VIOLATE_CHECK_SERVICE_UNKNOWN_KNOWN, "svc", WIRE_OK, WIRE_SERVICE_UNKNOWN, 1},
-      {VIOLATE_CHECK_CASE_INSENSITIVE, "SV", WIRE_OK, WIRE_NOT_SERVING, 1},
+      {-1, NULL, WIRE_CODE_OK, WIRE_SERVING, 1}, /* H-CHECK-8: 0 bytes is "" */
+      {-1, "", WIRE_CODE_OK, WIRE_SERVING, 1},
+      {-1, "svc", WIRE_CODE_OK, WIRE_NOT_SERVING, 1}, /* H-CHECK-1 */
+      {-1, "nope", WIRE_CODE_NOT_FOUND, -1, 0},       /* H-CHECK-2 */
+      {VIOLATE_CHECK_ANSWERS_UNKNOWN, "", WIRE_CODE_OK, WIRE_UNKNOWN, 1},
+      {VIOLATE_CHECK_EMPTY_REQUEST_INVALID, NULL, WIRE_CODE_INVALID_ARGUMENT, -1, 0},
+      {VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND, "=", WIRE_CODE_NOT_FOUND, -1, 0},
+      {VIOLATE_CHECK_EXPLICIT_EMPTY_NOT_FOUND, NULL, WIRE_CODE_OK, WIRE_SERVING, 1},
+      {-1, "=", WIRE_CODE_OK, WIRE_SERVING, 1},
+      {VIOLATE_CHECK_NOT_SERVING_UNAVAILABLE, "svc", WIRE_CODE_UNAVAILABLE, -1, 0},
+      {VIOLATE_CHECK_UNKNOWN_SERVICE_UNKNOWN, "nope", WIRE_CODE_OK, WIRE_SERVICE_UNKNOWN, 1},
+      {VIOLATE_CHECK_TWO_MESSAGES, "", WIRE_CODE_OK, WIRE_SERVING, 2},
+      {VIOLATE_CHECK_NO_MESSAGE, "", WIRE_CODE_OK, WIRE_SERVING, 0},
+      {VIOLATE_CHECK_SERVICE_UNKNOWN_KNOWN, "svc", WIRE_CODE_OK, WIRE_SERVICE_UNKNOWN, 1},
+      {VIOLATE_CHECK_CASE_INSENSITIVE, "SV", WIRE_CODE_OK, WIRE_NOT_SERVING, 1},
   };
   fixture *fx = *state;
 
@@ -120,7 +120,7 @@ static void check__unreadable_request_is_invalid_argument(void **state) {
 
   assert_int_equal(rc, -EBADMSG);
   hlogic_check(&fx->hl, junk, sizeof(junk), 1, service, rc, &a);
-  assert_int_equal(a.code, WIRE_INVALID_ARGUMENT);
+  assert_int_equal(a.code, WIRE_CODE_INVALID_ARGUMENT);
   assert_int_equal(hlogic_request_service(NULL, 0, 0, &service), -EBADMSG); /* no message */
 }
 
@@ -161,18 +161,18 @@ static void watch__refusals(void **state) {
 
   assert_int_equal(hlogic_watch_refusal(&fx->hl, "nope", 0, &a), 0); /* H-WATCH-3 */
   assert_int_equal(hlogic_watch_refusal(&fx->hl, NULL, -EBADMSG, &a), 1);
-  assert_int_equal(a.code, WIRE_INVALID_ARGUMENT);
+  assert_int_equal(a.code, WIRE_CODE_INVALID_ARGUMENT);
   assert_true(a.unjournaled);
   faults_set(fx->f, VIOLATE_WATCH_UNKNOWN_NOT_FOUND, 1);
   assert_int_equal(hlogic_watch_refusal(&fx->hl, "nope", 0, &a), 1);
-  assert_int_equal(a.code, WIRE_NOT_FOUND);
+  assert_int_equal(a.code, WIRE_CODE_NOT_FOUND);
   assert_int_equal(hlogic_watch_refusal(&fx->hl, "svc", 0, &a), 0);
   faults_set(fx->f, VIOLATE_WATCH_UNKNOWN_NOT_FOUND, 0);
   faults_set(fx->f, VIOLATE_WATCH_LEAK_SLOTS, 1);
   for (int i = 0; i < HLOGIC_LEAKY_SLOTS; i++)
     assert_int_equal(hlogic_watch_refusal(&fx->hl, "", 0, &a), 0);
   assert_int_equal(hlogic_watch_refusal(&fx->hl, "", 0, &a), 1);
-  assert_int_equal(a.code, WIRE_RESOURCE_EXHAUSTED);
+  assert_int_equal(a.code, WIRE_CODE_RESOURCE_EXHAUSTED);
   assert_true(hlogic_watch_sends_initial(&fx->hl));
   faults_set(fx->f, VIOLATE_WATCH_NO_INITIAL, 1);
   assert_false(hlogic_watch_sends_initial(&fx->hl));
@@ -183,24 +183,24 @@ static void list__limit_and_encoding(void **state) {
   hlogic_answer a;
 
   hlogic_list(&fx->hl, NULL, 0, 1, &a); /* 2 services, limit 3 */
-  assert_int_equal(a.code, WIRE_OK);
+  assert_int_equal(a.code, WIRE_CODE_OK);
   assert_int_equal(a.messages, 1);
   assert_non_null(a.msg);
   hlogic_answer_free(&a);
   assert_int_equal(registry_set(fx->reg, "c", WIRE_SERVING), 0);
   faults_set(fx->f, VIOLATE_LIST_LIMIT_OFF_BY_ONE, 1);
   hlogic_list(&fx->hl, NULL, 0, 1, &a); /* 3 at limit 3: H-LIST-3 broken */
-  assert_int_equal(a.code, WIRE_RESOURCE_EXHAUSTED);
+  assert_int_equal(a.code, WIRE_CODE_RESOURCE_EXHAUSTED);
   faults_set(fx->f, VIOLATE_LIST_LIMIT_OFF_BY_ONE, 0);
   hlogic_list(&fx->hl, NULL, 0, 1, &a);
-  assert_int_equal(a.code, WIRE_OK);
+  assert_int_equal(a.code, WIRE_CODE_OK);
   hlogic_answer_free(&a);
   assert_int_equal(registry_set(fx->reg, "d", WIRE_SERVING), 0);
   hlogic_list(&fx->hl, NULL, 0, 1, &a);
-  assert_int_equal(a.code, WIRE_RESOURCE_EXHAUSTED);
+  assert_int_equal(a.code, WIRE_CODE_RESOURCE_EXHAUSTED);
   assert_null(a.msg);
   hlogic_list(&fx->hl, NULL, 0, 0, &a);
-  assert_int_equal(a.code, WIRE_INVALID_ARGUMENT);
+  assert_int_equal(a.code, WIRE_CODE_INVALID_ARGUMENT);
 }
 
 static void unknown_and_reflection(void **state) {
@@ -210,17 +210,17 @@ static void unknown_and_reflection(void **state) {
   assert_int_equal(hlogic_method_of("/grpc.health.v1.Health/Watch"), HLOGIC_WATCH);
   assert_int_equal(hlogic_method_of("/x.Y/Z"), HLOGIC_UNKNOWN);
   hlogic_unknown_method(&fx->hl, "/x.Y/Z", &a);
-  assert_int_equal(a.code, WIRE_UNIMPLEMENTED); /* H-WIRE-4 */
+  assert_int_equal(a.code, WIRE_CODE_UNIMPLEMENTED); /* H-WIRE-4 */
   assert_string_equal(a.details, "unknown method /x.Y/Z");
   faults_set(fx->f, VIOLATE_UNKNOWN_METHOD_INTERNAL, 1);
   hlogic_unknown_method(&fx->hl, "/x.Y/Z", &a);
-  assert_int_equal(a.code, WIRE_INTERNAL);
+  assert_int_equal(a.code, WIRE_CODE_INTERNAL);
   assert_int_equal(hlogic_reflection_refusal(&fx->hl, HLOGIC_REFLECTION_V1, &a), 0);
   faults_set(fx->f, VIOLATE_REFLECTION_V1_INTERNAL, 1);
   assert_int_equal(hlogic_reflection_refusal(&fx->hl, HLOGIC_REFLECTION_V1, &a), 1);
   assert_int_equal(hlogic_reflection_refusal(&fx->hl, HLOGIC_REFLECTION_V1ALPHA, &a), 0);
   assert_int_equal(hlogic_reflection(&fx->hl, (const uint8_t *)"\xff", 1, &a), 1);
-  assert_int_equal(a.code, WIRE_INVALID_ARGUMENT);
+  assert_int_equal(a.code, WIRE_CODE_INVALID_ARGUMENT);
 }
 
 static void faults__rules_decide(void **state) {
@@ -239,7 +239,7 @@ static void faults__rules_decide(void **state) {
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_WATCH, "", 0, &hit), 0);
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_CHECK, "", 0, &hit), 1);
   hlogic_fault_answer(&hit, &a);
-  assert_int_equal(a.code, WIRE_UNAVAILABLE);
+  assert_int_equal(a.code, WIRE_CODE_UNAVAILABLE);
   assert_string_equal(a.details, "x y");
   assert_int_equal(a.messages, 0);                                       /* trailers-only */
   assert_int_equal(hlogic_fault(&fx->hl, HLOGIC_CHECK, "", 0, &hit), 0); /* spent */
@@ -254,8 +254,8 @@ static void journal__records_code_and_status(void **state) {
                            .peer = "ipv4:1.2.3.4:5"};
   json_t *root, *rec;
 
-  hlogic_journal(&fx->hl, &info, WIRE_OK, WIRE_NOT_SERVING);
-  hlogic_journal(&fx->hl, &info, WIRE_NOT_FOUND, -1);
+  hlogic_journal(&fx->hl, &info, WIRE_CODE_OK, WIRE_NOT_SERVING);
+  hlogic_journal(&fx->hl, &info, WIRE_CODE_NOT_FOUND, -1);
   root = journal_to_json(fx->j);
   rec = json_array_get(json_object_get(root, "records"), 0);
   assert_string_equal(json_string_value(json_object_get(rec, "result")), "OK NOT_SERVING");

@@ -28,7 +28,7 @@ static void parse__full_grpc_rule(void **state) {
   assert_int_equal(r.any_service, 0);
   assert_string_equal(r.service, "");
   assert_int_equal(r.action, INJECT_CODE);
-  assert_int_equal(r.code, WIRE_UNAVAILABLE);
+  assert_int_equal(r.code, WIRE_CODE_UNAVAILABLE);
   assert_int_equal(r.count, 3);
   assert_true(r.probability == 0.25);
   assert_string_equal(r.message, "busy, come back"); /* message takes the rest */
@@ -50,7 +50,7 @@ static void parse__defaults_and_http(void **state) {
   assert_int_equal(inject_parse("path=/health/x,action=reset", &r, err, sizeof(err)), 0);
   assert_int_equal(r.action, INJECT_RESET);
   assert_int_equal(inject_parse("method=Watch,action=code:14", &r, err, sizeof(err)), 0);
-  assert_int_equal(r.code, WIRE_UNAVAILABLE);
+  assert_int_equal(r.code, WIRE_CODE_UNAVAILABLE);
   assert_false(inject_action_is_wire(&r));
 }
 
@@ -157,7 +157,7 @@ static void match__count_spends_the_rule(void **state) {
   for (int i = 0; i < 3; i++) {
     assert_int_equal(inject_match(in, INJECT_GRPC, "Check", "", &hit), 1);
     assert_int_equal(hit.action, INJECT_CODE);
-    assert_int_equal(hit.code, WIRE_UNAVAILABLE);
+    assert_int_equal(hit.code, WIRE_CODE_UNAVAILABLE);
   }
   assert_int_equal(inject_match(in, INJECT_GRPC, "Check", "", &hit), 0);
   assert_int_equal(inject_snapshot(in, &snap, &n), 0);

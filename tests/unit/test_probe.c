@@ -20,15 +20,15 @@
 
 static void test_grpc_exit_codes(void **state) {
   (void)state;
-  assert_int_equal(probe_grpc_exit(WIRE_OK, WIRE_SERVING), PROBE_EXIT_SERVING);
-  assert_int_equal(probe_grpc_exit(WIRE_OK, WIRE_NOT_SERVING), PROBE_EXIT_UNHEALTHY);
-  assert_int_equal(probe_grpc_exit(WIRE_OK, WIRE_UNKNOWN), PROBE_EXIT_UNHEALTHY);
-  assert_int_equal(probe_grpc_exit(WIRE_OK, WIRE_SERVICE_UNKNOWN), PROBE_EXIT_UNHEALTHY);
-  assert_int_equal(probe_grpc_exit(WIRE_OK, -1), PROBE_EXIT_RPC); /* no or bad message */
-  assert_int_equal(probe_grpc_exit(WIRE_NOT_FOUND, -1), PROBE_EXIT_RPC);
-  assert_int_equal(probe_grpc_exit(WIRE_UNIMPLEMENTED, -1), PROBE_EXIT_RPC);
-  assert_int_equal(probe_grpc_exit(WIRE_DEADLINE_EXCEEDED, -1), PROBE_EXIT_RPC);
-  assert_int_equal(probe_grpc_exit(WIRE_UNAVAILABLE, -1), PROBE_EXIT_CONNECT);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_OK, WIRE_SERVING), PROBE_EXIT_SERVING);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_OK, WIRE_NOT_SERVING), PROBE_EXIT_UNHEALTHY);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_OK, WIRE_UNKNOWN), PROBE_EXIT_UNHEALTHY);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_OK, WIRE_SERVICE_UNKNOWN), PROBE_EXIT_UNHEALTHY);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_OK, -1), PROBE_EXIT_RPC); /* no or bad message */
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_NOT_FOUND, -1), PROBE_EXIT_RPC);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_UNIMPLEMENTED, -1), PROBE_EXIT_RPC);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_DEADLINE_EXCEEDED, -1), PROBE_EXIT_RPC);
+  assert_int_equal(probe_grpc_exit(WIRE_CODE_UNAVAILABLE, -1), PROBE_EXIT_CONNECT);
 }
 
 static void test_http_exit_codes(void **state) {

@@ -118,7 +118,7 @@ static void unknown_symbol_and_file__error_response_not_found(void **state) {
   assert_int_equal(
       res->message_response_case,
       GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE);
-  assert_int_equal(res->error_response->error_code, WIRE_NOT_FOUND);
+  assert_int_equal(res->error_response->error_code, WIRE_CODE_NOT_FOUND);
   assert_non_null(strstr(res->error_response->error_message, "no.such.Thing"));
   grpc__reflection__v1__server_reflection_response__free_unpacked(res, NULL);
 
@@ -126,7 +126,7 @@ static void unknown_symbol_and_file__error_response_not_found(void **state) {
       GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME;
   req.file_by_filename = "nope.proto";
   res = ask(&req);
-  assert_int_equal(res->error_response->error_code, WIRE_NOT_FOUND);
+  assert_int_equal(res->error_response->error_code, WIRE_CODE_NOT_FOUND);
   grpc__reflection__v1__server_reflection_response__free_unpacked(res, NULL);
 }
 

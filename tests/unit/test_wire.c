@@ -53,11 +53,11 @@ static void status_name__round_trip_and_invalid(void **state) {
 static void code_names__parse_and_name(void **state) {
   int c;
   (void)state;
-  assert_string_equal(wire_code_name(WIRE_NOT_FOUND), "NOT_FOUND");
-  assert_string_equal(wire_code_name(WIRE_UNIMPLEMENTED), "UNIMPLEMENTED");
+  assert_string_equal(wire_code_name(WIRE_CODE_NOT_FOUND), "NOT_FOUND");
+  assert_string_equal(wire_code_name(WIRE_CODE_UNIMPLEMENTED), "UNIMPLEMENTED");
   assert_null(wire_code_name(17));
   assert_int_equal(wire_code_parse("resource_exhausted", &c), 0);
-  assert_int_equal(c, WIRE_RESOURCE_EXHAUSTED);
+  assert_int_equal(c, WIRE_CODE_RESOURCE_EXHAUSTED);
   assert_int_equal(wire_code_parse("16", &c), 0);
   assert_int_equal(c, 16);
   assert_int_equal(wire_code_parse("17", &c), -EINVAL);
