@@ -89,8 +89,9 @@ conformance: deps
 # grpc-node, ruby-grpc, FastAPI, nginx): builds or installs each host, runs
 # the suite, fails on any verdict that differs from tests/interop/expected/,
 # and rewrites the matrix in docs/interop.md. CI runs it after `make test`.
-interop: all
+interop:
 	scripts/install-deps --interop
+	$(MAKE) all
 	scripts/interop --build $(BUILD) --doc docs/interop.md
 
 # libFuzzer under clang (docs/fuzzing.md); FUZZ_SECONDS per target.
