@@ -56,10 +56,10 @@ static void add_listeners(yaml_document_t *doc, int root, const config *cfg) {
     char buf[16];
     snprintf(buf, sizeof(buf), "%d", cfg->listeners[i].port);
     yaml_document_append_sequence_item(doc, ports, add_scalar(doc, buf));
-    yaml_document_append_sequence_item(doc, protos,
-                                       add_scalar(doc, config_protocol_names[cfg->listeners[i].protocol]));
-    yaml_document_append_sequence_item(doc, engines,
-                                       add_scalar(doc, config_engine_names[cfg->listeners[i].engine]));
+    yaml_document_append_sequence_item(
+        doc, protos, add_scalar(doc, config_protocol_names[cfg->listeners[i].protocol]));
+    yaml_document_append_sequence_item(
+        doc, engines, add_scalar(doc, config_engine_names[cfg->listeners[i].engine]));
   }
   add_pair(doc, root, "port", ports);
   add_pair(doc, root, "protocol", protos);
