@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monocond.h"
 #include "monotime.h"
 
 static void *watch(void *arg) {
@@ -24,14 +25,7 @@ static void *watch(void *arg) {
       w->fired = 1;
       break;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (left % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = monocond_after((long)left);
     pthread_cond_timedwait(&w->cond, &w->lock, &ts);
   }
   pthread_mutex_unlock(&w->lock);
@@ -39,7 +33,6 @@ static void *watch(void *arg) {
 }
 
 int sockwatch_start(sockwatch *w, int timeout_ms) {
-  pthread_condattr_t attr;
   int rc;
 
   memset(w, 0, sizeof(*w));
@@ -47,10 +40,7 @@ int sockwatch_start(sockwatch *w, int timeout_ms) {
     w->fds[i] = -1;
   w->deadline = monotime_ms() + timeout_ms;
   pthread_mutex_init(&w->lock, NULL);
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&w->cond, &attr);
-  pthread_condattr_destroy(&attr);
+  monocond_init(&w->cond);
   rc = pthread_create(&w->thread, NULL, watch, w);
   if (rc != 0)
     return -rc;

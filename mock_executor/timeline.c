@@ -18,6 +18,7 @@
 
 #include "duration.h"
 #include "errbuf.h"
+#include "monocond.h"
 #include "wire.h"
 
 int timeline_parse(const char *text, int repeat, timeline_spec *out, char *err, size_t errlen) {
@@ -106,19 +107,6 @@ struct timelines {
   int stopping;
 };
 
-static struct timespec after_ms(long ms) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  return ts;
-}
-
 static int ts_before(const struct timespec *a, const struct timespec *b) {
   return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
@@ -149,7 +137,7 @@ static int apply_step(timelines *t, running *r) {
     return 1;
   if (s->duration_ms < 0)
     return 1;
-  r->next_at = after_ms(s->duration_ms);
+  r->next_at = monocond_after(s->duration_ms);
   return 0;
 }
 
@@ -195,17 +183,13 @@ static void *scheduler(void *arg) {
 }
 
 int timelines_new(registry *reg, timelines **out) {
-  pthread_condattr_t attr;
   timelines *t = calloc(1, sizeof(*t));
 
   if (!t)
     return -ENOMEM;
   t->reg = reg;
   pthread_mutex_init(&t->lock, NULL);
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&t->cond, &attr);
-  pthread_condattr_destroy(&attr);
+  monocond_init(&t->cond);
   if (pthread_create(&t->thread, NULL, scheduler, t) != 0) {
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);

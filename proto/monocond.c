@@ -11,12 +11,12 @@ void monocond_init(pthread_cond_t *cond) {
   pthread_condattr_destroy(&attr);
 }
 
-struct timespec monocond_after(int ms) {
+struct timespec monocond_after(long ms) {
   struct timespec until;
 
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += ms / 1000;
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  until.tv_nsec += (ms % 1000) * 1000000L;
   if (until.tv_nsec >= 1000000000L) {
     until.tv_sec++;
     until.tv_nsec -= 1000000000L;

@@ -1,6 +1,7 @@
 /*
  * monocond: condition variables whose timed waits run on CLOCK_MONOTONIC,
- * immune to wall-clock steps (the engines' drain and idle waits).
+ * immune to wall-clock steps (the engines' drain and idle waits, the
+ * timeline scheduler, the runner's socket watch).
  * Thread-safe (no state).
  */
 #ifndef HC_MONOCOND_H
@@ -13,6 +14,6 @@
 void monocond_init(pthread_cond_t *cond);
 /* The absolute CLOCK_MONOTONIC time `ms` from now, for pthread_cond_timedwait
  * on a monocond. */
-struct timespec monocond_after(int ms);
+struct timespec monocond_after(long ms);
 
 #endif
