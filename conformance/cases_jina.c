@@ -231,34 +231,68 @@ static void case_superseded_by_j03(const case_ctx *ctx, case_result *res) {
 }
 
 static const hc_case jina_cases[] = {
-    {"jina/services-serving", "J01", "J-SVC-1", LEVEL_MUST, GRPC, 0,
-     "Check of each Executor service (jina.JinaRPC, ..., the reflection service) is SERVING",
-     "Jina's GRPCServer: \"# Mark all services as healthy.\" await self.server.start(); for "
-     "service in service_names: await self.health_servicer.set(service, SERVING).",
-     case_jina_services_serving},
-    {"jina/overall-serving", "J02", "J-SVC-2", LEVEL_MUST, GRPC, 0,
-     "'' is SERVING on Check and in Watch's first message, from the first answer",
-     "grpcio-health-checking: self._server_status = {\"\": SERVING}; Jina never sets ''.",
-     case_jina_overall_serving},
-    {"jina/reflection-lists-services", "J03", "J-REFL-1", LEVEL_MUST, GRPC, 0,
-     "reflection v1alpha lists exactly the Executor's services, sorted, and not the health one",
-     "reflection.enable_server_reflection(service_names, server): self._service_names = "
-     "tuple(sorted(service_names)) (grpc_reflection/v1alpha/_base.py).",
-     case_jina_reflection_lists_services},
-    {"jina/reflection-health-symbol", "J04", "J-REFL-2", LEVEL_MUST, GRPC, 0,
-     "reflection v1alpha resolves grpc.health.v1.Health (grpcurl's Check needs no -proto)",
-     "Python reflection answers file_containing_symbol from the default descriptor pool: "
-     "descriptor = self._pool.FindFileContainingSymbol(...).",
-     case_jina_reflection_health_symbol},
-    {"jina/health-name-not-found", "J05", "J-SVC-3", LEVEL_SHOULD, GRPC, 0,
-     "Check of grpc.health.v1.Health fails with NOT_FOUND (not in Jina's service_names)",
-     "_async.py Check: if status is None: await context.abort(grpc.StatusCode.NOT_FOUND).",
-     case_jina_health_name_not_found},
-    {"shutdown/jina-every-service", "J06", "J-SHUT-1", LEVEL_MUST, GRPC, SHUT,
-     "on shutdown every Executor service and '' read NOT_SERVING, and watchers are told",
-     "await self.health_servicer.enter_graceful_shutdown(): \"Permanently sets the status of "
-     "all services to NOT_SERVING.\"",
-     case_jina_shutdown_every_service},
+    {.id = "jina/services-serving",
+     .test = "J01",
+     .clauses = "J-SVC-1",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary =
+         "Check of each Executor service (jina.JinaRPC, ..., the reflection service) is SERVING",
+     .clause_text =
+         "Jina's GRPCServer: \"# Mark all services as healthy.\" await self.server.start(); for "
+         "service in service_names: await self.health_servicer.set(service, SERVING).",
+     .run = case_jina_services_serving},
+    {.id = "jina/overall-serving",
+     .test = "J02",
+     .clauses = "J-SVC-2",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "'' is SERVING on Check and in Watch's first message, from the first answer",
+     .clause_text =
+         "grpcio-health-checking: self._server_status = {\"\": SERVING}; Jina never sets ''.",
+     .run = case_jina_overall_serving},
+    {.id = "jina/reflection-lists-services",
+     .test = "J03",
+     .clauses = "J-REFL-1",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary =
+         "reflection v1alpha lists exactly the Executor's services, sorted, and not the health one",
+     .clause_text =
+         "reflection.enable_server_reflection(service_names, server): self._service_names = "
+         "tuple(sorted(service_names)) (grpc_reflection/v1alpha/_base.py).",
+     .run = case_jina_reflection_lists_services},
+    {.id = "jina/reflection-health-symbol",
+     .test = "J04",
+     .clauses = "J-REFL-2",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary =
+         "reflection v1alpha resolves grpc.health.v1.Health (grpcurl's Check needs no -proto)",
+     .clause_text =
+         "Python reflection answers file_containing_symbol from the default descriptor pool: "
+         "descriptor = self._pool.FindFileContainingSymbol(...).",
+     .run = case_jina_reflection_health_symbol},
+    {.id = "jina/health-name-not-found",
+     .test = "J05",
+     .clauses = "J-SVC-3",
+     .level = LEVEL_SHOULD,
+     .protocol = GRPC,
+     .summary = "Check of grpc.health.v1.Health fails with NOT_FOUND (not in Jina's service_names)",
+     .clause_text =
+         "_async.py Check: if status is None: await context.abort(grpc.StatusCode.NOT_FOUND).",
+     .run = case_jina_health_name_not_found},
+    {.id = "shutdown/jina-every-service",
+     .test = "J06",
+     .clauses = "J-SHUT-1",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .needs = SHUT,
+     .summary = "on shutdown every Executor service and '' read NOT_SERVING, and watchers are told",
+     .clause_text =
+         "await self.health_servicer.enter_graceful_shutdown(): \"Permanently sets the status of "
+         "all services to NOT_SERVING.\"",
+     .run = case_jina_shutdown_every_service},
 };
 #define N_JINA (sizeof(jina_cases) / sizeof(jina_cases[0]))
 

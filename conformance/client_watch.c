@@ -349,47 +349,94 @@ static void sc_dropped(const case_ctx *ctx, case_result *res) {
 #define GRPC PROTOCOL_GRPC
 
 static const hc_case watch_scenarios[] = {
-    {"watch/initial-healthy", "W01", "H-CLIENT-2,H-CLIENT-3", LEVEL_MUST, GRPC, 0,
-     "the server is SERVING -> the client's first view is HEALTHY",
-     "The client starts Watch when the subchannel connects; a healthy reply moves it to READY.",
-     sc_initial},
-    {"watch/flips-followed", "W02", "H-CLIENT-3,H-WATCH-2", LEVEL_MUST, GRPC, 0,
-     "NOT_SERVING and back, twice -> UNHEALTHY and HEALTHY, each within the budget",
-     "A healthy reply moves the subchannel to READY; anything else to TRANSIENT_FAILURE.",
-     sc_flips},
-    {"watch/service-unknown-then-serving", "W03", "H-WATCH-3,H-WATCH-4,H-CLIENT-3", LEVEL_MUST,
-     GRPC, 0, "Watch says SERVICE_UNKNOWN, then SERVING -> UNHEALTHY, then HEALTHY",
-     "If at some future point, the serving status of the service becomes known, the server "
-     "will send a new message with the service's serving status.",
-     sc_unknown_then_serving},
-    {"watch/unimplemented-healthy", "W04", "H-CLIENT-4,H-WATCH-7", LEVEL_MUST, GRPC, 0,
-     "Watch answers UNIMPLEMENTED -> HEALTHY, and no second Watch",
-     "it will not retry the health-checking call, but it will treat the channel as healthy "
-     "(connectivity state READY).",
-     sc_unimplemented},
-    {"watch/reopen-after-end", "W05", "H-WATCH-7", LEVEL_MUST, GRPC, 0,
-     "the server ends Watch with OK after its message -> the client opens another",
-     "If the call terminates with any other status (including OK), clients should retry the "
-     "call with appropriate exponential backoff.",
-     sc_reopen},
-    {"watch/retry-backoff", "W06", "H-CLIENT-5", LEVEL_SHOULD, GRPC, 0,
-     "Watch fails UNAVAILABLE every time -> retried, with backoff (at most 3 calls a second)",
-     "Any other ending goes to TRANSIENT_FAILURE and is retried with backoff (grpc-go: 1 s "
-     "base, x1.6).",
-     sc_backoff},
-    {"watch/server-restart-recovered", "W07", "H-CLIENT-6,H-CLIENT-5", LEVEL_MUST, GRPC, 0,
-     "the server goes away (GOAWAY) and comes back -> the client Watches it again",
-     "When the backend sends a GOAWAY, the client will cancel the Watch() call; the subchannel "
-     "reconnects and health checking starts again.",
-     sc_restart},
-    {"watch/goaway-recovered", "W08", "H-CLIENT-6,H-CLIENT-5", LEVEL_MUST, GRPC, 0,
-     "the first Watch's connection gets GOAWAY ENHANCE_YOUR_CALM -> reconnected, HEALTHY",
-     "When the backend sends a GOAWAY, the client will cancel the Watch() call; any other "
-     "ending is retried with backoff.",
-     sc_goaway},
-    {"watch/dropped-connection-recovered", "W09", "H-CLIENT-5", LEVEL_MUST, GRPC, 0,
-     "the first Watch's TCP connection closes mid-call -> reconnected, HEALTHY",
-     "Any other ending goes to TRANSIENT_FAILURE and is retried with backoff.", sc_dropped},
+    {.id = "watch/initial-healthy",
+     .test = "W01",
+     .clauses = "H-CLIENT-2,H-CLIENT-3",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "the server is SERVING -> the client's first view is HEALTHY",
+     .clause_text =
+         "The client starts Watch when the subchannel connects; a healthy reply moves it to READY.",
+     .run = sc_initial},
+    {.id = "watch/flips-followed",
+     .test = "W02",
+     .clauses = "H-CLIENT-3,H-WATCH-2",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "NOT_SERVING and back, twice -> UNHEALTHY and HEALTHY, each within the budget",
+     .clause_text =
+         "A healthy reply moves the subchannel to READY; anything else to TRANSIENT_FAILURE.",
+     .run = sc_flips},
+    {.id = "watch/service-unknown-then-serving",
+     .test = "W03",
+     .clauses = "H-WATCH-3,H-WATCH-4,H-CLIENT-3",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "Watch says SERVICE_UNKNOWN, then SERVING -> UNHEALTHY, then HEALTHY",
+     .clause_text =
+         "If at some future point, the serving status of the service becomes known, the server "
+         "will send a new message with the service's serving status.",
+     .run = sc_unknown_then_serving},
+    {.id = "watch/unimplemented-healthy",
+     .test = "W04",
+     .clauses = "H-CLIENT-4,H-WATCH-7",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "Watch answers UNIMPLEMENTED -> HEALTHY, and no second Watch",
+     .clause_text =
+         "it will not retry the health-checking call, but it will treat the channel as healthy "
+         "(connectivity state READY).",
+     .run = sc_unimplemented},
+    {.id = "watch/reopen-after-end",
+     .test = "W05",
+     .clauses = "H-WATCH-7",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "the server ends Watch with OK after its message -> the client opens another",
+     .clause_text =
+         "If the call terminates with any other status (including OK), clients should retry the "
+         "call with appropriate exponential backoff.",
+     .run = sc_reopen},
+    {.id = "watch/retry-backoff",
+     .test = "W06",
+     .clauses = "H-CLIENT-5",
+     .level = LEVEL_SHOULD,
+     .protocol = GRPC,
+     .summary =
+         "Watch fails UNAVAILABLE every time -> retried, with backoff (at most 3 calls a second)",
+     .clause_text =
+         "Any other ending goes to TRANSIENT_FAILURE and is retried with backoff (grpc-go: 1 s "
+         "base, x1.6).",
+     .run = sc_backoff},
+    {.id = "watch/server-restart-recovered",
+     .test = "W07",
+     .clauses = "H-CLIENT-6,H-CLIENT-5",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "the server goes away (GOAWAY) and comes back -> the client Watches it again",
+     .clause_text =
+         "When the backend sends a GOAWAY, the client will cancel the Watch() call; the subchannel "
+         "reconnects and health checking starts again.",
+     .run = sc_restart},
+    {.id = "watch/goaway-recovered",
+     .test = "W08",
+     .clauses = "H-CLIENT-6,H-CLIENT-5",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary =
+         "the first Watch's connection gets GOAWAY ENHANCE_YOUR_CALM -> reconnected, HEALTHY",
+     .clause_text =
+         "When the backend sends a GOAWAY, the client will cancel the Watch() call; any other "
+         "ending is retried with backoff.",
+     .run = sc_goaway},
+    {.id = "watch/dropped-connection-recovered",
+     .test = "W09",
+     .clauses = "H-CLIENT-5",
+     .level = LEVEL_MUST,
+     .protocol = GRPC,
+     .summary = "the first Watch's TCP connection closes mid-call -> reconnected, HEALTHY",
+     .clause_text = "Any other ending goes to TRANSIENT_FAILURE and is retried with backoff.",
+     .run = sc_dropped},
 };
 
 const hc_case *client_watch_scenarios(size_t *count) {

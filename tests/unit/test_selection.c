@@ -25,9 +25,30 @@ static void noop(const case_ctx *ctx, case_result *res) {
 }
 
 static const hc_case table[] = {
-    {"check/overall-health", "T01", "H-CHECK-1", LEVEL_MUST, PROTOCOL_GRPC, 0, "s", "c", noop},
-    {"check/idempotent", "T11", "H-CHECK-5", LEVEL_SHOULD, PROTOCOL_GRPC, 0, "s", "c", noop},
-    {"http/root-ok", "H01", "H-HTTP-1", LEVEL_MUST, PROTOCOL_HTTP, 0, "s", "c", noop},
+    {.id = "check/overall-health",
+     .test = "T01",
+     .clauses = "H-CHECK-1",
+     .level = LEVEL_MUST,
+     .protocol = PROTOCOL_GRPC,
+     .summary = "s",
+     .clause_text = "c",
+     .run = noop},
+    {.id = "check/idempotent",
+     .test = "T11",
+     .clauses = "H-CHECK-5",
+     .level = LEVEL_SHOULD,
+     .protocol = PROTOCOL_GRPC,
+     .summary = "s",
+     .clause_text = "c",
+     .run = noop},
+    {.id = "http/root-ok",
+     .test = "H01",
+     .clauses = "H-HTTP-1",
+     .level = LEVEL_MUST,
+     .protocol = PROTOCOL_HTTP,
+     .summary = "s",
+     .clause_text = "c",
+     .run = noop},
 };
 #define NCASES (sizeof(table) / sizeof(table[0]))
 
