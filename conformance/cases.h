@@ -11,6 +11,18 @@
  * Whether a case may run without a hook is decided in one place,
  * catalogue_unmet_need(), from its NEED_* flags: the runner skips a Ctl
  * case without a hook before it starts, so cases do not check again.
+ *
+ * Names. `case_` is singular because it names one case or one verdict:
+ *  - case_<family>_<what>: the entry point (a case_fn) of exactly one
+ *    table row, defined in cases_<family>.c, e.g. case_watch_stays_open;
+ *  - case_pass, case_skip, case_warn, case_fail: the four verdict setters,
+ *    one per case_outcome, defined with the case_* types in catalogue.c.
+ * `cases_` is plural because it names what the case files share: the
+ * helpers below (cases_util.c) and the family-internal ones, which add
+ * their family (cases_http_internal.h: cases_http_*, cases_reflection_
+ * internal.h: cases_refl_*). A helper is never named case_, even when it
+ * ends in a verdict (cases_should, cases_set): every `case_` name but the
+ * four setters is the `.run` of some row (cases_table.c, cases_jina.c).
  */
 #ifndef HC_CASES_H
 #define HC_CASES_H
