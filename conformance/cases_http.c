@@ -195,7 +195,7 @@ static int get_until(const case_ctx *ctx, case_result *res, int want_ok, hclient
 /* Best effort: leaves '' SERVING, as a healthy target was found. */
 static void restore_serving(const case_ctx *ctx) {
   char err[CONTROL_ERR_MAX];
-  (void)control_set(ctx->control, "", WIRE_SERVING, err);
+  (void)control_set(ctx->control, "", WIRE_SERVING, err, sizeof(err));
 }
 
 /* H06 (Ctl): '' NOT_SERVING turns GET / into a failure for kubelet, and

@@ -31,7 +31,7 @@ void cases_name(const case_ctx *ctx, const char *suffix, char *buf, size_t size)
 
 int cases_set(const case_ctx *ctx, case_result *res, const char *service, int status) {
   char err[CONTROL_ERR_MAX] = "";
-  int rc = control_set(ctx->control, service, status, err);
+  int rc = control_set(ctx->control, service, status, err, sizeof(err));
   if (rc < 0)
     case_skip(res, "control hook could not set '%s' to %s: %s", service, wire_status_name(status),
               err);
@@ -40,7 +40,7 @@ int cases_set(const case_ctx *ctx, case_result *res, const char *service, int st
 
 int cases_remove(const case_ctx *ctx, const char *service) {
   char err[CONTROL_ERR_MAX];
-  return ctx->control ? control_remove(ctx->control, service, err) : -ENOTSUP;
+  return ctx->control ? control_remove(ctx->control, service, err, sizeof(err)) : -ENOTSUP;
 }
 
 void cases_note(case_result *res, const char *fmt, ...) {
@@ -165,13 +165,13 @@ int cases_watch_until(gclient_stream *s, int want, int wait_ms, int *others, cha
 void cases_resume(const case_ctx *ctx, case_result *res) {
   char err[CONTROL_ERR_MAX] = "";
 
-  if (ctx->control && control_resume(ctx->control, err) < 0)
+  if (ctx->control && control_resume(ctx->control, err, sizeof(err)) < 0)
     cases_note(res, "the target stays shut down (resume: %s): restart it before another run", err);
 }
 
 int cases_start_shutdown(const case_ctx *ctx, case_result *res) {
   char err[CONTROL_ERR_MAX] = "";
-  int rc = control_shutdown(ctx->control, err);
+  int rc = control_shutdown(ctx->control, err, sizeof(err));
   if (rc < 0)
     case_skip(res, "control hook could not start a shutdown: %s", err);
   return rc;

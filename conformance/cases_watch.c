@@ -475,7 +475,7 @@ void case_shutdown_sets_ignored(const case_ctx *ctx, case_result *res) {
   if (cases_connect(ctx, res, &gc) < 0)
     return;
   if (left || cases_start_shutdown(ctx, res) == 0) {
-    int refused = control_set(ctx->control, "", WIRE_SERVING, err) < 0;
+    int refused = control_set(ctx->control, "", WIRE_SERVING, err, sizeof(err)) < 0;
     gclient_reply r;
     int st = -1;
     gclient_check(gc, "", ctx->timeout_ms, &r);

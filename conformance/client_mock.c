@@ -106,7 +106,7 @@ int client_mock_start(const char *mock_path, case_protocol protocol, int port, c
   if (rc < 0)
     goto fail;
   snprintf(url, sizeof(url), "http://127.0.0.1:%d", admin_port);
-  rc = control_new(url, NULL, CONTROL_TIMEOUT_MS, &m->ctl, cerr);
+  rc = control_new(url, NULL, CONTROL_TIMEOUT_MS, &m->ctl, cerr, sizeof(cerr));
   if (rc < 0) {
     errbuf_fail(err, errlen, rc, "%s", cerr);
     goto fail;
@@ -125,7 +125,7 @@ control *client_mock_control(client_mock *m) { return m->ctl; }
 int client_mock_journal(client_mock *m, json_t **records, char *err, size_t errlen) {
   char cerr[CONTROL_ERR_MAX];
   json_t *root = NULL;
-  int rc = control_get_json(m->ctl, "/v1/journal", &root, cerr);
+  int rc = control_get_json(m->ctl, "/v1/journal", &root, cerr, sizeof(cerr));
 
   command_pump(m->cmd);
   if (rc < 0)

@@ -142,7 +142,7 @@ static long long first_deadline(const watch_run *w) {
 static int set_status(watch_run *w, int status, case_result *res) {
   char err[CONTROL_ERR_MAX];
 
-  if (control_set(client_mock_control(w->mock), w->o->service, status, err) < 0) {
+  if (control_set(client_mock_control(w->mock), w->o->service, status, err, sizeof(err)) < 0) {
     case_fail(res, "the mock takes the change", err, "cannot set %s", wire_status_name(status));
     return -1;
   }

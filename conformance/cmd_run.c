@@ -237,7 +237,7 @@ int cmd_run(cli *o) {
   gate = (gate_target){
       .protocol = (case_protocol)o->protocol, .target = o->target, .timeout_ms = o->timeout_ms};
   if (o->control_url || o->control_cmd) {
-    if (control_new(o->control_url, o->control_cmd, o->timeout_ms, &ctl, cerr) < 0) {
+    if (control_new(o->control_url, o->control_cmd, o->timeout_ms, &ctl, cerr, sizeof(cerr)) < 0) {
       code = cli_usage_error("%s: %s", o->control_url ? "--control" : "--control-cmd", cerr);
       goto out;
     }

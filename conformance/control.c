@@ -35,20 +35,20 @@ struct control {
   atomic_int shut_down; /* a shutdown succeeded and no resume since */
 };
 
-int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
-                char err[CONTROL_ERR_MAX]) {
+int control_new(const char *url, const char *cmd, int timeout_ms, control **out, char *err,
+                size_t errlen) {
   control *c;
 
   if (!url == !cmd)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL,
+    return errbuf_fail(err, errlen, -EINVAL,
                        "exactly one of a control URL or a control command is needed");
   if (timeout_ms <= 0)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control timeout must be positive");
+    return errbuf_fail(err, errlen, -EINVAL, "control timeout must be positive");
   if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL,
-                       "control URL '%s' must start with http:// or https://", url);
+    return errbuf_fail(err, errlen, -EINVAL, "control URL '%s' must start with http:// or https://",
+                       url);
   if (cmd && !*cmd)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control command is empty");
+    return errbuf_fail(err, errlen, -EINVAL, "control command is empty");
   c = calloc(1, sizeof(*c));
   if (!c)
     goto nomem;
@@ -64,7 +64,7 @@ int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
       free(c->url);
       free(c);
-      return errbuf_fail(err, CONTROL_ERR_MAX, -EIO, "libcurl initialisation failed");
+      return errbuf_fail(err, errlen, -EIO, "libcurl initialisation failed");
     }
   } else {
     c->cmd = strdup(cmd);
@@ -78,7 +78,7 @@ nomem:
   if (c)
     free(c->url);
   free(c);
-  return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "out of memory");
+  return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
 }
 
 void control_free(control *c) {
@@ -136,7 +136,7 @@ static void describe_reply(const body *b, char *out, size_t outlen) {
 /* One HTTP request; 0 on a 2xx reply. With `reply`, the reply's body is
  * parsed into it as JSON (a new reference). */
 static int http_call(const control *c, const char *method, const char *path, const char *json,
-                     json_t **reply_json, char err[CONTROL_ERR_MAX]) {
+                     json_t **reply_json, char *err, size_t errlen) {
   CURL *h = curl_easy_init();
   struct curl_slist *headers = NULL;
   char url[2048], detail[OUTPUT_MAX], curl_err[CURL_ERROR_SIZE] = "";
@@ -146,7 +146,7 @@ static int http_call(const control *c, const char *method, const char *path, con
   int ret = 0;
 
   if (!h)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "libcurl handle allocation failed");
+    return errbuf_fail(err, errlen, -ENOMEM, "libcurl handle allocation failed");
   snprintf(url, sizeof(url), "%s%s", c->url, path);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -160,7 +160,7 @@ static int http_call(const control *c, const char *method, const char *path, con
   if (json) {
     headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (!headers) {
-      ret = errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "out of memory");
+      ret = errbuf_fail(err, errlen, -ENOMEM, "out of memory");
       goto out;
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -170,21 +170,21 @@ static int http_call(const control *c, const char *method, const char *path, con
   }
   rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    ret = errbuf_fail(err, CONTROL_ERR_MAX, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO,
-                      "%s %s: %s", method, url, curl_err[0] ? curl_err : curl_easy_strerror(rc));
+    ret = errbuf_fail(err, errlen, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s %s: %s",
+                      method, url, curl_err[0] ? curl_err : curl_easy_strerror(rc));
     goto out;
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200 || code > 299) {
     describe_reply(&reply, detail, sizeof(detail));
-    ret = errbuf_fail(err, CONTROL_ERR_MAX, code == 404 ? -ENOENT : -EIO, "%s %s: HTTP %ld%s%s",
-                      method, url, code, detail[0] ? ": " : "", detail);
+    ret = errbuf_fail(err, errlen, code == 404 ? -ENOENT : -EIO, "%s %s: HTTP %ld%s%s", method, url,
+                      code, detail[0] ? ": " : "", detail);
   } else if (reply_json) {
     json_error_t jerr;
     *reply_json = reply.buf && !reply.truncated ? json_loads(reply.buf, 0, &jerr) : NULL;
     if (!*reply_json)
-      ret = errbuf_fail(err, CONTROL_ERR_MAX, -EBADMSG, "%s %s: the reply is not JSON%s", method,
-                        url, reply.truncated ? " of at most 4 MiB" : "");
+      ret = errbuf_fail(err, errlen, -EBADMSG, "%s %s: the reply is not JSON%s", method, url,
+                        reply.truncated ? " of at most 4 MiB" : "");
   }
 out:
   free(reply.buf);
@@ -193,33 +193,32 @@ out:
   return ret;
 }
 
-static int url_set(const control *c, const char *service, int status, char err[CONTROL_ERR_MAX]) {
+static int url_set(const control *c, const char *service, int status, char *err, size_t errlen) {
   json_t *doc = json_pack("{s:s, s:s}", "service", service, "status", wire_status_name(status));
   char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
   int ret;
 
   if (!text) {
     json_decref(doc);
-    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "cannot encode the status change as JSON");
+    return errbuf_fail(err, errlen, -ENOMEM, "cannot encode the status change as JSON");
   }
-  ret = http_call(c, "PUT", "/v1/statuses", text, NULL, err);
+  ret = http_call(c, "PUT", "/v1/statuses", text, NULL, err, errlen);
   free(text);
   json_decref(doc);
   return ret;
 }
 
-static int url_remove(const control *c, const char *service, char err[CONTROL_ERR_MAX]) {
+static int url_remove(const control *c, const char *service, char *err, size_t errlen) {
   char *escaped = curl_easy_escape(NULL, service, 0);
   char path[1024];
   int ret;
 
   if (!escaped)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOMEM, "out of memory");
+    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   if ((size_t)snprintf(path, sizeof(path), "/v1/statuses/%s", escaped) >= sizeof(path)) {
-    ret = errbuf_fail(err, CONTROL_ERR_MAX, -ENAMETOOLONG,
-                      "service name too long for the control URL");
+    ret = errbuf_fail(err, errlen, -ENAMETOOLONG, "service name too long for the control URL");
   } else {
-    ret = http_call(c, "DELETE", path, NULL, NULL, err);
+    ret = http_call(c, "DELETE", path, NULL, NULL, err, errlen);
   }
   curl_free(escaped);
   return ret;
@@ -227,86 +226,83 @@ static int url_remove(const control *c, const char *service, char err[CONTROL_ER
 
 /* ---- command hook ------------------------------------------------------ */
 
-static int cmd_run(const control *c, const char *service, const char *status,
-                   char err[CONTROL_ERR_MAX]) {
+static int cmd_run(const control *c, const char *service, const char *status, char *err,
+                   size_t errlen) {
   const command_var vars[] = {{"service", service}, {"status", status}};
   char line[COMMAND_LINE_MAX], tail[200], why[CONTROL_ERR_MAX];
   command *cmd = NULL;
   int wstatus = 0, ret;
 
   if (command_expand(c->cmd, vars, 2, line, sizeof(line)) < 0)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -ENAMETOOLONG,
-                       "control command too long after substitution");
+    return errbuf_fail(err, errlen, -ENAMETOOLONG, "control command too long after substitution");
   ret = command_start(line, &cmd, why, sizeof(why));
   if (ret < 0)
-    return errbuf_fail(err, CONTROL_ERR_MAX, ret, "%s", why);
+    return errbuf_fail(err, errlen, ret, "%s", why);
   ret = command_wait(cmd, monotime_ms() + c->timeout_ms, &wstatus);
   if (ret == -ETIMEDOUT)
     command_stop(cmd, 0); /* the group: sh and whatever it started */
   command_last_line(cmd, tail, sizeof(tail));
   command_free(cmd);
   if (ret == -ETIMEDOUT)
-    return errbuf_fail(err, CONTROL_ERR_MAX, ret,
-                       "control command (%s %s) timed out after %d ms, killed", status, service,
-                       c->timeout_ms);
+    return errbuf_fail(err, errlen, ret, "control command (%s %s) timed out after %d ms, killed",
+                       status, service, c->timeout_ms);
   if (WIFSIGNALED(wstatus))
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EIO, "control command (%s %s) killed by signal %d",
-                       status, service, WTERMSIG(wstatus));
+    return errbuf_fail(err, errlen, -EIO, "control command (%s %s) killed by signal %d", status,
+                       service, WTERMSIG(wstatus));
   if (WEXITSTATUS(wstatus) == 0)
     return 0;
-  return errbuf_fail(err, CONTROL_ERR_MAX,
-                     WEXITSTATUS(wstatus) == CONTROL_EX_UNSUPPORTED ? -ENOTSUP : -EIO,
+  return errbuf_fail(err, errlen, WEXITSTATUS(wstatus) == CONTROL_EX_UNSUPPORTED ? -ENOTSUP : -EIO,
                      "control command (%s %s) exited %d%s%s", status, service, WEXITSTATUS(wstatus),
                      tail[0] ? ": " : "", tail);
 }
 
 /* ---- the contract ------------------------------------------------------ */
 
-int control_set(control *c, const char *service, int status, char err[CONTROL_ERR_MAX]) {
+int control_set(control *c, const char *service, int status, char *err, size_t errlen) {
   if (!c || !service || status < 0 || status > WIRE_STATUS_MAX)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_set: bad arguments (status %d)",
-                       status);
+    return errbuf_fail(err, errlen, -EINVAL, "control_set: bad arguments (status %d)", status);
   if (c->url)
-    return url_set(c, service, status, err);
-  return cmd_run(c, service, wire_status_name(status), err);
+    return url_set(c, service, status, err, errlen);
+  return cmd_run(c, service, wire_status_name(status), err, errlen);
 }
 
-int control_remove(control *c, const char *service, char err[CONTROL_ERR_MAX]) {
+int control_remove(control *c, const char *service, char *err, size_t errlen) {
   if (!c || !service)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_remove: bad arguments");
+    return errbuf_fail(err, errlen, -EINVAL, "control_remove: bad arguments");
   if (c->url)
-    return url_remove(c, service, err);
-  return cmd_run(c, service, "REMOVE", err);
+    return url_remove(c, service, err, errlen);
+  return cmd_run(c, service, "REMOVE", err, errlen);
 }
 
-int control_shutdown(control *c, char err[CONTROL_ERR_MAX]) {
+int control_shutdown(control *c, char *err, size_t errlen) {
   int rc;
 
   if (!c)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_shutdown: no control hook");
-  rc = c->url ? http_call(c, "POST", "/v1/shutdown", NULL, NULL, err)
-              : cmd_run(c, "", "SHUTDOWN", err);
+    return errbuf_fail(err, errlen, -EINVAL, "control_shutdown: no control hook");
+  rc = c->url ? http_call(c, "POST", "/v1/shutdown", NULL, NULL, err, errlen)
+              : cmd_run(c, "", "SHUTDOWN", err, errlen);
   if (rc == 0)
     atomic_store(&c->shut_down, 1);
   return rc;
 }
 
-int control_resume(control *c, char err[CONTROL_ERR_MAX]) {
+int control_resume(control *c, char *err, size_t errlen) {
   int rc;
 
   if (!c)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_resume: no control hook");
-  rc = c->url ? http_call(c, "POST", "/v1/resume", NULL, NULL, err) : cmd_run(c, "", "RESUME", err);
+    return errbuf_fail(err, errlen, -EINVAL, "control_resume: no control hook");
+  rc = c->url ? http_call(c, "POST", "/v1/resume", NULL, NULL, err, errlen)
+              : cmd_run(c, "", "RESUME", err, errlen);
   if (rc == 0)
     atomic_store(&c->shut_down, 0);
   return rc;
 }
 
-int control_get_json(control *c, const char *path, json_t **out, char err[CONTROL_ERR_MAX]) {
+int control_get_json(control *c, const char *path, json_t **out, char *err, size_t errlen) {
   if (!c || !path || !out)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -EINVAL, "control_get_json: bad arguments");
+    return errbuf_fail(err, errlen, -EINVAL, "control_get_json: bad arguments");
   *out = NULL;
   if (!c->url)
-    return errbuf_fail(err, CONTROL_ERR_MAX, -ENOTSUP, "a control command cannot read %s", path);
-  return http_call(c, "GET", path, NULL, out, err);
+    return errbuf_fail(err, errlen, -ENOTSUP, "a control command cannot read %s", path);
+  return http_call(c, "GET", path, NULL, out, err, errlen);
 }

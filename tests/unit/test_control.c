@@ -60,7 +60,7 @@ static char *slurp(const char *path) {
 static control *cmd_control(const char *tmpl, int timeout_ms) {
   control *c;
   char err[CONTROL_ERR_MAX];
-  assert_int_equal(control_new(NULL, tmpl, timeout_ms, &c, err), 0);
+  assert_int_equal(control_new(NULL, tmpl, timeout_ms, &c, err, sizeof(err)), 0);
   return c;
 }
 
@@ -77,7 +77,7 @@ static void cmd__hostile_name_is_one_word(void **state) {
   char err[CONTROL_ERR_MAX], *got;
   const char *name = "it's a $(touch x) `y` \"z\" ; * {status}";
 
-  assert_int_equal(control_set(c, name, 1, err), 0);
+  assert_int_equal(control_set(c, name, 1, err, sizeof(err)), 0);
   got = slurp(t->out);
   assert_string_equal(got, "[it's a $(touch x) `y` \"z\" ; * {status}]\n[SERVING]\n");
   free(got);
@@ -90,17 +90,17 @@ static void cmd__status_words(void **state) {
   char err[CONTROL_ERR_MAX], *got;
 
   for (int s = 0; s <= 3; s++)
-    assert_int_equal(control_set(c, "svc", s, err), 0);
-  assert_int_equal(control_remove(c, "svc", err), 0);
-  assert_int_equal(control_shutdown(c, err), 0);
-  assert_int_equal(control_resume(c, err), 0);
+    assert_int_equal(control_set(c, "svc", s, err, sizeof(err)), 0);
+  assert_int_equal(control_remove(c, "svc", err, sizeof(err)), 0);
+  assert_int_equal(control_shutdown(c, err, sizeof(err)), 0);
+  assert_int_equal(control_resume(c, err, sizeof(err)), 0);
   got = slurp(t->out);
   assert_string_equal(got,
                       "[svc]\n[UNKNOWN]\n[svc]\n[SERVING]\n[svc]\n[NOT_SERVING]\n"
                       "[svc]\n[SERVICE_UNKNOWN]\n[svc]\n[REMOVE]\n"
                       "[]\n[SHUTDOWN]\n[]\n[RESUME]\n");
   free(got);
-  assert_int_equal(control_set(c, "svc", 4, err), -EINVAL);
+  assert_int_equal(control_set(c, "svc", 4, err, sizeof(err)), -EINVAL);
   assert_true(control_can_shutdown(c));
   control_free(c);
 }
@@ -110,7 +110,7 @@ static void cmd__failure_reports_exit_and_output(void **state) {
   char err[CONTROL_ERR_MAX];
 
   (void)state;
-  assert_int_equal(control_set(c, "svc", 1, err), -EIO);
+  assert_int_equal(control_set(c, "svc", 1, err, sizeof(err)), -EIO);
   assert_non_null(strstr(err, "exited 3"));
   assert_non_null(strstr(err, "no such service"));
   control_free(c);
@@ -121,8 +121,8 @@ static void cmd__exit_64_is_unsupported(void **state) {
   char err[CONTROL_ERR_MAX];
 
   (void)state;
-  assert_int_equal(control_set(c, "svc", 2, err), 0);
-  assert_int_equal(control_remove(c, "svc", err), -ENOTSUP);
+  assert_int_equal(control_set(c, "svc", 2, err, sizeof(err)), 0);
+  assert_int_equal(control_remove(c, "svc", err, sizeof(err)), -ENOTSUP);
   control_free(c);
 }
 
@@ -137,14 +137,14 @@ static void cmd__shut_down_until_resumed(void **state) {
   (void)state;
   assert_false(control_is_shut_down(NULL));
   assert_false(control_is_shut_down(c));
-  assert_int_equal(control_shutdown(c, err), 0);
-  assert_int_equal(control_resume(c, err), -ENOTSUP);
+  assert_int_equal(control_shutdown(c, err, sizeof(err)), 0);
+  assert_int_equal(control_resume(c, err, sizeof(err)), -ENOTSUP);
   assert_true(control_is_shut_down(c));
-  assert_int_equal(control_shutdown(ok, err), 0);
+  assert_int_equal(control_shutdown(ok, err, sizeof(err)), 0);
   assert_true(control_is_shut_down(ok));
-  assert_int_equal(control_resume(ok, err), 0);
+  assert_int_equal(control_resume(ok, err, sizeof(err)), 0);
   assert_false(control_is_shut_down(ok));
-  assert_int_equal(control_shutdown(broken, err), -EIO);
+  assert_int_equal(control_shutdown(broken, err, sizeof(err)), -EIO);
   assert_false(control_is_shut_down(broken));
   control_free(c);
   control_free(ok);
@@ -182,7 +182,7 @@ static void cmd__timeout_kills_group(void **state) {
   snprintf(tmpl, sizeof(tmpl), "sleep 30 & echo $! > %s; wait", t->out);
   c = cmd_control(tmpl, 300);
   t0 = now_ms();
-  assert_int_equal(control_set(c, "svc", 1, err), -ETIMEDOUT);
+  assert_int_equal(control_set(c, "svc", 1, err, sizeof(err)), -ETIMEDOUT);
   assert_true(now_ms() - t0 < 3000);
   assert_non_null(strstr(err, "timed out"));
   got = slurp(t->out);
@@ -198,12 +198,12 @@ static void new__rejects_bad_arguments(void **state) {
   char err[CONTROL_ERR_MAX];
 
   (void)state;
-  assert_int_equal(control_new(NULL, NULL, 100, &c, err), -EINVAL);
-  assert_int_equal(control_new("http://x", "cmd", 100, &c, err), -EINVAL);
-  assert_int_equal(control_new("ftp://x", NULL, 100, &c, err), -EINVAL);
+  assert_int_equal(control_new(NULL, NULL, 100, &c, err, sizeof(err)), -EINVAL);
+  assert_int_equal(control_new("http://x", "cmd", 100, &c, err, sizeof(err)), -EINVAL);
+  assert_int_equal(control_new("ftp://x", NULL, 100, &c, err, sizeof(err)), -EINVAL);
   assert_non_null(strstr(err, "ftp://x"));
-  assert_int_equal(control_new(NULL, "", 100, &c, err), -EINVAL);
-  assert_int_equal(control_new(NULL, "true", 0, &c, err), -EINVAL);
+  assert_int_equal(control_new(NULL, "", 100, &c, err, sizeof(err)), -EINVAL);
+  assert_int_equal(control_new(NULL, "true", 0, &c, err, sizeof(err)), -EINVAL);
   assert_null(c);
   control_free(NULL);
 }
@@ -310,7 +310,7 @@ static control *url_control(const fake_api *api, const char *suffix) {
   control *c;
   char url[64], err[CONTROL_ERR_MAX];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", api->port, suffix);
-  assert_int_equal(control_new(url, NULL, 2000, &c, err), 0);
+  assert_int_equal(control_new(url, NULL, 2000, &c, err, sizeof(err)), 0);
   return c;
 }
 
@@ -320,7 +320,7 @@ static void url__set_puts_json(void **state) {
   char err[CONTROL_ERR_MAX];
   json_t *doc;
 
-  assert_int_equal(control_set(c, "a \"b\"", 2, err), 0);
+  assert_int_equal(control_set(c, "a \"b\"", 2, err, sizeof(err)), 0);
   assert_string_equal(api->method, "PUT");
   assert_string_equal(api->url, "/v1/statuses");
   doc = json_loads(api->body, 0, NULL);
@@ -336,7 +336,7 @@ static void url__remove_percent_encodes(void **state) {
   control *c = url_control(api, "");
   char err[CONTROL_ERR_MAX];
 
-  assert_int_equal(control_remove(c, "a b/c?d", err), 0);
+  assert_int_equal(control_remove(c, "a b/c?d", err, sizeof(err)), 0);
   assert_string_equal(api->method, "DELETE");
   assert_string_equal(api->url, "/v1/statuses/a%20b%2Fc%3Fd");
   control_free(c);
@@ -347,10 +347,10 @@ static void url__shutdown_resume_post(void **state) {
   control *c = url_control(api, "");
   char err[CONTROL_ERR_MAX];
 
-  assert_int_equal(control_shutdown(c, err), 0);
+  assert_int_equal(control_shutdown(c, err, sizeof(err)), 0);
   assert_string_equal(api->method, "POST");
   assert_string_equal(api->url, "/v1/shutdown");
-  assert_int_equal(control_resume(c, err), 0);
+  assert_int_equal(control_resume(c, err, sizeof(err)), 0);
   assert_string_equal(api->url, "/v1/resume");
   control_free(c);
 }
@@ -362,12 +362,12 @@ static void url__error_reply_names_reason(void **state) {
 
   api->reply_code = 400;
   api->reply_body = "{\"error\": \"unknown status 'X'\"}";
-  assert_int_equal(control_set(c, "svc", 1, err), -EIO);
+  assert_int_equal(control_set(c, "svc", 1, err, sizeof(err)), -EIO);
   assert_non_null(strstr(err, "HTTP 400"));
   assert_non_null(strstr(err, "unknown status 'X'"));
   api->reply_code = 404;
   api->reply_body = "";
-  assert_int_equal(control_remove(c, "gone", err), -ENOENT);
+  assert_int_equal(control_remove(c, "gone", err, sizeof(err)), -ENOENT);
   control_free(c);
 }
 
@@ -380,8 +380,8 @@ static void url__unreachable_fails_fast(void **state) {
   MHD_stop_daemon(api->d); /* nothing listens on the port any more */
   api->d = NULL;
   snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-  assert_int_equal(control_new(url, NULL, 2000, &c, err), 0);
-  assert_true(control_set(c, "svc", 1, err) < 0);
+  assert_int_equal(control_new(url, NULL, 2000, &c, err, sizeof(err)), 0);
+  assert_true(control_set(c, "svc", 1, err, sizeof(err)) < 0);
   assert_non_null(strstr(err, "PUT"));
   control_free(c);
 }

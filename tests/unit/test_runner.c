@@ -150,7 +150,7 @@ static void met_needs__run_with_context(void **state) {
   control *ctl;
   char err[CONTROL_ERR_MAX];
   (void)state;
-  assert_int_equal(control_new(NULL, "true {service} {status}", 1000, &ctl, err), 0);
+  assert_int_equal(control_new(NULL, "true {service} {status}", 1000, &ctl, err, sizeof(err)), 0);
   o.control = ctl;
   assert_int_equal(run(list, 1, &o, &s), RUNNER_EXIT_OK);
   assert_int_equal(s.passed, 1);
