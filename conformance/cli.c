@@ -457,7 +457,7 @@ int cli_set_target(cli *o, const char *target) {
         "HOST:PORT)",
         t);
   }
-  if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err) < 0)
+  if (runner_split_target(o->target, host, sizeof(host), port, sizeof(port), err, sizeof(err)) < 0)
     return cli_usage_error("--target: %s", err);
   if (o->protocol < 0)
     o->protocol = PROTOCOL_GRPC;

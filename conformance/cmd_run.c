@@ -144,8 +144,8 @@ static void stop_target(spawned *sp, int code) {
 }
 
 /* The gate (gate.h) for the runner, saying on stderr why it failed. */
-static int gate_and_say(void *arg, char reason[RUNNER_ERR_MAX]) {
-  int rc = gate_check(arg, reason);
+static int gate_and_say(void *arg, char *reason, size_t reasonlen) {
+  int rc = gate_check(arg, reason, reasonlen);
   if (rc < 0)
     fprintf(stderr, CLI_PROG ": the target does not answer: %s\n", reason);
   else if (rc > 0)
@@ -255,7 +255,7 @@ int cmd_run(cli *o) {
   if (code)
     goto out;
   /* Exit 3 quickly, with every case reported, when there is no server. */
-  if (runner_probe(o->target, o->timeout_ms, reason) < 0) {
+  if (runner_probe(o->target, o->timeout_ms, reason, sizeof(reason)) < 0) {
     fprintf(stderr, CLI_PROG ": target unreachable: %s\n", reason);
     ro.unreachable = reason;
   }

@@ -37,7 +37,7 @@ static int split(const char *target, char *scheme, char *host, char *port, char 
                                                       : 0;
 
   snprintf(scheme, 16, "%.*s", (int)skip, target);
-  if (runner_split_target(target + skip, host, 256, port, 16, rerr) < 0)
+  if (runner_split_target(target + skip, host, 256, port, 16, rerr, sizeof(rerr)) < 0)
     return errbuf_fail(err, errlen, -EINVAL, "%s", rerr);
   return 0;
 }

@@ -27,6 +27,6 @@ typedef struct gate_target {
  * gRPC messages but no grpc-status (reason says so); -ETIMEDOUT or -EPROTO
  * with one line in reason ("connected, but no gRPC answer within 2000 ms:
  * ..."). */
-int gate_check(const gate_target *g, char reason[RUNNER_ERR_MAX]);
+int gate_check(const gate_target *g, char *reason, size_t reasonlen);
 
 #endif

@@ -39,7 +39,7 @@ static void probe_grpc(const probe_options *o, probe_result *r) {
   gclient *gc = NULL;
   gclient_reply reply;
 
-  if (runner_probe(o->target, o->connect_timeout_ms, err) < 0) {
+  if (runner_probe(o->target, o->connect_timeout_ms, err, sizeof(err)) < 0) {
     r->exit_code = PROBE_EXIT_CONNECT;
     snprintf(r->detail, sizeof(r->detail), "error: %.240s", err);
     return;

@@ -20,44 +20,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "monotime.h"
 #include "number.h"
 
 int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
-                        char err[RUNNER_ERR_MAX]) {
+                        char *err, size_t errlen) {
   const char *colon, *h = target;
   size_t hlen;
   long p;
 
-  if (!target || !*target) {
-    snprintf(err, RUNNER_ERR_MAX, "empty target; expected HOST:PORT");
-    return -EINVAL;
-  }
+  if (!target || !*target)
+    return errbuf_fail(err, errlen, -EINVAL, "empty target; expected HOST:PORT");
   if (target[0] == '[') { /* [v6]:port */
     const char *close = strchr(target, ']');
-    if (!close || close[1] != ':') {
-      snprintf(err, RUNNER_ERR_MAX, "target '%s': expected [IPV6]:PORT", target);
-      return -EINVAL;
-    }
+    if (!close || close[1] != ':')
+      return errbuf_fail(err, errlen, -EINVAL, "target '%s': expected [IPV6]:PORT", target);
     h = target + 1;
     hlen = (size_t)(close - h);
     colon = close + 1;
   } else {
     colon = strrchr(target, ':');
-    if (!colon || strchr(target, ':') != colon) {
-      snprintf(err, RUNNER_ERR_MAX, "target '%s': expected HOST:PORT", target);
-      return -EINVAL;
-    }
+    if (!colon || strchr(target, ':') != colon)
+      return errbuf_fail(err, errlen, -EINVAL, "target '%s': expected HOST:PORT", target);
     hlen = (size_t)(colon - target);
   }
-  if (hlen == 0 || number_parse(colon + 1, 1, 65535, &p) < 0) {
-    snprintf(err, RUNNER_ERR_MAX, "target '%s': expected HOST:PORT with a port in 1-65535", target);
-    return -EINVAL;
-  }
-  if (hlen >= hostlen || strlen(colon + 1) >= portlen) {
-    snprintf(err, RUNNER_ERR_MAX, "target '%s' is too long", target);
-    return -ENAMETOOLONG;
-  }
+  if (hlen == 0 || number_parse(colon + 1, 1, 65535, &p) < 0)
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "target '%s': expected HOST:PORT with a port in 1-65535", target);
+  if (hlen >= hostlen || strlen(colon + 1) >= portlen)
+    return errbuf_fail(err, errlen, -ENAMETOOLONG, "target '%s' is too long", target);
   memcpy(host, h, hlen);
   host[hlen] = '\0';
   snprintf(port, portlen, "%s", colon + 1);
@@ -105,7 +97,7 @@ out:
   return ret;
 }
 
-int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]) {
+int runner_probe(const char *target, int timeout_ms, char *err, size_t errlen) {
   struct addrinfo hints = {
       .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
   struct addrinfo *res = NULL;
@@ -113,14 +105,13 @@ int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]) {
   long long deadline = monotime_ms() + timeout_ms;
   int ret, gai;
 
-  ret = runner_split_target(target, host, sizeof(host), port, sizeof(port), err);
+  ret = runner_split_target(target, host, sizeof(host), port, sizeof(port), err, errlen);
   if (ret < 0)
     return ret;
   gai = getaddrinfo(host, port, &hints, &res);
-  if (gai != 0) {
-    snprintf(err, RUNNER_ERR_MAX, "cannot resolve %.200s: %s", host, gai_strerror(gai));
-    return -EHOSTUNREACH;
-  }
+  if (gai != 0)
+    return errbuf_fail(err, errlen, -EHOSTUNREACH, "cannot resolve %.200s: %s", host,
+                       gai_strerror(gai));
   ret = -EHOSTUNREACH;
   for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
     ret = connect_one(ai, deadline);
@@ -129,10 +120,10 @@ int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]) {
   }
   freeaddrinfo(res);
   if (ret == -ETIMEDOUT)
-    snprintf(err, RUNNER_ERR_MAX, "connect to %s timed out after %d ms", target, timeout_ms);
-  else if (ret < 0)
-    snprintf(err, RUNNER_ERR_MAX, "connect to %s: %s", target, strerror(-ret));
-  return ret;
+    return errbuf_fail(err, errlen, ret, "connect to %s timed out after %d ms", target, timeout_ms);
+  if (ret < 0)
+    return errbuf_fail(err, errlen, ret, "connect to %s: %s", target, strerror(-ret));
+  return 0;
 }
 
 int runner_counts_as_failure(const hc_case *c, const case_result *res, int strict) {
@@ -231,7 +222,7 @@ static void run_gate(run_state *st, const char *what, int strict) {
 
   if (!st->opts->gate || st->halted)
     return;
-  rc = st->opts->gate(st->opts->gate_arg, reason);
+  rc = st->opts->gate(st->opts->gate_arg, reason, sizeof(reason));
   if (rc < 0 || (strict && rc > 0))
     run_halt(st, what, reason);
 }

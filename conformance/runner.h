@@ -46,7 +46,7 @@ enum {
  * sound (enough to run the cases, not to go on after a case that waited
  * out its timeout); < 0 for none. Else than 0, one line saying what it did
  * in reason. Called from the reporting thread only. */
-typedef int (*runner_gate_fn)(void *arg, char reason[RUNNER_ERR_MAX]);
+typedef int (*runner_gate_fn)(void *arg, char *reason, size_t reasonlen);
 
 /* Borrowed strings and control; they must outlive runner_run. */
 typedef struct runner_options {
@@ -68,11 +68,11 @@ typedef struct runner_options {
 
 /* Splits "host:port" or "[v6]:port". 0, or -EINVAL with a reason in err. */
 int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
-                        char err[RUNNER_ERR_MAX]);
+                        char *err, size_t errlen);
 
 /* A bounded TCP connect (getaddrinfo + non-blocking connect) to target.
  * 0 if it connected; otherwise negative with the reason in err. */
-int runner_probe(const char *target, int timeout_ms, char err[RUNNER_ERR_MAX]);
+int runner_probe(const char *target, int timeout_ms, char *err, size_t errlen);
 
 /* 1 if this result makes the run fail (exit 1): a MUST failure; with
  * strict also any other failure and any WARN. */

@@ -137,7 +137,7 @@ int spawner_wait_ready(spawned *s, const int *ports, size_t n, int timeout_ms, c
       if (left <= 0)
         return errbuf_fail(err, errlen, -ETIMEDOUT, "port %d did not answer within %d ms (%.200s)",
                            ports[i], timeout_ms, why);
-      if (runner_probe(target, (int)(left < 1000 ? left : 1000), why) == 0)
+      if (runner_probe(target, (int)(left < 1000 ? left : 1000), why, sizeof(why)) == 0)
         break;
       monotime_sleep_ms(
           POLL_MS); /* nothing to block on: the target gives no signal when it listens */

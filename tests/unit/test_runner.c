@@ -185,11 +185,11 @@ typedef struct fake_gate {
   int calls;
 } fake_gate;
 
-static int gate_fake(void *arg, char reason[RUNNER_ERR_MAX]) {
+static int gate_fake(void *arg, char *reason, size_t reasonlen) {
   fake_gate *g = arg;
   if (g->calls++ < g->ok_calls)
     return 0;
-  snprintf(reason, RUNNER_ERR_MAX, "connected, but no gRPC answer within 2000 ms");
+  snprintf(reason, reasonlen, "connected, but no gRPC answer within 2000 ms");
   return -ETIMEDOUT;
 }
 
@@ -273,21 +273,25 @@ static void counts_as_failure__table(void **state) {
 static void split_target__forms(void **state) {
   char host[64], port[8], err[RUNNER_ERR_MAX];
   (void)state;
-  assert_int_equal(
-      runner_split_target("127.0.0.1:50051", host, sizeof(host), port, sizeof(port), err), 0);
+  assert_int_equal(runner_split_target("127.0.0.1:50051", host, sizeof(host), port, sizeof(port),
+                                       err, sizeof(err)),
+                   0);
   assert_string_equal(host, "127.0.0.1");
   assert_string_equal(port, "50051");
-  assert_int_equal(runner_split_target("[::1]:8080", host, sizeof(host), port, sizeof(port), err),
-                   0);
+  assert_int_equal(
+      runner_split_target("[::1]:8080", host, sizeof(host), port, sizeof(port), err, sizeof(err)),
+      0);
   assert_string_equal(host, "::1");
   assert_string_equal(port, "8080");
-  assert_int_equal(runner_split_target("localhost:1", host, sizeof(host), port, sizeof(port), err),
-                   0);
+  assert_int_equal(
+      runner_split_target("localhost:1", host, sizeof(host), port, sizeof(port), err, sizeof(err)),
+      0);
   static const char *const bad[] = {"",        "host",       "host:",    ":80",
                                     "host:0",  "host:65536", "host:80x", "::1:80",
                                     "[::1]80", "[::1]",      "host:+80", "host: 80"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-    assert_true(runner_split_target(bad[i], host, sizeof(host), port, sizeof(port), err) < 0);
+    assert_true(
+        runner_split_target(bad[i], host, sizeof(host), port, sizeof(port), err, sizeof(err)) < 0);
 }
 
 /* A loopback listener; *port receives its port. */
@@ -308,9 +312,9 @@ static void probe__listening_and_closed_port(void **state) {
   int port, fd = listener(&port);
   (void)state;
   snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-  assert_int_equal(runner_probe(target, 1000, err), 0);
+  assert_int_equal(runner_probe(target, 1000, err, sizeof(err)), 0);
   close(fd); /* now nothing listens there: refused at once */
-  assert_int_equal(runner_probe(target, 1000, err), -ECONNREFUSED);
+  assert_int_equal(runner_probe(target, 1000, err, sizeof(err)), -ECONNREFUSED);
   assert_non_null(strstr(err, target));
 }
 
