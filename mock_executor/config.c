@@ -206,14 +206,17 @@ static int apply_timeline(config *cfg, const char *v, int from_file, char *err, 
   timeline_spec spec;
   const char *text;
   char *name;
+  int rc;
 
   (void)from_file;
   if (split_named(v, &name, &text) < 0)
     return -ENOMEM;
-  /* Syntax now; --repeat's demands are checked once every flag is in. */
-  if (timeline_parse(text, 0, &spec, terr, sizeof(terr)) < 0) {
+  /* Syntax now; --repeat's demands are checked once every flag is in.
+   * -ENOMEM writes no reason: it is not a syntax error. */
+  rc = timeline_parse(text, 0, &spec, terr, sizeof(terr));
+  if (rc < 0) {
     free(name);
-    return fail(err, errlen, "--timeline: '%s': %s", text, terr);
+    return rc == -ENOMEM ? rc : fail(err, errlen, "--timeline: '%s': %s", text, terr);
   }
   timeline_spec_free(&spec);
   grown = realloc(cfg->timelines, (cfg->n_timelines + 1) * sizeof(*grown));
@@ -665,6 +668,7 @@ static int pair_listeners(config *cfg, char *err, size_t errlen) {
 static int check_whole(config *cfg, char *err, size_t errlen) {
   char terr[TIMELINE_ERR_MAX];
   timeline_spec spec;
+  int rc;
 
   if (cfg->n_listeners == 0)
     cfg->n_listeners = 1; /* port 0 */
@@ -674,7 +678,10 @@ static int check_whole(config *cfg, char *err, size_t errlen) {
   if (cfg->ssl_ca && !cfg->ssl_certfile)
     return fail(err, errlen, "--ssl-ca needs --ssl-certfile and --ssl-keyfile");
   for (size_t i = 0; i < cfg->n_timelines; i++) {
-    if (timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, terr, sizeof(terr)) < 0)
+    rc = timeline_parse(cfg->timelines[i].spec, cfg->repeat, &spec, terr, sizeof(terr));
+    if (rc == -ENOMEM)
+      return rc;
+    if (rc < 0)
       return fail(err, errlen, "--timeline: '%s': %s", cfg->timelines[i].spec, terr);
     timeline_spec_free(&spec);
   }
@@ -723,7 +730,8 @@ int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen) {
     rc = config_yaml_load(cfg->config_file, keys, nkeys, &cfg->file_args, yerr);
     if (rc < 0) {
       snprintf(err, errlen, "--config: %s", yerr);
-      rc = -EINVAL;
+      if (rc != -ENOMEM) /* -ENOENT, -EACCES: a bad flag value all the same */
+        rc = -EINVAL;
       goto out;
     }
     rc = parse_args(cfg, (int)cfg->file_args.argc, cfg->file_args.argv, cfg->file_args.origin, err,

@@ -218,6 +218,8 @@ int config_yaml_load(const char *path, const config_key *keys, size_t nkeys, con
       goto out;
   }
 out:
+  if (rv == -ENOMEM) /* push() and emit_map() write no message of their own */
+    snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", path);
   if (rv < 0)
     config_args_free(out);
   yaml_document_delete(&doc);

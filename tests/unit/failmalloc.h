@@ -8,7 +8,7 @@
  * (make test-asan runs these tests under LeakSanitizer).
  *
  * The test binary is linked with -Wl,--wrap for malloc, calloc, realloc,
- * strdup and strndup (tests/CMakeLists.txt, failmalloc_tests), so every
+ * strdup, strndup and asprintf (tests/CMakeLists.txt, failmalloc_tests), so every
  * allocation our code makes goes through here; jansson's are routed here
  * too (json_set_alloc_funcs). Allocations inside other shared libraries
  * (protobuf-c, libyaml, libxml2) are not counted.

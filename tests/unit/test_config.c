@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "failmalloc.h"
 #include "wire.h"
 
 #define ARGV(...) ((char *[]){"mock-executor", __VA_ARGS__, NULL})
@@ -336,8 +337,56 @@ static void ssl_flags__both_or_neither(void **state) {
   EXPECT_ERROR("--ssl-ca", "--ssl-ca");
 }
 
+/* ---- out of memory (failmalloc.h): -ENOMEM, nothing left to free ---- */
+
+/* Every allocating flag, from the command line and from a config file:
+ * each failed allocation makes config_parse return -ENOMEM and "out of
+ * memory", with the struct left with nothing to free (config.h). */
+static void oom_parse_step(void *arg) {
+  const char *path = arg;
+  char err[300] = "";
+  config cfg;
+  int rc, failed;
+
+  failmalloc_begin();
+  rc = PARSE(&cfg, err, "--config", (char *)path, "--status", "foo=NOT_SERVING", "--timeline",
+             "bar=NOT_SERVING:1s,SERVING", "--fault", "method=Check,action=code:UNAVAILABLE");
+  failed = failmalloc_end();
+  if (failed) {
+    if (rc != -ENOMEM)
+      fail_msg("a failed allocation returned %d (%s), not -ENOMEM", rc, err);
+    assert_string_equal(err, "out of memory");
+    assert_null(cfg.statuses);
+    assert_null(cfg.timelines);
+    assert_null(cfg.fault_rules);
+    assert_null(cfg.file_args.argv);
+    assert_int_equal(cfg.n_statuses + cfg.n_timelines + cfg.n_fault_rules + cfg.file_args.argc, 0);
+    return;
+  }
+  assert_int_equal(rc, CONFIG_RUN);
+  assert_int_equal(cfg.n_statuses, 3);
+  assert_string_equal(cfg.statuses[2].name, "foo");
+  assert_int_equal(cfg.n_timelines, 2);
+  assert_string_equal(cfg.timelines[1].name, "bar");
+  assert_int_equal(cfg.n_fault_rules, 2);
+  assert_int_equal(cfg.list_limit, 7);
+  config_free(&cfg);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  char *path = temp_yaml(
+      "port: [5, 6]\nstatus: {\"\": NOT_SERVING, svc: SERVING}\n"
+      "list_limit: 7\ntimeline: {\"\": \"SERVING:1s,NOT_SERVING:1s\"}\n"
+      "fault: [\"method=Watch,action=hang\"]\n");
+  (void)state;
+  assert_true(failmalloc_run(oom_parse_step, path) >= 10);
+  unlink(path);
+  free(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(defaults__grpc_on_a_free_port_no_admin),
       cmocka_unit_test(flags__every_value_is_stored),
       cmocka_unit_test(status__plain_sets_empty_name_named_sets_name),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config_yaml.h"
+#include "failmalloc.h"
 
 static const config_key keys[] = {
     {"host", CONFIG_SCALAR}, {"list-limit", CONFIG_SCALAR}, {"port", CONFIG_LIST},
@@ -116,8 +117,46 @@ static void bad__missing_file(void **state) {
   assert_non_null(strstr(err, "/nonexistent/hc.yaml: cannot open"));
 }
 
+/* ---- out of memory (failmalloc.h): -ENOMEM, *out left empty ---- */
+
+/* Every kind of key (scalar, list, map with a named and a bare entry,
+ * bool): each failed allocation returns -ENOMEM with a message and
+ * nothing in *out. */
+static void oom_load_step(void *arg) {
+  char err[CONFIG_ERR_MAX] = "";
+  config_args args;
+  int rv, failed;
+
+  failmalloc_begin();
+  rv = config_yaml_load(arg, keys, NKEYS, &args, err);
+  failed = failmalloc_end();
+  if (failed) {
+    assert_int_equal(rv, -ENOMEM);
+    assert_non_null(strstr(err, "out of memory"));
+    assert_int_equal(args.argc, 0);
+    assert_null(args.argv);
+    assert_null(args.origin);
+    return;
+  }
+  assert_int_equal(rv, 0);
+  assert_int_equal(args.argc, 11);
+  assert_string_equal(args.argv[10], "svc=NOT_SERVING");
+  config_args_free(&args);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  char *path = write_temp(
+      "host: 127.0.0.1\nport: [1, 2]\nrepeat: true\n"
+      "status: {\"\": SERVING, svc: NOT_SERVING}\n");
+  (void)state;
+  assert_true(failmalloc_run(oom_load_step, path) >= 12);
+  unlink(path);
+  free(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test(good__every_kind_becomes_flags_with_origins),
       cmocka_unit_test(good__false_bool_and_scalar_list_and_empty_file),
       cmocka_unit_test(bad__each_error_names_file_line_key),
