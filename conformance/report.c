@@ -103,13 +103,16 @@ static void text_end(writer *w, const report_run_info *info, const report_summar
 
 /* ---- TAP 13 ------------------------------------------------------------ */
 
-/* One YAML value: a JSON string is a valid YAML double-quoted scalar. */
-static void yaml_field(FILE *f, const char *key, const char *value) {
+/* One YAML value: a JSON string is a valid YAML double-quoted scalar.
+ * Out of memory, the field is left out and report_end fails (-EIO). */
+static void yaml_field(writer *w, const char *key, const char *value) {
   json_t *str = json_string(value);
   char *text = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
 
   if (text)
-    fprintf(f, "  %s: %s\n", key, text);
+    fprintf(w->f, "  %s: %s\n", key, text);
+  else
+    w->oom = 1;
   free(text);
   json_decref(str);
 }
@@ -149,12 +152,12 @@ static void tap_add(writer *w, const entry *e, size_t index) {
   fputc('\n', w->f);
   if (r->outcome == OUTCOME_FAIL || r->outcome == OUTCOME_WARN) {
     fprintf(w->f, "  ---\n");
-    yaml_field(w->f, "severity", catalogue_outcome_name(r->outcome));
-    yaml_field(w->f, "message", r->message);
-    yaml_field(w->f, "clauses", e->c->clauses);
-    yaml_field(w->f, "clause", e->c->clause_text ? e->c->clause_text : "");
-    yaml_field(w->f, "expected", r->expected);
-    yaml_field(w->f, "seen", r->seen);
+    yaml_field(w, "severity", catalogue_outcome_name(r->outcome));
+    yaml_field(w, "message", r->message);
+    yaml_field(w, "clauses", e->c->clauses);
+    yaml_field(w, "clause", e->c->clause_text ? e->c->clause_text : "");
+    yaml_field(w, "expected", r->expected);
+    yaml_field(w, "seen", r->seen);
     fprintf(w->f, "  duration_ms: %ld\n  ...\n", e->duration_ms);
   }
   fflush(w->f);
@@ -316,10 +319,10 @@ static void json_add(writer *w, const entry *e, size_t index) {
                           e->res.message, "duration_ms", (json_int_t)e->duration_ms);
 
   (void)index;
-  if (doc && (e->res.outcome == OUTCOME_FAIL || e->res.outcome == OUTCOME_WARN)) {
-    json_object_set_new(doc, "expected", json_string(e->res.expected));
-    json_object_set_new(doc, "seen", json_string(e->res.seen));
-  }
+  if (doc && (e->res.outcome == OUTCOME_FAIL || e->res.outcome == OUTCOME_WARN) &&
+      (json_object_set_new(doc, "expected", json_string(e->res.expected)) < 0 ||
+       json_object_set_new(doc, "seen", json_string(e->res.seen)) < 0))
+    w->oom = 1; /* a record short of a field: report_end fails (-EIO) */
   json_line(w, doc);
 }
 

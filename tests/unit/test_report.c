@@ -2,6 +2,7 @@
  * checked by the tool that consumes it (xmllint against a JUnit schema,
  * prove for TAP, jansson for NDJSON). */
 #define _GNU_SOURCE /* mkdtemp */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 
 #include "catalogue.h"
+#include "failmalloc.h"
 #include "report.h"
 
 static void noop(const case_ctx *ctx, case_result *res) {
@@ -392,8 +394,91 @@ static void format_parse__names(void **state) {
   assert_string_equal(report_format_name(REPORT_JSON), "json");
 }
 
+/* ---- out of memory (failmalloc.h) ---- */
+
+typedef struct oom_arg {
+  report_format fmt;
+  char *want; /* the report when nothing fails */
+} oom_arg;
+
+/* The whole life of a report with one writer on a memory stream: report_new
+ * and report_add_stream return -ENOMEM leaving nothing behind; a failure
+ * while writing is -EIO from report_end naming the writer, never a report
+ * silently short of a field. */
+static void oom_report_step(void *arg) {
+  oom_arg *a = arg;
+  report_run_info info = {.version = "9.9.9",
+                          .target = "127.0.0.1:5",
+                          .options = "timeout=2000ms strict=no control=none",
+                          .started = "2025-01-31T12:00:00Z",
+                          .total = NCASES};
+  report_summary sum = {.passed = 1, .failed = 2, .warned = 1, .skipped = 1, .exit_code = 1};
+  case_result res[NCASES];
+  char err[256] = "", *text = NULL;
+  size_t len = 0;
+  report *r = NULL;
+  FILE *f = open_memstream(&text, &len);
+  int rc, failed;
+
+  assert_non_null(f);
+  case_pass(&res[0], "ok");
+  case_fail(&res[1], "NOT_FOUND", "OK + SERVICE_UNKNOWN", "unknown name answered OK");
+  case_warn(&res[2], "one message", "two messages", "duplicate sent");
+  case_skip(&res[3], "needs a control hook");
+  case_fail(&res[4], "\"\" listed", "no \"\"", "List left out \"\"");
+  failmalloc_begin();
+  rc = report_new(&r);
+  if (rc == 0) {
+    rc = report_add_stream(r, a->fmt, f, 0);
+    if (rc < 0)
+      report_free(r);
+  }
+  if (rc == 0) {
+    report_begin(r, &info);
+    for (size_t i = 0; i < NCASES; i++)
+      report_case(r, &cases[i], &res[i], (long)(i * 7), res[i].outcome == OUTCOME_FAIL);
+    rc = report_end(r, &sum, err, sizeof(err));
+    report_free(r);
+  }
+  failed = failmalloc_end();
+  fclose(f);
+  if (!a->want) { /* the first run, nothing failed: the reference */
+    assert_int_equal(rc, 0);
+    a->want = text;
+    return;
+  }
+  if (failed && rc == -ENOMEM) {
+    free(text);
+    return;
+  }
+  if (failed && rc == -EIO) {
+    assert_non_null(strstr(err, report_format_name(a->fmt)));
+    free(text);
+    return;
+  }
+  if (rc != 0 || strcmp(text, a->want) != 0)
+    fail_msg("%s report: rc %d (%s) and %s output after a failed allocation",
+             report_format_name(a->fmt), rc, err, strcmp(text, a->want) ? "different" : "the same");
+  free(text);
+}
+
+static void oom__every_allocation_failed_once(void **state) {
+  (void)state;
+  for (report_format fmt = REPORT_TEXT; fmt <= REPORT_HTML; fmt++) {
+    oom_arg a = {.fmt = fmt, .want = NULL};
+    /* libxml2 sets itself up on first use, which allocates once: before
+     * counting, so that every run allocates alike. */
+    oom_report_step(&a);
+    free(a.want);
+    a.want = NULL;
+    assert_true(failmalloc_run(oom_report_step, &a) >= 2);
+    free(a.want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom__every_allocation_failed_once),
       cmocka_unit_test_setup_teardown(junit__valid_against_schema, setup, teardown),
       cmocka_unit_test_setup_teardown(junit__strict_warn_is_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(junit__survives_hostile_text, setup, teardown),
