@@ -1,10 +1,8 @@
 /* admin: the control API over HTTP/JSON. See admin.h for the contract. */
-#define _GNU_SOURCE /* vasprintf */
 #include "admin.h"
 #include "admin_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 #include "errbuf.h"
 #include "httpd.h"
 #include "wire.h"
+#include "xalloc.h"
 
 #define STATUS_SHAPE "{\"service\": \"name\", \"status\": \"SERVING\"}"
 #define TIMELINE_SHAPE \
@@ -58,21 +57,9 @@ static enum MHD_Result get_statuses(void *ctx, struct MHD_Connection *conn,
   return httpd_respond_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "statuses", statuses));
 }
 
-/* A malloc'd printf-formatted message; NULL if out of memory. */
-static char *message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *message(const char *fmt, ...) {
-  va_list ap;
-  char *text;
-  int n;
-
-  va_start(ap, fmt);
-  n = vasprintf(&text, fmt, ap);
-  va_end(ap);
-  return n < 0 ? NULL : text;
-}
-
-/* -EINVAL with *error set, or -ENOMEM when the message cannot be built. */
-#define REFUSE(error, ...) ((*(error) = message(__VA_ARGS__)) ? -EINVAL : -ENOMEM)
+/* -EINVAL with *error set to a malloc'd message (xalloc: out of memory
+ * aborts, docs/oom.md). */
+#define REFUSE(error, ...) (*(error) = xasprintf(__VA_ARGS__), -EINVAL)
 
 /* What a PUT body must look like: an object with exactly these fields. */
 typedef struct body_field {
@@ -128,7 +115,7 @@ static int check_fields(json_t *root, const body_shape *shape, char **error) {
 }
 
 /* Parses a PUT body (NULL: none) as an object of `shape`: 0 and a new
- * reference in *root, or -EINVAL with a malloc'd *error (400), -ENOMEM. */
+ * reference in *root, or -EINVAL with a malloc'd *error (400). */
 static int parse_body(const char *body, size_t len, const body_shape *shape, json_t **root,
                       char **error) {
   json_error_t jerr;
@@ -180,13 +167,10 @@ int admin_check_delete(const char *name, const char **error) {
   return 0;
 }
 
-/* Queues the answer to a failed parse: 400 with the message, or 500. */
-static enum MHD_Result refuse_body(struct MHD_Connection *conn, int rc, char *error) {
-  enum MHD_Result rv;
+/* Queues the answer to a failed parse: 400 with the message. */
+static enum MHD_Result refuse_body(struct MHD_Connection *conn, char *error) {
+  enum MHD_Result rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
 
-  if (rc != -EINVAL)
-    return httpd_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-  rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
   free(error);
   return rv;
 }
@@ -200,7 +184,7 @@ static json_t *read_body(struct MHD_Connection *conn, const httpd_request *rq,
   int rc = parse_body(rq->body, rq->body_len, shape, &root, &error);
 
   if (rc < 0) {
-    *rv = refuse_body(conn, rc, error);
+    *rv = refuse_body(conn, error);
     return NULL;
   }
   return root;
@@ -226,7 +210,7 @@ static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn, const 
 
   rc = admin_parse_put(rq->body, rq->body_len, &root, &service, &status, &error);
   if (rc < 0)
-    return refuse_body(conn, rc, error);
+    return refuse_body(conn, error);
   rc = registry_set(a->reg, service, status); /* wakes the watchers itself */
   if (rc == -ESHUTDOWN)
     rv = refuse_shut_down(conn);
@@ -542,9 +526,7 @@ int admin_start(const admin_options *opts, admin **out, int *bound_port, char *e
   if (opts->token && !opts->token[0])
     return errbuf_fail(err, errlen, -EINVAL,
                        "admin: empty token (leave it unset for no authentication)");
-  a = calloc(1, sizeof(*a));
-  if (!a)
-    return errbuf_fail(err, errlen, -ENOMEM, "admin: out of memory");
+  a = xcalloc(1, sizeof(*a));
   a->reg = opts->reg;
   a->journal = opts->journal;
   a->timelines = opts->timelines;

@@ -15,7 +15,7 @@
  * On success returns 0, *root holds the document (the caller json_decref's
  * it), *service points into it and *status is 0-3. On bad input returns
  * -EINVAL and *error is a malloc'd message naming what is wrong (the caller
- * frees it; the answer is 400); -ENOMEM when out of memory. */
+ * frees it; the answer is 400). Out of memory aborts (docs/oom.md). */
 int admin_parse_put(const char *body, size_t len, json_t **root, const char **service, int *status,
                     char **error);
 

@@ -1,7 +1,8 @@
 /* xalloc: see xalloc.h. */
-#define _GNU_SOURCE /* strdup */
+#define _GNU_SOURCE /* strdup, vasprintf */
 #include "xalloc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,3 +27,18 @@ void *xrealloc(void *p, size_t size) {
 }
 
 char *xstrdup(const char *s) { return checked(strdup(s), strlen(s) + 1); }
+
+char *xasprintf(const char *fmt, ...) {
+  va_list ap;
+  char *text;
+  int n;
+
+  va_start(ap, fmt);
+  n = vasprintf(&text, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    fprintf(stderr, "out of memory (formatting '%s'); aborting (docs/oom.md)\n", fmt);
+    abort();
+  }
+  return text;
+}
