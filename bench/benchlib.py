@@ -47,11 +47,66 @@ def scratch(prefix):
     return tempfile.mkdtemp(prefix=f"bench-{prefix}-")
 
 
-class Server:
-    """A child process that announces its ports with LISTENING lines."""
+class Pinning:
+    """Two disjoint CPU sets, as grpc_bench runs a server and its load
+    generator: the server on the `server_cpus` highest-numbered CPUs, the
+    load generator on the rest (on 2 CPUs: server `taskset -c 1`, load
+    generator `taskset -c 0`). A server is started under taskset, so its
+    runtime sizes its thread pools (Go's GOMAXPROCS, gRPC's executors) for
+    the CPUs it has, as it would when deployed on them."""
 
-    def __init__(self, name, argv, kinds=("grpc",), env=None, cwd=None):
+    def __init__(self, server_cpus=1):
+        cpus = sorted(os.sched_getaffinity(0))
+        if server_cpus < 1 or server_cpus >= len(cpus):
+            die(f"--server-cpus {server_cpus}: this process may use {len(cpus)} CPUs "
+                "and the load generator needs at least one")
+        self.server = ",".join(map(str, cpus[-server_cpus:]))
+        self.load = ",".join(map(str, cpus[:-server_cpus]))
+
+    def server_argv(self, argv):
+        return ["taskset", "-c", self.server, *argv]
+
+    def load_argv(self, argv):
+        return ["taskset", "-c", self.load, *argv]
+
+    def describe(self):
+        return f"server taskset -c {self.server}, load generator taskset -c {self.load}"
+
+
+def add_pin_args(ap):
+    """--server-cpus N and --unpinned-only, shared by the throughput benches."""
+    ap.add_argument("--server-cpus", type=int, default=1,
+                    help="CPUs of the server in the pinned runs (default 1; the load "
+                         "generator gets the others)")
+    ap.add_argument("--unpinned-only", action="store_true",
+                    help="skip the pinned runs (only the unpinned figure)")
+    ap.add_argument("--pinned-only", action="store_true",
+                    help="skip the unpinned runs (A/B trials of one lever)")
+
+
+def modes(a):
+    """[(label, Pinning or None)]: unpinned first, then pinned, unless
+    --unpinned-only or --pinned-only. Needs taskset (util-linux) for the
+    pinned mode."""
+    if a.unpinned_only and a.pinned_only:
+        die("--unpinned-only and --pinned-only exclude each other")
+    out = [] if a.pinned_only else [("unpinned", None)]
+    if not a.unpinned_only:
+        if not shutil.which("taskset"):
+            die("taskset missing (util-linux); or pass --unpinned-only")
+        out.append((f"pinned {a.server_cpus}", Pinning(a.server_cpus)))
+    return out
+
+
+class Server:
+    """A child process that announces its ports with LISTENING lines.
+    With `pin` (a Pinning) it runs on the pinning's server CPUs."""
+
+    def __init__(self, name, argv, kinds=("grpc",), env=None, cwd=None, pin=None):
         self.name = name
+        self.pin = pin
+        if pin is not None:
+            argv = pin.server_argv(argv)
         self.argv = argv
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -97,6 +152,14 @@ class Server:
         for line in iter(pipe.readline, b""):
             if keep is not None and len(keep) < 200:
                 keep.append(line.decode(errors="replace"))
+
+    def cpus_allowed(self):
+        """Cpus_allowed_list of the server's main thread (checks the pinning)."""
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("Cpus_allowed_list:"):
+                    return line.split(":", 1)[1].strip()
+        return "?"
 
     def addr(self, kind="grpc"):
         return self.addrs[kind]
@@ -151,21 +214,21 @@ class Server:
         self.stop()
 
 
-def start_mock(extra=(), kinds=("grpc", "admin")):
+def start_mock(extra=(), kinds=("grpc", "admin"), pin=None, name="mock-executor"):
     """The mock as users run it (journal on, default queues), on free ports."""
     require(MOCK, "run `make` (or cmake --build build) first")
     argv = [MOCK, "--host", "127.0.0.1", "--port", "0", "--admin-port", "0", *extra]
-    return Server("mock-executor", argv, kinds)
+    return Server(name, argv, kinds, pin=pin)
 
 
 class CppHost(Server):
     """The gRPC C++ library's default health service (tests/interop)."""
 
-    def __init__(self):
+    def __init__(self, pin=None):
         require(CPP_HOST, "libgrpc++-dev is needed to build build/tests/cpp-health-host")
         self.ctl_dir = scratch("cpp")
         super().__init__("cpp-health-host",
-                         [CPP_HOST, "--port", "0", "--control-dir", self.ctl_dir])
+                         [CPP_HOST, "--port", "0", "--control-dir", self.ctl_dir], pin=pin)
 
     def stop(self):
         super().stop()
@@ -202,12 +265,12 @@ def build_go_probe():
                     os.path.join(BUILD, "bench", "go-probe"))
 
 
-def start_go_host():
+def start_go_host(pin=None):
     path = build_go_host()
     if path is None:
         return None
     return Server("go-health-host", [path, "--port", "0", "--admin-port", "0"],
-                  ("grpc", "admin"))
+                  ("grpc", "admin"), pin=pin)
 
 
 def free_port():
@@ -221,9 +284,9 @@ def free_port():
 class PortServer(Server):
     """A server with no LISTENING line: ready once its port accepts."""
 
-    def __init__(self, name, argv, port, env=None, cwd=None):
+    def __init__(self, name, argv, port, env=None, cwd=None, pin=None):
         self.port = port
-        super().__init__(name, argv, kinds=(), env=env, cwd=cwd)
+        super().__init__(name, argv, kinds=(), env=env, cwd=cwd, pin=pin)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
