@@ -57,10 +57,6 @@ static enum MHD_Result get_statuses(void *ctx, struct MHD_Connection *conn,
   return httpd_respond_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "statuses", statuses));
 }
 
-/* -EINVAL with *error set to a malloc'd message (xalloc: out of memory
- * aborts, docs/oom.md). */
-#define REFUSE(error, ...) (*(error) = xasprintf(__VA_ARGS__), -EINVAL)
-
 /* What a PUT body must look like: an object with exactly these fields. */
 typedef struct body_field {
   const char *key;
@@ -92,13 +88,14 @@ static int shape_has(const body_shape *shape, const char *key) {
 }
 
 /* Checks an object's fields against the shape. */
-static int check_fields(json_t *root, const body_shape *shape, char **error) {
+static int check_fields(json_t *root, const body_shape *shape, char *err, size_t errlen) {
   const char *key;
   json_t *v;
 
   json_object_foreach(root, key, v) {
     if (!shape_has(shape, key))
-      return REFUSE(error, "unknown field \"%s\": expected %s", key, shape->example);
+      return errbuf_fail(err, errlen, -EINVAL, "unknown field \"%s\": expected %s", key,
+                         shape->example);
   }
   for (size_t i = 0; i < shape->n; i++) {
     const body_field *fd = &shape->fields[i];
@@ -106,33 +103,34 @@ static int check_fields(json_t *root, const body_shape *shape, char **error) {
     if (!v && fd->optional)
       continue;
     if (!v)
-      return REFUSE(error, "missing field \"%s\" in %s", fd->key, shape->example);
+      return errbuf_fail(err, errlen, -EINVAL, "missing field \"%s\" in %s", fd->key,
+                         shape->example);
     if (fd->is_bool ? !json_is_boolean(v) : !json_is_string(v))
-      return REFUSE(error, "field \"%s\" must be %s", fd->key,
-                    fd->is_bool ? "true or false" : "a string");
+      return errbuf_fail(err, errlen, -EINVAL, "field \"%s\" must be %s", fd->key,
+                         fd->is_bool ? "true or false" : "a string");
   }
   return 0;
 }
 
 /* Parses a PUT body (NULL: none) as an object of `shape`: 0 and a new
- * reference in *root, or -EINVAL with a malloc'd *error (400). */
+ * reference in *root, or -EINVAL with the message in err (400). */
 static int parse_body(const char *body, size_t len, const body_shape *shape, json_t **root,
-                      char **error) {
+                      char *err, size_t errlen) {
   json_error_t jerr;
   json_t *doc;
   int rv;
 
   *root = NULL;
-  *error = NULL;
   if (!body)
-    return REFUSE(error, "missing body: expected %s", shape->example);
+    return errbuf_fail(err, errlen, -EINVAL, "missing body: expected %s", shape->example);
   doc = json_loadb(body, len, 0, &jerr);
   if (!doc)
-    return REFUSE(error, "bad JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    return errbuf_fail(err, errlen, -EINVAL, "bad JSON at line %d column %d: %s", jerr.line,
+                       jerr.column, jerr.text);
   if (!json_is_object(doc))
-    rv = REFUSE(error, "body must be a JSON object %s", shape->example);
+    rv = errbuf_fail(err, errlen, -EINVAL, "body must be a JSON object %s", shape->example);
   else
-    rv = check_fields(doc, shape, error);
+    rv = check_fields(doc, shape, err, errlen);
   if (rv < 0) {
     json_decref(doc);
     return rv;
@@ -142,15 +140,15 @@ static int parse_body(const char *body, size_t len, const body_shape *shape, jso
 }
 
 int admin_parse_put(const char *body, size_t len, json_t **root, const char **service, int *status,
-                    char **error) {
+                    char *err, size_t errlen) {
   const char *text;
-  int rv = parse_body(body, len, &status_shape, root, error);
+  int rv = parse_body(body, len, &status_shape, root, err, errlen);
 
   if (rv < 0)
     return rv;
   text = json_string_value(json_object_get(*root, "status"));
   if (wire_status_parse(text, status) < 0) {
-    rv = REFUSE(error, "unknown status \"%s\": use " STATUS_NAMES, text);
+    rv = errbuf_fail(err, errlen, -EINVAL, "unknown status \"%s\": use " STATUS_NAMES, text);
     json_decref(*root); /* after the message: text points into it */
     *root = NULL;
     return rv;
@@ -159,20 +157,12 @@ int admin_parse_put(const char *body, size_t len, json_t **root, const char **se
   return 0;
 }
 
-int admin_check_delete(const char *name, const char **error) {
-  if (!name[0]) {
-    *error = "empty service name: \"\" is the server's overall health and cannot be removed";
-    return -EINVAL;
-  }
+int admin_check_delete(const char *name, char *err, size_t errlen) {
+  if (!name[0])
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "empty service name: \"\" is the server's overall health and cannot be "
+                       "removed");
   return 0;
-}
-
-/* Queues the answer to a failed parse: 400 with the message. */
-static enum MHD_Result refuse_body(struct MHD_Connection *conn, char *error) {
-  enum MHD_Result rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
-
-  free(error);
-  return rv;
 }
 
 /* The request's body as a JSON object of `shape` (a new reference), or
@@ -180,11 +170,10 @@ static enum MHD_Result refuse_body(struct MHD_Connection *conn, char *error) {
 static json_t *read_body(struct MHD_Connection *conn, const httpd_request *rq,
                          const body_shape *shape, enum MHD_Result *rv) {
   json_t *root;
-  char *error;
-  int rc = parse_body(rq->body, rq->body_len, shape, &root, &error);
+  char err[ADMIN_ERR_MAX];
 
-  if (rc < 0) {
-    *rv = refuse_body(conn, error);
+  if (parse_body(rq->body, rq->body_len, shape, &root, err, sizeof(err)) < 0) {
+    *rv = httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
     return NULL;
   }
   return root;
@@ -204,13 +193,12 @@ static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn, const 
   admin *a = ctx;
   json_t *root;
   const char *service;
-  char *error;
+  char err[ADMIN_ERR_MAX];
   int status, rc;
   enum MHD_Result rv;
 
-  rc = admin_parse_put(rq->body, rq->body_len, &root, &service, &status, &error);
-  if (rc < 0)
-    return refuse_body(conn, error);
+  if (admin_parse_put(rq->body, rq->body_len, &root, &service, &status, err, sizeof(err)) < 0)
+    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
   rc = registry_set(a->reg, service, status); /* wakes the watchers itself */
   if (rc == -ESHUTDOWN)
     rv = refuse_shut_down(conn);
@@ -227,11 +215,11 @@ static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn, const 
 static enum MHD_Result delete_status(void *ctx, struct MHD_Connection *conn,
                                      const httpd_request *rq) {
   admin *a = ctx;
-  const char *error;
+  char err[ADMIN_ERR_MAX];
   int rc;
 
-  if (admin_check_delete(rq->rest, &error) < 0)
-    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", error);
+  if (admin_check_delete(rq->rest, err, sizeof(err)) < 0)
+    return httpd_respond_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
   rc = registry_remove(a->reg, rq->rest);
   if (rc == -ENOENT)
     return httpd_respond_error(conn, MHD_HTTP_NOT_FOUND, "unknown service \"%s\"", rq->rest);

@@ -11,16 +11,21 @@
 
 #include <jansson.h>
 
+/* The size of the err buffers below in this tree: room for every message
+ * with the names it quotes (a field name, a status); a quoted name longer
+ * than that is cut (errbuf.h). */
+#define ADMIN_ERR_MAX 1024
+
 /* Parses the body of PUT /v1/statuses (body NULL: the request had none).
  * On success returns 0, *root holds the document (the caller json_decref's
  * it), *service points into it and *status is 0-3. On bad input returns
- * -EINVAL and *error is a malloc'd message naming what is wrong (the caller
- * frees it; the answer is 400). Out of memory aborts (docs/oom.md). */
+ * -EINVAL with a message naming what is wrong in err (errlen bytes; the
+ * answer is 400) and *root NULL. Out of memory aborts (docs/oom.md). */
 int admin_parse_put(const char *body, size_t len, json_t **root, const char **service, int *status,
-                    char **error);
+                    char *err, size_t errlen);
 
 /* The {name} of DELETE /v1/statuses/{name}: 0 when it may be removed,
- * -EINVAL with a static message in *error (400) otherwise. */
-int admin_check_delete(const char *name, const char **error);
+ * -EINVAL with the message in err (400) otherwise. */
+int admin_check_delete(const char *name, char *err, size_t errlen);
 
 #endif

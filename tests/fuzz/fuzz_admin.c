@@ -27,10 +27,10 @@ static void put(const uint8_t *data, size_t size) {
   char *body = size ? fuzz_cstr(data, size) : NULL;
   const char *service;
   json_t *root;
-  char *error;
+  char err[ADMIN_ERR_MAX] = "";
   int status, got, rc;
 
-  rc = admin_parse_put(body, size, &root, &service, &status, &error);
+  rc = admin_parse_put(body, size, &root, &service, &status, err, sizeof(err));
   if (rc == 0) {
     FUZZ_CHECK(root && service && status >= 0 && status <= WIRE_STATUS_MAX);
     FUZZ_CHECK(registry_set(reg, service, status) == 0);
@@ -39,19 +39,18 @@ static void put(const uint8_t *data, size_t size) {
       FUZZ_CHECK(registry_remove(reg, service) == 0);
     json_decref(root);
   } else {
-    FUZZ_CHECK(rc == -EINVAL && error && error[0] && !root);
-    free(error);
+    FUZZ_CHECK(rc == -EINVAL && err[0] && !root);
   }
   free(body);
 }
 
 static void delete (const uint8_t *data, size_t size) {
   char *name = fuzz_cstr(data, size);
-  const char *error;
+  char err[ADMIN_ERR_MAX] = "";
   int status;
 
-  if (admin_check_delete(name, &error) < 0) {
-    FUZZ_CHECK(name[0] == '\0' && error && error[0]);
+  if (admin_check_delete(name, err, sizeof(err)) < 0) {
+    FUZZ_CHECK(name[0] == '\0' && err[0]);
   } else {
     FUZZ_CHECK(name[0] != '\0');
     FUZZ_CHECK(registry_set(reg, name, WIRE_SERVING) == 0);
