@@ -727,7 +727,7 @@ int config_parse(int argc, char **argv, config *cfg, char *err, size_t errlen) {
   err[0] = '\0';
   cfg->config_file = last_value(argc, argv, "--config");
   if (cfg->config_file) {
-    rc = config_yaml_load(cfg->config_file, keys, nkeys, &cfg->file_args, yerr);
+    rc = config_yaml_load(cfg->config_file, keys, nkeys, &cfg->file_args, yerr, sizeof(yerr));
     if (rc < 0) {
       snprintf(err, errlen, "--config: %s", yerr);
       if (rc != -ENOMEM) /* -ENOENT, -EACCES: a bad flag value all the same */

@@ -9,23 +9,26 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "errbuf.h"
+
 typedef struct loader {
   const char *path;
   yaml_document_t *doc;
   config_args *out;
   char *err;
+  size_t errlen;
 } loader;
 
 static int fail(loader *l, const yaml_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(loader *l, const yaml_node_t *at, const char *fmt, ...) {
-  int n = snprintf(l->err, CONFIG_ERR_MAX, "%s:%zu: ", l->path,
-                   at ? at->start_mark.line + 1 : (size_t)1);
+  int n =
+      snprintf(l->err, l->errlen, "%s:%zu: ", l->path, at ? at->start_mark.line + 1 : (size_t)1);
   va_list ap;
 
-  if (n >= 0 && n < CONFIG_ERR_MAX) {
+  if (n >= 0 && (size_t)n < l->errlen) {
     va_start(ap, fmt);
-    vsnprintf(l->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, ap);
+    vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
     va_end(ap);
   }
   return -EINVAL;
@@ -180,10 +183,10 @@ void config_args_free(config_args *args) {
 }
 
 int config_yaml_load(const char *path, const config_key *keys, size_t nkeys, config_args *out,
-                     char err[CONFIG_ERR_MAX]) {
+                     char *err, size_t errlen) {
   yaml_parser_t parser;
   yaml_document_t doc;
-  loader l = {.path = path, .doc = &doc, .out = out, .err = err};
+  loader l = {.path = path, .doc = &doc, .out = out, .err = err, .errlen = errlen};
   yaml_node_t *root;
   FILE *f;
   int rv = 0;
@@ -192,17 +195,16 @@ int config_yaml_load(const char *path, const config_key *keys, size_t nkeys, con
   f = fopen(path, "rb");
   if (!f) {
     rv = -errno;
-    snprintf(err, CONFIG_ERR_MAX, "%s: cannot open: %s", path, strerror(errno));
-    return rv;
+    return errbuf_fail(err, errlen, rv, "%s: cannot open: %s", path, strerror(-rv));
   }
   yaml_parser_initialize(&parser);
   yaml_parser_set_input_file(&parser, f);
   if (!yaml_parser_load(&parser, &doc)) {
-    snprintf(err, CONFIG_ERR_MAX, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-             parser.problem ? parser.problem : "invalid YAML");
+    rv = errbuf_fail(err, errlen, -EINVAL, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+                     parser.problem ? parser.problem : "invalid YAML");
     yaml_parser_delete(&parser);
     fclose(f);
-    return -EINVAL;
+    return rv;
   }
   root = yaml_document_get_root_node(&doc);
   if (root && root->type != YAML_MAPPING_NODE) {
@@ -219,7 +221,7 @@ int config_yaml_load(const char *path, const config_key *keys, size_t nkeys, con
   }
 out:
   if (rv == -ENOMEM) /* push() and emit_map() write no message of their own */
-    snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", path);
+    snprintf(err, errlen, "%s: out of memory", path);
   if (rv < 0)
     config_args_free(out);
   yaml_document_delete(&doc);

@@ -36,13 +36,14 @@ typedef struct config_args {
   size_t argc;
 } config_args;
 
-#define CONFIG_ERR_MAX 256
+#define CONFIG_ERR_MAX 256 /* the size of err in this tree's callers */
 
 /* Loads `path` against `keys` (nkeys entries). On error returns -EINVAL
  * (bad content), -ENOENT/-EACCES (cannot open) or -ENOMEM, writes
- * "FILE:LINE: ..." into err, and leaves *out empty. */
+ * "FILE:LINE: ..." into err (errlen bytes, errbuf.h), and leaves *out
+ * empty. */
 int config_yaml_load(const char *path, const config_key *keys, size_t nkeys, config_args *out,
-                     char err[CONFIG_ERR_MAX]);
+                     char *err, size_t errlen);
 
 void config_args_free(config_args *args);
 

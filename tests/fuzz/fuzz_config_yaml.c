@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
     abort();
   memset(err, 'x', sizeof(err));
-  if (config_yaml_load(path, keys, sizeof(keys) / sizeof(keys[0]), &args, err) == 0) {
+  if (config_yaml_load(path, keys, sizeof(keys) / sizeof(keys[0]), &args, err, sizeof(err)) == 0) {
     for (size_t i = 0; i < args.argc; i++) {
       FUZZ_CHECK(args.argv[i] && args.origin[i]);
       FUZZ_CHECK(strncmp(args.origin[i], path, strlen(path)) == 0);

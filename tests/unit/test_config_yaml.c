@@ -35,7 +35,7 @@ static char *write_temp(const char *text) {
 static void load_ok(const char *text, config_args *args) {
   char err[CONFIG_ERR_MAX] = "";
   char *path = write_temp(text);
-  int rv = config_yaml_load(path, keys, NKEYS, args, err);
+  int rv = config_yaml_load(path, keys, NKEYS, args, err, sizeof(err));
   if (rv != 0)
     fail_msg("unexpected error: %s", err);
   unlink(path);
@@ -48,7 +48,7 @@ static void load_bad(const char *text, int line, const char *needle) {
   char err[CONFIG_ERR_MAX] = "", where[300];
   char *path = write_temp(text);
   config_args args;
-  assert_int_equal(config_yaml_load(path, keys, NKEYS, &args, err), -EINVAL);
+  assert_int_equal(config_yaml_load(path, keys, NKEYS, &args, err, sizeof(err)), -EINVAL);
   snprintf(where, sizeof(where), "%s:%d: ", path, line);
   if (strncmp(err, where, strlen(where)) != 0 || !strstr(err, needle))
     fail_msg("error '%s' lacks '%s' or '%s'", err, where, needle);
@@ -113,7 +113,8 @@ static void bad__missing_file(void **state) {
   config_args a;
   char err[CONFIG_ERR_MAX];
   (void)state;
-  assert_int_equal(config_yaml_load("/nonexistent/hc.yaml", keys, NKEYS, &a, err), -ENOENT);
+  assert_int_equal(config_yaml_load("/nonexistent/hc.yaml", keys, NKEYS, &a, err, sizeof(err)),
+                   -ENOENT);
   assert_non_null(strstr(err, "/nonexistent/hc.yaml: cannot open"));
 }
 
@@ -128,7 +129,7 @@ static void oom_load_step(void *arg) {
   int rv, failed;
 
   failmalloc_begin();
-  rv = config_yaml_load(arg, keys, NKEYS, &args, err);
+  rv = config_yaml_load(arg, keys, NKEYS, &args, err, sizeof(err));
   failed = failmalloc_end();
   if (failed) {
     assert_int_equal(rv, -ENOMEM);
