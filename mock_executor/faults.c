@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 static const fault_info knobs[VIOLATE_COUNT] = {
     [VIOLATE_NO_OVERALL_HEALTH] = {"no-overall-health", "T01",
                                    "the overall service \"\" is not registered"},
@@ -149,13 +151,12 @@ int faults_parse(const char *name, fault_knob *out) {
 }
 
 int faults_new(faults **out) {
-  faults *f = calloc(1, sizeof(*f));
+  faults *f = xcalloc(1, sizeof(*f));
+  int rc = inject_new(0, &f->rules); /* a pure module: its -ENOMEM is returned */
 
-  if (!f)
-    return -ENOMEM;
-  if (inject_new(0, &f->rules) < 0) {
+  if (rc < 0) {
     free(f);
-    return -ENOMEM;
+    return rc;
   }
   atomic_init(&f->on, 0);
   *out = f;
