@@ -20,6 +20,8 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "xalloc.h"
+
 /* The wake-up is back on the shard's thread, which runs the queue after
  * every event anyway. */
 static void on_wake(void *arg, int ok) {
@@ -28,10 +30,8 @@ static void on_wake(void *arg, int ok) {
 }
 
 hs_call *call_new(hs_shard *sh, hlogic_method method, void (*on_request)(void *, int)) {
-  hs_call *c = calloc(1, sizeof(*c));
+  hs_call *c = xcalloc(1, sizeof(*c));
 
-  if (!c)
-    return NULL;
   c->hs = sh->hs;
   c->shard = sh;
   c->method = method;

@@ -145,6 +145,7 @@ struct hs_call {
 #define WAKE_SEND 1u /* send wake_status (a Watch update) */
 #define WAKE_END 2u  /* end the call with hs->end (health_server_end_watches) */
 
+/* Never NULL: out of memory aborts (xalloc, docs/oom.md). */
 hs_call *call_new(hs_shard *sh, hlogic_method method, void (*on_request)(void *, int));
 void call_free(hs_call *c);
 void call_ref(hs_call *c);

@@ -20,6 +20,7 @@
 #include "health_server.h"
 #include "monocond.h"
 #include "wire.h"
+#include "xalloc.h"
 
 /* Requests kept armed per method: the core never rejects a call nobody
  * asked for, it queues it until the client's deadline (C core notes §2.2). */
@@ -60,8 +61,6 @@ static int arm(health_server *hs, hlogic_method method) {
   hs_call *c = call_new(sh, method, on_request);
   grpc_call_error e;
 
-  if (!c)
-    return -ENOMEM;
   if (method == HLOGIC_UNKNOWN)
     e = grpc_server_request_call(hs->server, &c->call, &c->details, &c->md, sh->cq, sh->cq,
                                  &c->request_tag);
@@ -288,13 +287,9 @@ static int start_serving(health_server *hs, char *err, size_t errlen) {
 
 int health_server_start(const health_server_options *opts, health_server **out, int *bound_ports,
                         char *err, size_t errlen) {
-  health_server *hs = calloc(1, sizeof(*hs));
+  health_server *hs = xcalloc(1, sizeof(*hs));
   int rc;
 
-  if (!hs) {
-    snprintf(err, errlen, "out of memory");
-    return -ENOMEM;
-  }
   grpc_init();
   hlogic_init(&hs->logic, opts->reg, opts->faults, opts->journal, opts->list_limit);
   hs->logic.reflection_list = opts->reflection_list;

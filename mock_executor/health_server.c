@@ -309,7 +309,7 @@ static void watch_start(hs_call *c) {
     watch_send(c, next); /* watch-no-initial: the first is dropped, changes go out */
   pthread_mutex_unlock(&c->mu);
   if (rc < 0) {
-    hlogic_bad_request(-ENOMEM, &a);
+    hlogic_bad_request(rc, &a); /* the registry's -ENOMEM */
     call_finish(c, &a, 0);
   }
 }
