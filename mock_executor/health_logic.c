@@ -11,6 +11,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "reflection.h"
 #include "wire.h"
+#include "xalloc.h"
 
 static const char *const method_paths[HLOGIC_METHOD_COUNT] = {
     [HLOGIC_CHECK] = "/grpc.health.v1.Health/Check",
@@ -260,16 +261,12 @@ int hlogic_watch_ends_after_first(hlogic *hl) {
 
 /* ---- List -------------------------------------------------------------- */
 
-static int encode_list(const registry_entry *entries, size_t n, uint8_t **out, size_t *len) {
+static void encode_list(const registry_entry *entries, size_t n, uint8_t **out, size_t *len) {
   Grpc__Health__V1__HealthListResponse res = GRPC__HEALTH__V1__HEALTH_LIST_RESPONSE__INIT;
-  Grpc__Health__V1__HealthListResponse__StatusesEntry *items = calloc(n ? n : 1, sizeof(*items));
-  Grpc__Health__V1__HealthListResponse__StatusesEntry **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-  Grpc__Health__V1__HealthCheckResponse *values = calloc(n ? n : 1, sizeof(*values));
-  uint8_t *buf = NULL;
-  int rc = -ENOMEM;
+  Grpc__Health__V1__HealthListResponse__StatusesEntry *items = xcalloc(n, sizeof(*items));
+  Grpc__Health__V1__HealthListResponse__StatusesEntry **ptrs = xcalloc(n, sizeof(*ptrs));
+  Grpc__Health__V1__HealthCheckResponse *values = xcalloc(n, sizeof(*values));
 
-  if (!items || !ptrs || !values)
-    goto out;
   for (size_t i = 0; i < n; i++) {
     grpc__health__v1__health_list_response__statuses_entry__init(&items[i]);
     grpc__health__v1__health_check_response__init(&values[i]);
@@ -281,17 +278,11 @@ static int encode_list(const registry_entry *entries, size_t n, uint8_t **out, s
   res.n_statuses = n;
   res.statuses = ptrs;
   *len = grpc__health__v1__health_list_response__get_packed_size(&res);
-  buf = malloc(*len ? *len : 1);
-  if (!buf)
-    goto out;
-  grpc__health__v1__health_list_response__pack(&res, buf);
-  *out = buf;
-  rc = 0;
-out:
+  *out = xmalloc(*len);
+  grpc__health__v1__health_list_response__pack(&res, *out);
   free(items);
   free(ptrs);
   free(values);
-  return rc;
 }
 
 static int check_list_request(const uint8_t *req, size_t len, int present) {
@@ -320,15 +311,13 @@ static size_t put_varint(uint8_t *out, size_t v) {
  * HealthCheckResponse) is written as a varint, wire type 0, instead of a
  * length-delimited message. Deliberately broken output, so these bytes
  * are written by hand: protobuf-c cannot be made to produce them. */
-static int encode_bad_list(const registry_entry *entries, size_t n, uint8_t **out, size_t *len) {
+static void encode_bad_list(const registry_entry *entries, size_t n, uint8_t **out, size_t *len) {
   size_t size = 0, used = 0;
   uint8_t *buf;
 
   for (size_t i = 0; i < n; i++)
     size += 2 * 10 + strlen(entries[i].name) + 4;
-  buf = malloc(size ? size : 1);
-  if (!buf)
-    return -ENOMEM;
+  buf = xmalloc(size);
   for (size_t i = 0; i < n; i++) {
     size_t klen = strlen(entries[i].name);
     uint8_t key_len[10];
@@ -345,11 +334,10 @@ static int encode_bad_list(const registry_entry *entries, size_t n, uint8_t **ou
   }
   *out = buf;
   *len = used;
-  return 0;
 }
 
 void hlogic_list(hlogic *hl, const uint8_t *req, size_t len, int present, hlogic_answer *out) {
-  int (*encode)(const registry_entry *, size_t, uint8_t **, size_t *) =
+  void (*encode)(const registry_entry *, size_t, uint8_t **, size_t *) =
       faults_on(hl->faults, VIOLATE_LIST_BAD_ENCODING) ? encode_bad_list : encode_list;
   registry_entry *entries;
   char msg[96];
@@ -373,10 +361,8 @@ void hlogic_list(hlogic *hl, const uint8_t *req, size_t len, int present, hlogic
     answer(out, WIRE_CODE_RESOURCE_EXHAUSTED, msg);
   } else {
     answer(out, WIRE_CODE_OK, NULL); /* H-LIST-2 */
-    if (encode(entries + skip, n - skip, &out->msg, &out->msg_len) < 0)
-      answer(out, WIRE_CODE_INTERNAL, "out of memory");
-    else
-      out->messages = 1;
+    encode(entries + skip, n - skip, &out->msg, &out->msg_len);
+    out->messages = 1;
   }
   registry_snapshot_free(entries, n);
 }
