@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "wire_engine.h"
+#include "xalloc.h"
 
 #define ENGINES_MAX_PORTS 64
 
@@ -29,13 +30,11 @@ static size_t pick(const health_server_options *opts, const int *wire, int want,
 
 int engines_start(const health_server_options *opts, const int *wire, engines **out,
                   int *bound_ports, char *err, size_t errlen) {
-  engines *e = calloc(1, sizeof(*e));
+  engines *e = xcalloc(1, sizeof(*e));
   int ports[ENGINES_MAX_PORTS], bound[ENGINES_MAX_PORTS];
   size_t index[ENGINES_MAX_PORTS];
   int rc = 0;
 
-  if (!e)
-    return -ENOMEM;
   if (opts->n_ports > ENGINES_MAX_PORTS) {
     free(e);
     return -EINVAL;

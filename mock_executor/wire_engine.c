@@ -23,6 +23,7 @@
 
 #include "monocond.h"
 #include "wire_stream.h"
+#include "xalloc.h"
 
 #define EV_WAKE ((uint64_t)WENGINE_MAX_PORTS) /* epoll data: < this a listener index */
 #define READ_CHUNK 16384
@@ -162,8 +163,8 @@ static void conn_accept(wengine *we, int lfd) {
 
   if (fd < 0)
     return; /* EAGAIN, or a connection already gone */
-  c = calloc(1, sizeof(*c));
-  if (!c || nghttp2_session_server_new(&c->session, we->cbs, c) != 0) {
+  c = xcalloc(1, sizeof(*c));
+  if (nghttp2_session_server_new(&c->session, we->cbs, c) != 0) {
     free(c);
     close(fd);
     return;
@@ -233,10 +234,7 @@ static int conn_flush(wconn *c) {
     if (w < 0)
       w = 0;
     if (w < n) { /* keep the rest: data is valid only until the next call */
-      uint8_t *p = realloc(c->out, (size_t)(n - w));
-      if (!p)
-        return -1;
-      c->out = p;
+      c->out = xrealloc(c->out, (size_t)(n - w));
       memcpy(c->out, data + w, (size_t)(n - w));
       c->out_len = (size_t)(n - w);
       want_out(c, 1);
@@ -434,14 +432,10 @@ static void destroy(wengine *we) {
 
 int wengine_start(const health_server_options *opts, wengine **out, int *bound_ports, char *err,
                   size_t errlen) {
-  wengine *we = calloc(1, sizeof(*we));
+  wengine *we = xcalloc(1, sizeof(*we));
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_WAKE};
   int rc = 0;
 
-  if (!we) {
-    snprintf(err, errlen, "out of memory");
-    return -ENOMEM;
-  }
   pthread_mutex_init(&we->mu, NULL);
   monocond_init(&we->cond);
   hlogic_init(&we->logic, opts->reg, opts->faults, opts->journal, opts->list_limit);

@@ -10,6 +10,7 @@
 
 #include "wire.h"
 #include "wire_stream.h"
+#include "xalloc.h"
 
 /* Takes every whole message out of st->in. A compressed flag without
  * grpc-encoding breaks H-WIRE-6: INTERNAL, as the core answers. */
@@ -86,10 +87,8 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
-  st = calloc(1, sizeof(*st));
-  if (!st)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM INTERNAL_ERROR */
-  atomic_init(&st->refs, 1);                      /* the connection's list */
+  st = xcalloc(1, sizeof(*st));
+  atomic_init(&st->refs, 1); /* the connection's list */
   st->conn = conn;
   st->id = frame->hd.stream_id;
   st->deadline_ms = -1;
@@ -130,7 +129,6 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
                          size_t len, void *ud) {
   wstream *st = nghttp2_session_get_stream_user_data(session, id);
   hlogic_answer a = {.code = WIRE_CODE_RESOURCE_EXHAUSTED, .status = -1};
-  uint8_t *p;
 
   (void)flags, (void)ud;
   if (!st || st->state >= WSTREAM_FINISHED)
@@ -140,10 +138,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     wstream_answer(st, &a);
     return 0;
   }
-  p = realloc(st->in, st->in_len + len);
-  if (!p)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  st->in = p;
+  st->in = xrealloc(st->in, st->in_len + len);
   memcpy(st->in + st->in_len, data, len);
   st->in_len += len;
   take_messages(st);

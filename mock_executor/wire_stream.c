@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "wire.h"
+#include "xalloc.h"
 
 long long wstream_now_ms(void) {
   struct timespec ts;
@@ -61,38 +62,34 @@ static int sends_trailers(wstream *st) {
 
 /* ---- output ------------------------------------------------------------ */
 
-static int out_reserve(wstream *st, size_t more) {
+static void out_reserve(wstream *st, size_t more) {
   size_t need = st->out_len + more;
-  uint8_t *p;
 
   if (need <= st->out_cap)
-    return 0;
-  p = realloc(st->out, need * 2);
-  if (!p)
-    return -ENOMEM;
-  st->out = p;
+    return;
+  st->out = xrealloc(st->out, need * 2);
   st->out_cap = need * 2;
-  return 0;
 }
 
 /* Appends one length-prefixed message (flag 0: uncompressed, H-WIRE-6). */
-static int out_message(wstream *st, const uint8_t *msg, size_t len) {
-  if (out_reserve(st, WIRE_PREFIX_LEN + len) < 0)
-    return -ENOMEM;
+static void out_message(wstream *st, const uint8_t *msg, size_t len) {
+  out_reserve(st, WIRE_PREFIX_LEN + len);
   /* H-WIRE-6, broken by wire-compressed-flag and compressed-flag (T33) */
   wire_prefix_write(st->out + st->out_len,
                     (st->shape & WSHAPE_COMPRESSED) || knob(st, VIOLATE_WIRE_COMPRESSED_FLAG),
                     (uint32_t)len);
   memcpy(st->out + st->out_len + WIRE_PREFIX_LEN, msg, len);
   st->out_len += WIRE_PREFIX_LEN + len;
-  return 0;
 }
 
 static int out_status(wstream *st, int status) {
   uint8_t buf[WIRE_RESPONSE_MAX];
   int len = wire_check_response_encode(status, buf);
 
-  return len < 0 ? len : out_message(st, buf, (size_t)len);
+  if (len < 0)
+    return len;
+  out_message(st, buf, (size_t)len);
+  return 0;
 }
 
 /* grpc-message is percent-encoded (PROTOCOL-HTTP2: Status-Message). */
@@ -184,12 +181,16 @@ static void finish(wstream *st, hlogic_answer *a) {
   if (st->method == HLOGIC_CHECK && a->code == WIRE_CODE_OK &&
       knob(st, VIOLATE_WIRE_TRAILERS_ONLY_OK))
     a->messages = 0;
-  for (int i = 0; i < a->messages && ok == 0; i++)
-    ok = a->msg ? out_message(st, a->msg, a->msg_len) : out_status(st, a->status);
+  for (int i = 0; i < a->messages && ok == 0; i++) {
+    if (a->msg)
+      out_message(st, a->msg, a->msg_len);
+    else
+      ok = out_status(st, a->status); /* -EINVAL: a status outside 0-3 */
+  }
   hlogic_answer_free(a);
   st->end = *a;
   if (ok < 0)
-    hlogic_bad_request(-ENOMEM, &st->end);
+    hlogic_bad_request(ok, &st->end);
   wstream_advance(st, WSTREAM_FINISHED);
   if (!had_headers && st->out_len == 0)
     submit_headers(st, &st->end);
@@ -303,10 +304,8 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
 
 void wstream_notify(void *ctx, int status) {
   wstream *st = ctx;
-  wnote *n = malloc(sizeof(*n));
+  wnote *n = xmalloc(sizeof(*n));
 
-  if (!n) /* the stream keeps its old status until the next change */
-    return;
   atomic_fetch_add(&st->refs, 1);
   *n = (wnote){.st = st, .status = status};
   wengine_queue_note(st->conn->we, n);
@@ -336,7 +335,7 @@ static void watch_start(wstream *st) {
   record(st, WIRE_CODE_OK, -1);
   rc = registry_watch_start(hl->reg, st->service, wstream_notify, st, &st->watch, &first);
   if (rc < 0) {
-    hlogic_bad_request(-ENOMEM, &a);
+    hlogic_bad_request(rc, &a); /* the registry's -ENOMEM */
     finish(st, &a);
     return;
   }
@@ -500,8 +499,8 @@ static void reflection_message(wstream *st, const uint8_t *msg, size_t len) {
     finish(st, &a);
     return;
   }
-  if (out_message(st, a.msg, a.msg_len) == 0)
-    flush_out(st);
+  out_message(st, a.msg, a.msg_len);
+  flush_out(st);
   hlogic_answer_free(&a);
 }
 
@@ -526,12 +525,10 @@ void wstream_on_message(wstream *st, const uint8_t *msg, size_t len) {
   if (st->method == HLOGIC_REFLECTION_V1 || st->method == HLOGIC_REFLECTION_V1ALPHA) {
     reflection_message(st, msg, len);
   } else if (st->method <= HLOGIC_LIST && !st->req_present) {
-    st->req = malloc(len ? len : 1);
-    if (st->req) {
-      memcpy(st->req, msg, len);
-      st->req_len = len;
-      st->req_present = 1;
-    }
+    st->req = xmalloc(len);
+    memcpy(st->req, msg, len);
+    st->req_len = len;
+    st->req_present = 1;
     dispatch_unary(st);
   }
 }
