@@ -17,6 +17,7 @@
 #include "client_mock.h"
 #include "client_suite.h"
 #include "command.h"
+#include "errbuf.h"
 #include "monotime.h"
 #include "spawner.h"
 
@@ -106,8 +107,8 @@ static int run_probe(const client_opts *o, int port, probe_run *r, char *err, si
 
   if (client_mock_expand(o->probe_cmd, port, o->service, o->tls_cert != NULL, line, sizeof(line)) <
       0) {
-    snprintf(err, errlen, "--probe-cmd is too long once its placeholders are filled in");
-    return -ENAMETOOLONG;
+    return errbuf_fail(err, errlen, -ENAMETOOLONG,
+                       "--probe-cmd is too long once its placeholders are filled in");
   }
   memset(r, 0, sizeof(*r));
   t0 = monotime_ms();

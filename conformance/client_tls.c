@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "readfile.h"
 
 #define PEM_MAX (1024 * 1024)
@@ -34,18 +35,14 @@ int ctls_check(const ctls_options *o, char *err, size_t errlen) {
              "--tls-client-cert and --tls-client-key need --tls");
     return -EINVAL;
   }
-  if (o->no_verify && o->ca_file) {
-    snprintf(err, errlen, "--tls-no-verify and --tls-ca-cert exclude each other");
-    return -EINVAL;
-  }
-  if (!o->cert_file != !o->key_file) {
-    snprintf(err, errlen, "--tls-client-cert and --tls-client-key go together: give both");
-    return -EINVAL;
-  }
-  if (o->server_name && !*o->server_name) {
-    snprintf(err, errlen, "--tls-server-name: empty name");
-    return -EINVAL;
-  }
+  if (o->no_verify && o->ca_file)
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "--tls-no-verify and --tls-ca-cert exclude each other");
+  if (!o->cert_file != !o->key_file)
+    return errbuf_fail(err, errlen, -EINVAL,
+                       "--tls-client-cert and --tls-client-key go together: give both");
+  if (o->server_name && !*o->server_name)
+    return errbuf_fail(err, errlen, -EINVAL, "--tls-server-name: empty name");
   return 0;
 }
 
@@ -57,8 +54,7 @@ static int read_pem(const char *flag, const char *path, char **out, char *err, s
 
   if (fd < 0) {
     rc = -errno;
-    snprintf(err, errlen, "%s %s: %s", flag, path, strerror(-rc));
-    return rc;
+    return errbuf_fail(err, errlen, rc, "%s %s: %s", flag, path, strerror(-rc));
   }
   rc = readfile_fd(fd, PEM_MAX, &text, NULL);
   close(fd);
@@ -83,10 +79,8 @@ static int set_target(const char *target, char *err, size_t errlen) {
   const char *colon = strrchr(target, ':');
   char entry[600];
 
-  if (!colon || colon == target) {
-    snprintf(err, errlen, "--target '%s' is not HOST:PORT", target);
-    return -EINVAL;
-  }
+  if (!colon || colon == target)
+    return errbuf_fail(err, errlen, -EINVAL, "--target '%s' is not HOST:PORT", target);
   tls.port = strdup(colon + 1);
   if (!tls.port)
     return -ENOMEM;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
+
 struct report {
   writer *writers;
   size_t count;
@@ -432,8 +434,7 @@ int report_add_path(report *r, report_format fmt, const char *path, char *err, s
   f = fopen(path, "w");
   if (!f) {
     rc = -errno;
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    return rc;
+    return errbuf_fail(err, errlen, rc, "cannot write %s: %s", path, strerror(errno));
   }
   rc = add_writer(r, fmt, f, 1, path, 0);
   if (rc < 0) {

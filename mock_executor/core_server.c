@@ -17,6 +17,7 @@
 #include <grpc/support/time.h>
 
 #include "core_call.h"
+#include "errbuf.h"
 #include "health_server.h"
 #include "monocond.h"
 #include "wire.h"
@@ -239,10 +240,8 @@ static int register_methods(health_server *hs, char *err, size_t errlen) {
     const char *path = hlogic_method_path((hlogic_method)m);
 
     hs->methods[m] = grpc_server_register_method(hs->server, path, NULL, payloads[m], 0);
-    if (!hs->methods[m]) {
-      snprintf(err, errlen, "cannot register %s", path);
-      return -EINVAL;
-    }
+    if (!hs->methods[m])
+      return errbuf_fail(err, errlen, -EINVAL, "cannot register %s", path);
   }
   return 0;
 }
@@ -269,17 +268,13 @@ static int start_serving(health_server *hs, char *err, size_t errlen) {
     int shards = m == HLOGIC_WATCH && hs->n_shards > 1 ? hs->n_shards - 1 : 1;
 
     for (int i = 0; i < ARMED_PER_METHOD * shards; i++) {
-      if (arm(hs, (hlogic_method)m) < 0) {
-        snprintf(err, errlen, "cannot request calls");
-        return -EIO;
-      }
+      if (arm(hs, (hlogic_method)m) < 0)
+        return errbuf_fail(err, errlen, -EIO, "cannot request calls");
     }
   }
   for (int s = 0; s < hs->n_shards; s++) {
-    if (pthread_create(&hs->shards[s].thread, NULL, cq_loop, &hs->shards[s]) != 0) {
-      snprintf(err, errlen, "cannot start a completion-queue thread");
-      return -EAGAIN;
-    }
+    if (pthread_create(&hs->shards[s].thread, NULL, cq_loop, &hs->shards[s]) != 0)
+      return errbuf_fail(err, errlen, -EAGAIN, "cannot start a completion-queue thread");
     hs->shards[s].started = 1;
   }
   return 0;

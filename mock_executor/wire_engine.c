@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "monocond.h"
 #include "wire_stream.h"
 #include "xalloc.h"
@@ -400,8 +401,8 @@ fail:
     freeaddrinfo(ai);
   if (fd >= 0)
     close(fd);
-  snprintf(err, errlen, "cannot listen on %s:%d (address in use or not local)", host, port);
-  return -EADDRINUSE;
+  return errbuf_fail(err, errlen, -EADDRINUSE,
+                     "cannot listen on %s:%d (address in use or not local)", host, port);
 }
 
 static void destroy(wengine *we) {
