@@ -14,6 +14,7 @@
 #include "errbuf.h"
 #include "httpd.h"
 #include "jina_http.h"
+#include "xalloc.h"
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
 #define SLOW_MS 600 /* http-slow: over the runner's default 500 ms budget (H05) */
@@ -289,34 +290,32 @@ static void free_responses(http_health *hh) {
 }
 
 /* One status answer; with CONN_CLOSE it says Connection: close, which
- * libmicrohttpd obeys by closing after it (http-no-keep-alive, H04). */
+ * libmicrohttpd obeys by closing after it (http-no-keep-alive, H04). Its
+ * body and headers are constant, so libmicrohttpd fails only out of
+ * memory: abort (xalloc, docs/oom.md). */
 static struct MHD_Response *status_response(int body, int type, int conn_mode, int status) {
-  struct MHD_Response *r = httpd_static(status_bodies[body][status], content_types[type]);
+  struct MHD_Response *r = xnonnull(httpd_static(status_bodies[body][status], content_types[type]),
+                                    "an HTTP health response");
 
-  if (r && conn_mode == CONN_CLOSE &&
-      MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
-    MHD_destroy_response(r);
-    return NULL;
-  }
+  if (conn_mode == CONN_CLOSE &&
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
+    xalloc_die("an HTTP health response header");
   return r;
 }
 
-static int build_responses(http_health *hh) {
-  for (int b = 0; b < NBODY; b++) {
-    for (int t = 0; t < NTYPE; t++) {
-      for (int c = 0; c < NCONN; c++) {
-        for (int s = 0; s < NSTATUS; s++) {
+static struct MHD_Response *error_response(const char *body) {
+  return xnonnull(httpd_static_json(body), "an HTTP health response");
+}
+
+static void build_responses(http_health *hh) {
+  for (int b = 0; b < NBODY; b++)
+    for (int t = 0; t < NTYPE; t++)
+      for (int c = 0; c < NCONN; c++)
+        for (int s = 0; s < NSTATUS; s++)
           hh->by_status[b][t][c][s] = status_response(b, t, c, s);
-          if (!hh->by_status[b][t][c][s])
-            return -ENOMEM;
-        }
-      }
-    }
-  }
-  hh->unknown = httpd_static_json("{\"error\":\"unknown service\"}");
-  hh->head_error = httpd_static_json("{\"error\":\"internal error\"}");
-  hh->injected = httpd_static_json("{\"error\":\"injected fault\"}");
-  return hh->unknown && hh->head_error && hh->injected ? 0 : -ENOMEM;
+  hh->unknown = error_response("{\"error\":\"unknown service\"}");
+  hh->head_error = error_response("{\"error\":\"internal error\"}");
+  hh->injected = error_response("{\"error\":\"injected fault\"}");
 }
 
 /* codes[] with the defaults filled in; -EINVAL for a code outside 100-599. */
@@ -346,9 +345,7 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
 
   if (!opts->reg)
     return errbuf_fail(err, errlen, -EINVAL, "http_health: no registry");
-  hh = calloc(1, sizeof(*hh));
-  if (!hh)
-    return errbuf_fail(err, errlen, -ENOMEM, "http_health: out of memory");
+  hh = xcalloc(1, sizeof(*hh));
   hh->reg = opts->reg;
   hh->journal = opts->journal;
   hh->faults = opts->faults;
@@ -356,14 +353,10 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
   rv = set_codes(hh, opts->codes, err, errlen);
   if (rv < 0)
     goto fail;
-  rv = build_responses(hh);
-  if (rv == 0 && opts->jina) {
-    rv = jina_http_new(hh->codes, &hh->jina);
+  build_responses(hh);
+  if (opts->jina) {
+    hh->jina = jina_http_new(hh->codes);
     ho.nroutes = 0;
-  }
-  if (rv < 0) {
-    snprintf(err, errlen, "http_health: out of memory");
-    goto fail;
   }
   rv = httpd_start(&ho, &hh->h, bound_port, err, errlen);
   if (rv < 0)

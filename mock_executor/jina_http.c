@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fastapi_pages.h"
+#include "xalloc.h"
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
 #define JSON_TYPE "application/json"
@@ -29,34 +30,29 @@ struct jina_http {
 };
 
 /* `json` (stolen) serialised compactly, keys in insertion order, as
- * FastAPI's JSONResponse writes (separators "," and ":"). NULL on ENOMEM. */
+ * FastAPI's JSONResponse writes (separators "," and ":"). Built from
+ * constant formats, so NULL only means out of memory: abort (xalloc). */
 static char *dump(json_t *json) {
-  char *text = json ? json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  char *text = json_dumps(xnonnull(json, "a jina JSON body"), JSON_COMPACT | JSON_PRESERVE_ORDER);
 
   json_decref(json);
-  return text;
+  return xnonnull(text, "a jina JSON body");
 }
 
-/* A uvicorn response over `text`; takes `text` (malloc'd, or static when
- * `is_static`) even on failure. `allow` NULL: no Allow header. */
+/* A uvicorn response over `text` (malloc'd and taken, or static when
+ * `is_static`). `allow` NULL: no Allow header. Its headers are constant
+ * and valid, so libmicrohttpd fails only out of memory: abort (xalloc). */
 static struct MHD_Response *uvicorn_response(char *text, int is_static, const char *type,
                                              const char *allow) {
-  struct MHD_Response *r = NULL;
+  struct MHD_Response *r =
+      xnonnull(MHD_create_response_from_buffer(
+                   strlen(text), text, is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE),
+               "a jina response");
 
-  if (text)
-    r = MHD_create_response_from_buffer(strlen(text), text,
-                                        is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
-  if (!r) {
-    if (!is_static)
-      free(text);
-    return NULL;
-  }
   if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
       MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "uvicorn") != MHD_YES ||
-      (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
-    MHD_destroy_response(r);
-    return NULL;
-  }
+      (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES))
+    xalloc_die("a jina response header");
   return r;
 }
 
@@ -84,13 +80,10 @@ static char *openapi_text(void) {
                         "JinaHealthModel", "type", "object", "properties"));
 }
 
-static int build(jina_http *j, const unsigned *codes) {
-  for (int s = 0; s < NSTATUS; s++) {
+static void build(jina_http *j, const unsigned *codes) {
+  for (int s = 0; s < NSTATUS; s++)
     j->root[s] = s == WIRE_SERVING ? uvicorn_response(dump(json_object()), 0, JSON_TYPE, NULL)
                                    : detail_response(codes[s], NULL);
-    if (!j->root[s])
-      return -ENOMEM;
-  }
   j->pages[PAGE_OPENAPI] = uvicorn_response(openapi_text(), 0, JSON_TYPE, NULL);
   j->pages[PAGE_DOCS] = uvicorn_response((char *)fastapi_docs_html, 1, HTML_TYPE, NULL);
   j->pages[PAGE_REDOC] = uvicorn_response((char *)fastapi_redoc_html, 1, HTML_TYPE, NULL);
@@ -99,25 +92,14 @@ static int build(jina_http *j, const unsigned *codes) {
   j->root_not_allowed = detail_response(MHD_HTTP_METHOD_NOT_ALLOWED, "GET");
   j->page_not_allowed = detail_response(MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD");
   j->not_found = detail_response(MHD_HTTP_NOT_FOUND, NULL);
-  for (int p = 0; p < NPAGE; p++) {
-    if (!j->pages[p])
-      return -ENOMEM;
-  }
-  return j->root_not_allowed && j->page_not_allowed && j->not_found ? 0 : -ENOMEM;
 }
 
-int jina_http_new(const unsigned codes[WIRE_STATUS_MAX + 1], jina_http **out) {
-  jina_http *j = calloc(1, sizeof(*j));
+jina_http *jina_http_new(const unsigned codes[WIRE_STATUS_MAX + 1]) {
+  jina_http *j = xcalloc(1, sizeof(*j));
 
-  if (!j)
-    return -ENOMEM;
   memcpy(j->codes, codes, sizeof(j->codes));
-  if (build(j, codes) < 0) {
-    jina_http_free(j);
-    return -ENOMEM;
-  }
-  *out = j;
-  return 0;
+  build(j, codes);
+  return j;
 }
 
 static void destroy(struct MHD_Response *r) {

@@ -29,8 +29,8 @@
 typedef struct jina_http jina_http;
 
 /* Builds the responses; codes[s] is the HTTP code of GET / when "" has
- * status s (100-599). -ENOMEM. */
-int jina_http_new(const unsigned codes[WIRE_STATUS_MAX + 1], jina_http **out);
+ * status s (100-599). Out of memory aborts (docs/oom.md). */
+jina_http *jina_http_new(const unsigned codes[WIRE_STATUS_MAX + 1]);
 
 /* Frees. Safe with NULL. */
 void jina_http_free(jina_http *j);

@@ -15,6 +15,17 @@ static void *checked(void *p, size_t size) {
   return p;
 }
 
+void xalloc_die(const char *what) {
+  fprintf(stderr, "out of memory (%s); aborting (docs/oom.md)\n", what);
+  abort();
+}
+
+void *xnonnull(void *p, const char *what) {
+  if (!p)
+    xalloc_die(what);
+  return p;
+}
+
 /* A 0-byte request gets a 1-byte block, so NULL always means failure. */
 void *xmalloc(size_t size) { return checked(malloc(size ? size : 1), size ? size : 1); }
 
