@@ -15,6 +15,7 @@
 
 #include "errbuf.h"
 #include "readfile.h"
+#include "xalloc.h"
 
 /* Reads the whole file into a malloc'd NUL-terminated text. */
 static int read_file(const char *flag, const char *path, char **out, char *err, size_t errlen) {
@@ -30,8 +31,6 @@ static int read_file(const char *flag, const char *path, char **out, char *err, 
     rc = errbuf_fail(err, errlen, -EINVAL, "%s %s: not a regular file", flag, path);
   else if ((rc = readfile_fd(fd, TLS_FILE_MAX, out, NULL)) == -EFBIG)
     errbuf_fail(err, errlen, rc, "%s %s: larger than %d bytes", flag, path, TLS_FILE_MAX);
-  else if (rc == -ENOMEM)
-    errbuf_fail(err, errlen, rc, "%s %s: out of memory", flag, path);
   else if (rc < 0)
     errbuf_fail(err, errlen, rc, "%s %s: %s", flag, path, strerror(-rc));
   close(fd);
@@ -67,8 +66,8 @@ static int check_key(const tls_pem *p, const char *certfile, const char *keyfile
   gnutls_x509_privkey_t key;
   int rv;
 
-  if (gnutls_x509_privkey_init(&key) < 0)
-    goto nomem;
+  if (gnutls_x509_privkey_init(&key) < 0) /* fails only out of memory */
+    xalloc_die("a gnutls private key");
   rv = gnutls_x509_privkey_import2(key, &k, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
   gnutls_x509_privkey_deinit(key);
   if (rv < 0)
@@ -76,7 +75,7 @@ static int check_key(const tls_pem *p, const char *certfile, const char *keyfile
                        "--ssl-keyfile %s: not an unencrypted PEM private key (%s)", keyfile,
                        gnutls_strerror(rv));
   if (gnutls_certificate_allocate_credentials(&cred) < 0)
-    goto nomem;
+    xalloc_die("gnutls credentials");
   rv = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
   gnutls_certificate_free_credentials(cred);
   if (rv < 0)
@@ -84,8 +83,6 @@ static int check_key(const tls_pem *p, const char *certfile, const char *keyfile
                        "--ssl-keyfile %s does not go with --ssl-certfile %s: %s", keyfile, certfile,
                        gnutls_strerror(rv));
   return 0;
-nomem:
-  return errbuf_fail(err, errlen, -ENOMEM, "--ssl-keyfile %s: out of memory", keyfile);
 }
 
 int tls_pem_load(const char *certfile, const char *keyfile, const char *cafile, tls_pem *out,
