@@ -67,11 +67,13 @@ test-tsan:
 # One full conformance run per gRPC engine (the C core, the wire engine) with
 # both the mock and the runner under valgrind
 # memcheck: any memory error or definite leak in either fails it (exit 99).
-# Memcheck is 20-50x slower, hence the wider waits and latency budget. No
-# suppressions: memcheck is clean on our code and the gRPC core.
+# Memcheck is 20-50x slower, hence the wider waits and latency budget, and a
+# whole-run budget of its own (the default, 9 x --timeout, is sized for runs
+# at full speed). No suppressions: memcheck is clean on our code and the
+# gRPC core.
 VALGRIND ?= valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite
-VALGRIND_ARGS ?= --timeout 10s --latency-budget 5s --spawn-timeout 60s
+VALGRIND_ARGS ?= --timeout 10s --latency-budget 5s --spawn-timeout 60s --max-time 900s
 test-valgrind: all
 	HC_WRAP="$(VALGRIND)" HC_START_TIMEOUT=60 HC_STOP_TIMEOUT=60 \
 		scripts/run-conformance $(BUILD) "" "" $(VALGRIND_ARGS)

@@ -73,8 +73,10 @@ void cli_usage(FILE *f) {
           "  --timeout DUR          bound on every wait of a case (default 2s); a target\n"
           "                         that gives no health answer within it ends the run\n"
           "                         with exit 3, every case not run\n"
-          "  --max-time DUR         bound on the whole run (default 120s); cases not\n"
-          "                         started by then fail with the reason\n"
+          "  --max-time DUR         bound on the whole run (default 9 x --timeout: 18s;\n"
+          "                         with --control, --control-cmd or --spawn 60 x: 120s);\n"
+          "                         then the case running fails as cut short and the\n"
+          "                         cases not started fail as not run, with the reason\n"
           "  --latency-budget DUR   latency budget for T10, T36 and H05 (default 500ms)\n"
           "  --strict               SHOULD failures and warnings fail the run\n"
           "  --profile jina         add the Jina Executor cases J01-J06 (run and list;\n"
@@ -493,7 +495,6 @@ int cli_parse(int argc, char **argv, cli *o) {
   int opt, rc;
 
   *o = (cli){.timeout_ms = 2000,
-             .max_time_ms = 120000,
              .latency_budget_ms = 500,
              .protocol = -1,
              .want_status = -1,
@@ -517,6 +518,14 @@ int cli_parse(int argc, char **argv, cli *o) {
     return cli_usage_error("unexpected argument '%s' (subcommands: run, probe, wait, list)",
                            argv[i]);
   }
+  /* Scaled, so that a default run ends within 20 s against any target,
+   * and a run given a longer --timeout (valgrind) gets a longer budget.
+   * A control hook is waited on at every status change (T20 and T27 make
+   * about 100 each: 45 s in all for a hook that runs curl). */
+  if (!o->max_time_ms)
+    o->max_time_ms = (o->control_url || o->control_cmd || o->spawn ? RUNNER_MAX_TIME_HOOK_FACTOR
+                                                                   : RUNNER_MAX_TIME_FACTOR) *
+                     o->timeout_ms;
   if (o->cmd == CMD_PROBE)
     usage_exit = PROBE_EXIT_USAGE;
   if (o->list)

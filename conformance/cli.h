@@ -61,7 +61,7 @@ typedef struct cli {
   const char *control_url;
   const char *control_cmd;
   int timeout_ms;
-  int max_time_ms; /* --max-time: the whole run's budget */
+  int max_time_ms; /* --max-time: the run's budget (default: runner.h RUNNER_MAX_TIME_*) */
   int latency_budget_ms;
   int strict;
   catalogue_profile profile; /* --profile: which cases run and --list shows */

@@ -365,7 +365,7 @@ static int client_run(client_cli *c, const hc_case *table, size_t total) {
       .control_desc = "a mock-executor per scenario",
       .known_failing = known,
       .suite = &c->o};
-  code = cmd_run_cases(cases, count, &ro, rep);
+  code = cmd_run_cases(cases, count, &ro, rep, NULL); /* no max_time_ms: no cut */
 out:
   report_free(rep);
   baseline_free(known);

@@ -21,8 +21,11 @@ int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, i
  * the usage exit code. */
 int cmd_load_baseline(const char *path, const hc_case *cases, size_t count, baseline **out);
 /* runner_run, then report_end: the exit code (1 when a report could not be
- * written or memory ran out, with the reason on stderr). */
-int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, report *rep);
+ * written or memory ran out, with the reason on stderr). *cut_short (if
+ * not NULL) says --max-time cut a case short: its thread still runs, so
+ * the caller ends the process without library cleanup (runner.h). */
+int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, report *rep,
+                  int *cut_short);
 int cmd_probe(const cli *o); /* probe: cmd_check.c */
 int cmd_wait(const cli *o);  /* wait: cmd_check.c */
 

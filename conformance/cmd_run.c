@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <grpc/grpc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "contain.h"
 #include "control.h"
 #include "gate.h"
+#include "monotime.h"
 #include "runner.h"
 #include "spawner.h"
 #include "watchdog.h"
@@ -153,11 +155,14 @@ static int gate_and_say(void *arg, char *reason, size_t reasonlen) {
   return rc;
 }
 
-int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, report *rep) {
+int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, report *rep,
+                  int *cut_short) {
   char err[RUNNER_ERR_MAX];
-  report_summary sum;
+  report_summary sum = {0};
   int code = runner_run(cases, count, ro, rep, &sum);
 
+  if (cut_short)
+    *cut_short = sum.cut_short;
   if (code < 0) {
     fprintf(stderr, CLI_PROG ": out of memory\n");
     return RUNNER_EXIT_FAILED;
@@ -180,7 +185,7 @@ typedef struct run_job {
 
 static int run_job_here(void *arg) {
   const run_job *job = arg;
-  int code;
+  int code, cut_short = 0;
 
   watchdog_arm(RUNNER_EXIT_FAILED,
                "the target kept the gRPC client busy past a call's deadline "
@@ -189,7 +194,14 @@ static int run_job_here(void *arg) {
    * initialised here, once, before any case starts a thread. */
   curl_global_init(CURL_GLOBAL_DEFAULT);
   grpc_init();
-  code = cmd_run_cases(job->cases, job->count, job->ro, job->rep);
+  code = cmd_run_cases(job->cases, job->count, job->ro, job->rep, &cut_short);
+  if (cut_short) {
+    /* --max-time cut a case short and its thread may still be inside the
+     * gRPC core or libcurl: no cleanup may wait for it. The report is
+     * written (report_end); end the process here. */
+    fflush(NULL);
+    _exit(code);
+  }
   grpc_shutdown();
   curl_global_cleanup();
   return code;
@@ -205,6 +217,7 @@ int cmd_run(cli *o) {
   baseline *known = NULL;
   spawned *sp = NULL;
   size_t count = 0, total;
+  long long started;
   runner_options ro = {0};
   gate_target gate = {0};
   int code;
@@ -221,6 +234,9 @@ int cmd_run(cli *o) {
     if (code)
       goto out;
   }
+  /* The budget counts from here (the probe and the gate included), not
+   * from the spawned target's start-up (--spawn-timeout bounds that). */
+  started = monotime_ms();
   code = cli_apply_tls(o);
   if (code)
     goto out;
@@ -233,7 +249,8 @@ int cmd_run(cli *o) {
                         .known_failing = known,
                         .gate = gate_and_say,
                         .gate_arg = &gate,
-                        .max_time_ms = o->max_time_ms};
+                        .max_time_ms = o->max_time_ms,
+                        .started_ms = started};
   gate = (gate_target){
       .protocol = (case_protocol)o->protocol, .target = o->target, .timeout_ms = o->timeout_ms};
   if (o->control_url || o->control_cmd) {

@@ -55,6 +55,7 @@ typedef struct report_run_info {
 typedef struct report_summary {
   size_t passed, failed, warned, skipped;
   int exit_code;
+  int cut_short; /* runner: --max-time cut a case short; its thread was left running */
 } report_summary;
 
 /* "text", "tap", "junit", "json" (also "ndjson"), "html" -> *fmt; -EINVAL otherwise. */

@@ -1,10 +1,12 @@
 /* runner: needs, timing, verdicts, the reachability probe. See runner.h.
  *
  * THREADS: runner_run's thread, plus up to --parallel workers for a batch
- * of independent cases. run_state.lock guards next/done (which case runs,
- * which finished); each worker writes only its own case's result and
- * duration, which the main thread reads after seeing done[i] under the
- * lock. The lock is a leaf: case functions run without it. */
+ * of independent cases (with --max-time, every case runs on a worker).
+ * run_state.lock guards next/done/started and the published results (which
+ * case runs, which finished); a worker runs its case into a result of its
+ * own and publishes it under the lock, unless --max-time cut the case short
+ * (done[i] == 2), which the main thread decides under the lock. The lock
+ * is a leaf: case functions run without it. */
 #define _GNU_SOURCE /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include "runner.h"
 
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "monocond.h"
 #include "monotime.h"
 #include "number.h"
 
@@ -159,28 +162,40 @@ static void run_one(const hc_case *c, const case_ctx *ctx, const runner_options 
 }
 
 /* One run: what the threads share. Results are written by workers and
- * read by the reporting thread under `lock`. */
+ * read by the reporting thread under `lock`. On the heap, counted: when
+ * --max-time cuts a case short its thread still runs (inside the gRPC
+ * core, say) and writes here when it ends, after runner_run returned; the
+ * last of the threads to let go frees it. */
 typedef struct run_state {
   const hc_case *cases;
-  const case_ctx *ctx;
+  case_ctx ctx;
+  char service[64];
   const runner_options *opts;
   case_result *results;
   long *durations;
-  unsigned char *done;
-  size_t next, end;              /* the batch being run: [next, end) still to start */
-  long long deadline;            /* monotime_ms() when --max-time runs out; 0: never */
-  int out_of_time;               /* a case was not run because the budget ran out */
-  int halted;                    /* the gate failed: no further case starts */
+  long long *started;  /* monotime_ms() when case i started; 0: not yet */
+  unsigned char *done; /* 1: result i is final; 2: cut short, the thread's result dropped */
+  size_t next, end;    /* the batch being run: [next, end) still to start */
+  long long deadline;  /* monotime_ms() when --max-time runs out; 0: never */
+  int out_of_time;     /* a case was not run because the budget ran out */
+  int cut;             /* a case was cut short: its thread was left running */
+  int halted;          /* the gate failed: no further case starts */
+  int refs;            /* runner_run and each worker still running */
   char halt[2 * RUNNER_ERR_MAX]; /* why, for every case not run */
   pthread_mutex_t lock;
-  pthread_cond_t cond;
+  pthread_cond_t cond; /* monocond: done[] changed */
 } run_state;
 
+static void budget_spent(const run_state *st, case_result *res) {
+  memset(res, 0, sizeof(*res));
+  case_fail(res, "the case runs within --max-time", "the run's time spent",
+            "not run: the run's --max-time of %d ms ran out", st->opts->max_time_ms);
+}
+
 /* 1 if case i must not start: the gate ended the run (SKIP), or the
- * budget is spent (FAIL); its result says why. Workers call it, so the
- * flags are read and set under the lock. */
-static int run_halted(run_state *st, size_t i) {
-  case_result *res = &st->results[i];
+ * budget is spent (FAIL); res says why. Workers call it, so the flags are
+ * read and set under the lock. */
+static int run_halted(run_state *st, case_result *res) {
   int halted;
 
   pthread_mutex_lock(&st->lock);
@@ -192,18 +207,76 @@ static int run_halted(run_state *st, size_t i) {
     return 0;
   memset(res, 0, sizeof(*res));
   if (halted == 2)
-    case_fail(res, "the case runs within --max-time", "the run's time spent",
-              "not run: the run's --max-time of %d ms ran out", st->opts->max_time_ms);
+    budget_spent(st, res);
   else
     case_skip(res, "not run: %s", st->halt);
   return 1;
 }
 
+/* Runs case i into a result of its own, then publishes it unless the
+ * reporting thread cut the case short meanwhile (done[i] == 2). */
 static void run_timed(run_state *st, size_t i) {
+  case_result res;
   long long t0 = monotime_ms();
-  if (!run_halted(st, i))
-    run_one(&st->cases[i], st->ctx, st->opts, &st->results[i]);
-  st->durations[i] = (long)(monotime_ms() - t0);
+
+  pthread_mutex_lock(&st->lock);
+  st->started[i] = t0;
+  pthread_mutex_unlock(&st->lock);
+  if (!run_halted(st, &res))
+    run_one(&st->cases[i], &st->ctx, st->opts, &res);
+  pthread_mutex_lock(&st->lock);
+  if (!st->done[i]) {
+    st->results[i] = res;
+    st->durations[i] = (long)(monotime_ms() - t0);
+    st->done[i] = 1;
+  }
+  pthread_cond_broadcast(&st->cond);
+  pthread_mutex_unlock(&st->lock);
+}
+
+/* The budget ran out while case i of [i, to) was not done: the cases
+ * running FAIL as cut short, the others as not run, and none starts any
+ * more (issue 13: --max-time bounds the whole run, not only the starts;
+ * a case of many calls just inside --timeout would otherwise outlive it
+ * by minutes). Under the lock. */
+static void cut_short(run_state *st, size_t i, size_t to) {
+  long long now = monotime_ms();
+
+  for (size_t k = i; k < to; k++) {
+    case_result *res = &st->results[k];
+    if (st->done[k])
+      continue;
+    if (st->started[k]) {
+      memset(res, 0, sizeof(*res));
+      case_fail(res, "the case ends within --max-time", "cut short",
+                "cut short: the run's --max-time of %d ms ran out while it ran",
+                st->opts->max_time_ms);
+      st->durations[k] = (long)(now - st->started[k]);
+      st->cut = 1;
+    } else {
+      budget_spent(st, res);
+    }
+    st->done[k] = 2;
+  }
+  st->next = st->end;
+  st->out_of_time = 1;
+}
+
+/* Waits for case i, a worker's, until the budget runs out. */
+static void wait_done(run_state *st, size_t i, size_t to) {
+  pthread_mutex_lock(&st->lock);
+  while (!st->done[i]) {
+    if (!st->deadline) {
+      pthread_cond_wait(&st->cond, &st->lock);
+      continue;
+    }
+    long long left = st->deadline - monotime_ms();
+    struct timespec until = monocond_after(left > 0 ? (long)left : 0);
+    if (left <= 0 || (pthread_cond_timedwait(&st->cond, &st->lock, &until) == ETIMEDOUT &&
+                      !st->done[i] && monotime_ms() >= st->deadline))
+      cut_short(st, i, to);
+  }
+  pthread_mutex_unlock(&st->lock);
 }
 
 /* Ends the run: no further case starts; each says `why`. */
@@ -229,14 +302,38 @@ static void run_gate(run_state *st, const char *what, int strict) {
 
 /* A case that failed after waiting its whole timeout may have met a target
  * that stopped answering: ask the gate again before the next case waits
- * too (issue 13: later cases fail fast). */
+ * too (issue 13: later cases fail fast). Not when the budget would run out
+ * before the gate's own timeout: the budget ends the run anyway. */
 static void recheck_after(run_state *st, size_t i) {
   char what[RUNNER_ERR_MAX - 16];
 
   if (st->results[i].outcome != OUTCOME_FAIL || st->durations[i] < st->opts->timeout_ms)
     return;
+  if (st->deadline && st->deadline - monotime_ms() <= st->opts->timeout_ms)
+    return;
   snprintf(what, sizeof(what), "the target stopped answering after %s", st->cases[i].id);
   run_gate(st, what, 1);
+}
+
+static void run_state_free(run_state *st) {
+  pthread_cond_destroy(&st->cond);
+  pthread_mutex_destroy(&st->lock);
+  free(st->results);
+  free(st->durations);
+  free(st->started);
+  free(st->done);
+  free(st);
+}
+
+/* Lets go of st; the last one frees it. */
+static void run_state_release(run_state *st) {
+  int last;
+
+  pthread_mutex_lock(&st->lock);
+  last = --st->refs == 0;
+  pthread_mutex_unlock(&st->lock);
+  if (last)
+    run_state_free(st);
 }
 
 static void *worker(void *arg) {
@@ -247,27 +344,36 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&st->lock);
     run_timed(st, i);
     pthread_mutex_lock(&st->lock);
-    st->done[i] = 1;
-    pthread_cond_broadcast(&st->cond);
   }
   pthread_mutex_unlock(&st->lock);
+  run_state_release(st);
   return NULL;
 }
 
 static int runs_alone(const hc_case *c) { return (c->needs & (NEED_ALONE | NEED_SHUTDOWN)) != 0; }
 
 /* Starts up to `parallel` workers on [from, to); 0 threads started means
- * the caller runs the batch itself. Returns how many started. */
+ * the caller runs the batch itself. With a budget every case runs on a
+ * worker, so that the reporting thread can stop waiting for it when the
+ * budget runs out. Returns how many started. */
 static size_t start_batch(run_state *st, size_t from, size_t to, int parallel, pthread_t *threads) {
   size_t want = to - from, started = 0;
-  if (parallel < 2 || want < 2)
+  if (st->cut || (!st->deadline && (parallel < 2 || want < 2)))
     return 0;
+  if (parallel < 1)
+    parallel = 1;
   if (want > (size_t)parallel)
     want = (size_t)parallel;
   st->next = from;
   st->end = to;
+  pthread_mutex_lock(&st->lock);
+  st->refs += (int)want; /* before any worker can let go */
+  pthread_mutex_unlock(&st->lock);
   while (started < want && pthread_create(&threads[started], NULL, worker, st) == 0)
     started++;
+  pthread_mutex_lock(&st->lock);
+  st->refs -= (int)(want - started);
+  pthread_mutex_unlock(&st->lock);
   return started;
 }
 
@@ -304,56 +410,61 @@ static int run_batch(run_state *st, size_t from, size_t to, report *rep, report_
   int failed = 0;
 
   for (size_t i = from; i < to; i++) {
-    if (nthreads == 0) {
+    if (nthreads == 0)
       run_timed(st, i);
-    } else {
-      pthread_mutex_lock(&st->lock);
-      while (!st->done[i])
-        pthread_cond_wait(&st->cond, &st->lock);
-      pthread_mutex_unlock(&st->lock);
-    }
+    else
+      wait_done(st, i, to);
     failed |= finish(st, i, rep, s);
     recheck_after(st, i);
   }
-  for (size_t k = 0; k < nthreads; k++)
-    pthread_join(threads[k], NULL);
+  for (size_t k = 0; k < nthreads; k++) {
+    if (st->cut) /* a worker may never come back: nothing waits for it */
+      pthread_detach(threads[k]);
+    else
+      pthread_join(threads[k], NULL);
+  }
   return failed;
 }
 
 int runner_run(const hc_case *cases, size_t count, const runner_options *opts, report *rep,
                report_summary *summary) {
   report_summary s = {0};
-  char service[64], options[512], started[32];
+  char options[512], started[32];
   time_t t = time(NULL);
   struct tm tm;
-  int failed = 0;
-  case_ctx ctx = {.target = opts->target,
-                  .timeout_ms = opts->timeout_ms,
-                  .latency_budget_ms = opts->latency_budget_ms,
-                  .control = opts->control,
-                  .strict = opts->strict,
-                  .service = service,
-                  .suite = opts->suite};
+  int failed = 0, out_of_time;
+  size_t n = count ? count : 1;
   report_run_info info = {.version = HC_VERSION,
                           .target = opts->target,
                           .options = options,
                           .started = started,
                           .total = count,
                           .strict = opts->strict};
-  run_state st = {.cases = cases, .ctx = &ctx, .opts = opts};
+  run_state *st = calloc(1, sizeof(*st));
 
-  st.results = calloc(count ? count : 1, sizeof(*st.results));
-  st.durations = calloc(count ? count : 1, sizeof(*st.durations));
-  st.done = calloc(count ? count : 1, 1);
-  if (!st.results || !st.durations || !st.done) {
-    free(st.results);
-    free(st.durations);
-    free(st.done);
+  if (!st)
+    return -ENOMEM;
+  st->results = calloc(n, sizeof(*st->results));
+  st->durations = calloc(n, sizeof(*st->durations));
+  st->started = calloc(n, sizeof(*st->started));
+  st->done = calloc(n, 1);
+  pthread_mutex_init(&st->lock, NULL);
+  monocond_init(&st->cond);
+  if (!st->results || !st->durations || !st->started || !st->done) {
+    run_state_free(st);
     return -ENOMEM;
   }
-  pthread_mutex_init(&st.lock, NULL);
-  pthread_cond_init(&st.cond, NULL);
-  snprintf(service, sizeof(service), "hc-conformance-%ld", (long)getpid());
+  st->cases = cases;
+  st->opts = opts;
+  st->refs = 1;
+  st->ctx = (case_ctx){.target = opts->target,
+                       .timeout_ms = opts->timeout_ms,
+                       .latency_budget_ms = opts->latency_budget_ms,
+                       .control = opts->control,
+                       .strict = opts->strict,
+                       .service = st->service,
+                       .suite = opts->suite};
+  snprintf(st->service, sizeof(st->service), "hc-conformance-%ld", (long)getpid());
   snprintf(options, sizeof(options),
            "timeout=%dms max-time=%dms latency-budget=%dms strict=%s parallel=%d control=%s",
            opts->timeout_ms, opts->max_time_ms, opts->latency_budget_ms,
@@ -363,9 +474,9 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
   strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
   report_begin(rep, &info);
   if (opts->max_time_ms > 0)
-    st.deadline = monotime_ms() + opts->max_time_ms;
+    st->deadline = (opts->started_ms ? opts->started_ms : monotime_ms()) + opts->max_time_ms;
   if (!opts->unreachable)
-    run_gate(&st, "the target does not answer", 0);
+    run_gate(st, "the target does not answer", 0);
 
   /* Batches of cases that may share the target, split by cases that must
    * run alone; each batch ends before the next case starts. */
@@ -376,19 +487,19 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
     else
       while (j < count && !runs_alone(&cases[j]))
         j++;
-    failed |= run_batch(&st, i, j, rep, &s);
+    failed |= run_batch(st, i, j, rep, &s);
     i = j;
   }
-  if (opts->unreachable || (st.halted && !failed))
+  pthread_mutex_lock(&st->lock); /* a worker cut short may still set out_of_time */
+  out_of_time = st->out_of_time;
+  pthread_mutex_unlock(&st->lock);
+  if (opts->unreachable || (st->halted && !failed))
     s.exit_code = RUNNER_EXIT_UNREACHABLE;
   else
-    s.exit_code = failed || st.out_of_time ? RUNNER_EXIT_FAILED : RUNNER_EXIT_OK;
+    s.exit_code = failed || out_of_time ? RUNNER_EXIT_FAILED : RUNNER_EXIT_OK;
+  s.cut_short = st->cut;
   if (summary)
     *summary = s;
-  pthread_cond_destroy(&st.cond);
-  pthread_mutex_destroy(&st.lock);
-  free(st.results);
-  free(st.durations);
-  free(st.done);
+  run_state_release(st);
   return s.exit_code;
 }

@@ -1,6 +1,7 @@
 /* cmocka tests for conformance/runner.c: verdicts and exit codes, needs,
  * the unreachable path, target parsing and the TCP probe. Cases are local
  * tables, independent of the real catalogue. */
+#define _GNU_SOURCE /* clock_gettime, sem_timedwait */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,9 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalogue.h"
@@ -239,18 +242,73 @@ static void quick_failure__gate_not_asked_again(void **state) {
   assert_int_equal(g.calls, 1);
 }
 
-/* Once --max-time is spent, the cases not started FAIL, whatever their
- * level, and the run cannot pass. */
-static void max_time_spent__rest_fail_exit_1(void **state) {
-  const hc_case slow = CASE("a/slow", LEVEL_MUST, 0, do_slow_pass);
-  const hc_case *list[] = {&slow, &must_pass, &should_warn};
-  runner_options o = {.timeout_ms = 100, .max_time_ms = 1};
+/* A case that runs until the test lets it go (bounded), then says so. */
+static sem_t let_go, gone;
+
+static void do_block(const case_ctx *ctx, case_result *res) {
+  struct timespec until;
+  (void)ctx;
+  calls++;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 30;
+  if (sem_timedwait(&let_go, &until) == 0)
+    case_pass(res, "let go");
+  else
+    case_fail(res, "let go", "never", "the test did not let the case go");
+  sem_post(&gone);
+}
+
+/* --max-time bounds the whole run, not only the starts (issue 13): the
+ * case running when it runs out FAILs as cut short (its thread left
+ * running), the cases not started FAIL as not run, whatever their level,
+ * and the run cannot pass. */
+static void max_time_spent__running_cut_rest_fail_exit_1(void **state) {
+  const hc_case block = CASE("a/block", LEVEL_SHOULD, 0, do_block);
+  const hc_case *list[] = {&must_pass, &block, &must_pass, &should_warn};
+  runner_options o = {.timeout_ms = 100, .max_time_ms = 200};
+  report_summary s;
+  struct timespec until;
+  long long t0 = monotime_ms();
+  (void)state;
+  assert_int_equal(sem_init(&let_go, 0, 0), 0);
+  assert_int_equal(sem_init(&gone, 0, 0), 0);
+  assert_int_equal(run(list, 4, &o, &s), RUNNER_EXIT_FAILED);
+  assert_true(monotime_ms() - t0 < 20000); /* not the case's 30 s */
+  assert_int_equal(s.passed, 1);
+  assert_int_equal(s.failed, 3);
+  assert_int_equal(s.cut_short, 1);
+  /* The case's thread outlives the run; let it go and see it end. */
+  assert_int_equal(sem_post(&let_go), 0);
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 30;
+  assert_int_equal(sem_timedwait(&gone, &until), 0);
+  assert_int_equal(calls, 2);
+}
+
+/* The budget counts from started_ms (the probe before the run): spent
+ * before the first case, nothing runs. */
+static void max_time_spent_before__nothing_runs(void **state) {
+  const hc_case *list[] = {&must_pass, &should_warn};
+  runner_options o = {.timeout_ms = 100, .max_time_ms = 1000, .started_ms = monotime_ms() - 60000};
   report_summary s;
   (void)state;
-  assert_int_equal(run(list, 3, &o, &s), RUNNER_EXIT_FAILED);
-  assert_int_equal(s.passed, 1);
+  assert_int_equal(run(list, 2, &o, &s), RUNNER_EXIT_FAILED);
   assert_int_equal(s.failed, 2);
-  assert_int_equal(calls, 1);
+  assert_int_equal(s.cut_short, 0);
+  assert_int_equal(calls, 0);
+}
+
+/* A budget not spent changes nothing (the cases run on a worker). */
+static void max_time_left__as_without(void **state) {
+  const hc_case slow = CASE("a/slow", LEVEL_MUST, 0, do_slow_pass);
+  const hc_case *list[] = {&must_pass, &slow, &needs_shut, &should_warn};
+  runner_options with = {.timeout_ms = 100, .max_time_ms = 60000}, without = {.timeout_ms = 100};
+  report_summary a, b;
+  (void)state;
+  assert_int_equal(run(list, 4, &with, &a), RUNNER_EXIT_OK);
+  assert_int_equal(run(list, 4, &without, &b), RUNNER_EXIT_OK);
+  assert_memory_equal(&a, &b, sizeof(a));
+  assert_int_equal(a.passed * 100 + a.warned * 10 + a.skipped, 211);
 }
 
 static void counts_as_failure__table(void **state) {
@@ -331,7 +389,9 @@ int main(void) {
       cmocka_unit_test(gate_fails__nothing_runs_exit_3),
       cmocka_unit_test(gate_fails_after_a_timeout__rest_not_run),
       cmocka_unit_test(quick_failure__gate_not_asked_again),
-      cmocka_unit_test(max_time_spent__rest_fail_exit_1),
+      cmocka_unit_test(max_time_spent__running_cut_rest_fail_exit_1),
+      cmocka_unit_test(max_time_spent_before__nothing_runs),
+      cmocka_unit_test(max_time_left__as_without),
       cmocka_unit_test(counts_as_failure__table),
       cmocka_unit_test(split_target__forms),
       cmocka_unit_test(probe__listening_and_closed_port),
