@@ -38,6 +38,10 @@ Modes (see MODES at the bottom):
   reset-at-once accepts and resets the connection (SO_LINGER 0)
   http-huge-headers  HTTP/1.1 200 with header lines that never end
   http-drip     HTTP/1.1 answer written one byte a second
+  slow          a valid health server (Check, Watch, List; UNIMPLEMENTED for
+                the rest) whose every answer comes 1.5 s late: inside the
+                default 2 s timeout, so only the run's budget (--max-time)
+                bounds the run (T22's 200 Watches took 6 min)
 
 Only the standard library and python3-h2; nothing listens beyond 127.0.0.1.
 """
@@ -210,6 +214,14 @@ class H2Server:
     def on_preface(self):
         pass
 
+    def on_data(self, ev):
+        pass
+
+    def idle_wait(self):
+        """Seconds the loop may block in recv when pump() sent nothing;
+        None: until the peer writes."""
+        return None
+
     def on_request(self, sid, path):
         if path == CHECK:
             self.reply_unary(sid, SERVING)
@@ -245,7 +257,7 @@ class H2Server:
         self.on_preface()
         self.flush()
         while True:
-            self.sock.settimeout(0 if self.pump() else None)
+            self.sock.settimeout(0 if self.pump() else self.idle_wait())
             self.flush()
             try:
                 data = self.sock.recv(65536)
@@ -260,7 +272,9 @@ class H2Server:
                 # and then, which no mode here is about.
                 if isinstance(ev, h2.events.RequestReceived):
                     self.paths[ev.stream_id] = dict(ev.headers).get(":path", "")
-                elif isinstance(ev, (h2.events.DataReceived, h2.events.StreamEnded)) and \
+                if isinstance(ev, h2.events.DataReceived):
+                    self.on_data(ev)
+                if isinstance(ev, (h2.events.DataReceived, h2.events.StreamEnded)) and \
                         ev.stream_id in self.paths:
                     self.on_request(ev.stream_id, self.paths.pop(ev.stream_id))
                 elif isinstance(ev, h2.events.StreamReset):
@@ -429,6 +443,72 @@ class WindowZero(H2Server):
         pass  # the request message cannot come (no window, no WINDOW_UPDATE): no answer
 
 
+LIST = "/grpc.health.v1.Health/List"
+# Inside the runner's default --timeout of 2 s, with room for a loaded
+# machine: the gate must get its answer, or the run ends at once (exit 3)
+# and the budget is never put to the test.
+SLOW_S = 1.5
+SERVICE_UNKNOWN = b"\x08\x03"
+LIST_REPLY = b"\x0a\x06\x0a\x00\x12\x02" + SERVING  # statuses {"": SERVING}
+
+
+def request_service(body):
+    """The service of a HealthCheckRequest framed as a gRPC message, "" if
+    none (field 1, one length byte: the runner's names are short)."""
+    msg = body[5:]
+    if len(msg) >= 2 and msg[0] == 0x0A:
+        return msg[2:2 + msg[1]].decode("utf-8", "replace")
+    return ""
+
+
+class Slow(H2Server):
+    """A valid health server that knows only "" (SERVING): Check, Watch
+    (the first message, then the stream stays open), List; UNIMPLEMENTED
+    for everything else, reflection included. Every answer leaves SLOW_S
+    after the request came, each stream on its own clock."""
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.bodies = {}
+        self.due = []  # (time, stream id, path), in time order
+
+    def on_data(self, ev):
+        self.bodies[ev.stream_id] = self.bodies.get(ev.stream_id, b"") + ev.data
+        # Long runs over one connection: a valid server gives the window back.
+        self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+
+    def on_request(self, sid, path):
+        self.due.append((time.monotonic() + SLOW_S, sid, path))
+
+    def idle_wait(self):
+        return max(0.0, self.due[0][0] - time.monotonic()) if self.due else None
+
+    def answer(self, sid, path):
+        known = request_service(self.bodies.pop(sid, b"")) == ""
+        if path == CHECK:
+            if known:
+                self.reply_unary(sid, SERVING)
+            else:
+                self.reply_status(sid, 5)  # NOT_FOUND
+        elif path == WATCH:
+            self.conn.send_headers(sid, GRPC_HEADERS)
+            self.conn.send_data(sid, grpc_message(SERVING if known else SERVICE_UNKNOWN))
+        elif path == LIST:
+            self.reply_unary(sid, LIST_REPLY)
+        else:
+            self.reply_status(sid, 12)  # UNIMPLEMENTED
+
+    def pump(self):
+        now = time.monotonic()
+        while self.due and self.due[0][0] <= now:
+            _, sid, path = self.due.pop(0)
+            try:
+                self.answer(sid, path)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                pass  # the client gave up first (its deadline): its right
+        return False
+
+
 def h2_mode(cls):
     return lambda sock: cls(sock).run()
 
@@ -461,6 +541,7 @@ MODES = {
     "reset-at-once": serve_reset_at_once,
     "http-huge-headers": serve_http_huge_headers,
     "http-drip": serve_http_drip,
+    "slow": h2_mode(Slow),
 }
 
 

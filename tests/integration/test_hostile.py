@@ -7,7 +7,10 @@ RST_STREAM, GOAWAY, SETTINGS, PING, CONTINUATION and empty DATA floods, a
 zero flow-control window, one byte every 20 ms or every second, a server
 that answers once and then never again; and for --protocol http, a 200
 whose body or headers never end, a body that is not JSON, a one-byte-a-
-second answer, and the silent, garbage and TLS servers again.
+second answer, and the silent, garbage and TLS servers again. And one
+that is not hostile at all, only slow: every answer right but 1.5 s late,
+inside the timeout, which only the run's budget (--max-time, 9 x --timeout
+by default) bounds.
 
 Against each, health-conformance runs with its DEFAULT flags (as users run
 it: no --timeout) and must end with a verdict, fail (1) or unreachable /
@@ -52,6 +55,7 @@ AT_ONCE = 4
 
 # run id -> (servers.py mode, --protocol).
 RUNS = {
+    "slow": ("slow", "grpc"),
     "goaway-flood": ("goaway-flood", "grpc"),
     "one-shot": ("one-shot", "grpc"),
     "watch-flood": ("watch-flood", "grpc"),
@@ -230,6 +234,9 @@ def test_runner_survives_hostile_server(hostile_runs, run_id):
     if r["rc"] == 3:  # and it says what the target did
         assert "target unreachable" in r["stderr"] or \
             "the target does not answer" in r["stderr"], where
+    if run_id == "slow":  # answers in time: only the budget ends the run
+        assert r["rc"] == 1, where
+        assert "cut short: the run's --max-time of 18000 ms ran out" in r["stdout"], where
 
 
 @pytest.mark.parametrize("sub", sorted(CHECKS))
