@@ -102,8 +102,10 @@ class Server:
     """A child process that announces its ports with LISTENING lines.
     With `pin` (a Pinning) it runs on the pinning's server CPUs."""
 
-    def __init__(self, name, argv, kinds=("grpc",), env=None, cwd=None, pin=None):
+    def __init__(self, name, argv, kinds=("grpc",), env=None, cwd=None, pin=None,
+                 start_timeout=START_TIMEOUT):
         self.name = name
+        self.start_timeout = start_timeout
         self.pin = pin
         if pin is not None:
             argv = pin.server_argv(argv)
@@ -124,7 +126,7 @@ class Server:
         return self.proc.pid
 
     def _wait_listening(self, kinds):
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         buf = b""
         while not all(k in self.addrs for k in kinds):
             left = deadline - time.monotonic()
@@ -132,7 +134,7 @@ class Server:
                 err = self.proc.stderr.read1(4096).decode(errors="replace") \
                     if self.proc.poll() is not None else ""
                 self.stop()
-                die(f"{self.name}: no LISTENING {kinds} within {START_TIMEOUT:.0f}s "
+                die(f"{self.name}: no LISTENING {kinds} within {self.start_timeout:.0f}s "
                     f"(exit {self.proc.returncode}) {err.strip()}")
             ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
             if not ready:
