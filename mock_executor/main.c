@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "absl_mode.h"
 #include "admin.h"
 #include "config.h"
 #include "faults.h"
@@ -402,6 +403,9 @@ static int run(const config *cfg) {
   mock m = {.cfg = cfg};
   int rc, sig = 0;
 
+  /* Before gRPC takes its first absl::Mutex: Debian's debug absl would
+   * otherwise check every lock's order (absl_mode.h). */
+  absl_mode_no_deadlock_detection();
   block_stop_signals(&m.stop);
   rc = create_state(&m);
   if (rc < 0) {
