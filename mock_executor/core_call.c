@@ -250,7 +250,7 @@ void call_journal(hs_call *c, int code, int status) {
   char *peer, *path = NULL;
   hlogic_call_info info = {.path = hlogic_method_path(c->method), .service = c->service};
 
-  if (!c->hs->logic.journal)
+  if (!journal_on(c->hs->logic.journal))
     return;
   if (c->method == HLOGIC_UNKNOWN)
     info.path = path = grpc_slice_to_c_string(c->details.method);

@@ -424,7 +424,7 @@ void hlogic_journal(hlogic *hl, const hlogic_call_info *info, int code, int stat
                         .peer = info->peer,
                         .result = result};
 
-  if (!hl->journal)
+  if (!journal_on(hl->journal))
     return;
   if (status >= 0)
     snprintf(result, sizeof(result), "%s %s", code_name, wire_status_name(status));

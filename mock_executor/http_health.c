@@ -262,6 +262,8 @@ static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *
   char method[160], peer[80], result[8];
   journal_record rec = {.protocol = "http", .deadline_ms = -1};
 
+  if (!journal_on(hh->journal))
+    return;
   snprintf(method, sizeof(method), "%s %s", rq->method, rq->path);
   format_peer(conn, peer, sizeof(peer));
   snprintf(result, sizeof(result), "%u", code);

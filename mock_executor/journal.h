@@ -38,6 +38,12 @@ long journal_deadline_ms(const struct timespec *deadline, const struct timespec 
 int journal_new(size_t capacity, journal **out);
 void journal_free(journal *j);
 
+/* Nonzero when `j` keeps records (capacity > 0). NULL-safe. Transports
+ * check it before gathering a record's fields (the peer string, the
+ * user-agent, the result text), so --journal-size 0 costs a Check
+ * nothing. */
+int journal_on(const journal *j);
+
 /* Records `rec` with the current wall-clock time. */
 void journal_add(journal *j, const journal_record *rec);
 

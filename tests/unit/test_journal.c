@@ -80,6 +80,7 @@ static void long_strings__truncated_not_overflowing(void **state) {
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
   assert_int_equal(journal_new(1, &j), 0);
+  assert_true(journal_on(j));
   add(j, big, -1);
   root = journal_to_json(j);
   assert_int_equal(strlen(json_string_value(json_object_get(
@@ -94,6 +95,9 @@ static void capacity_zero__records_nothing(void **state) {
   json_t *root;
   (void)state;
   assert_int_equal(journal_new(0, &j), 0);
+  /* What lets the transports skip gathering a record (the peer string). */
+  assert_false(journal_on(j));
+  assert_false(journal_on(NULL));
   add(j, "x", -1);
   root = journal_to_json(j);
   assert_int_equal(json_array_size(json_object_get(root, "records")), 0);
