@@ -13,6 +13,7 @@
 #include "cases_reflection_internal.h"
 #include "google/protobuf/descriptor.pb-c.h"
 #include "wire.h"
+#include "xalloc.h"
 
 static const char *const refl_paths[] = {
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -26,9 +27,7 @@ static int refl_ask(const case_ctx *ctx, gclient_stream *s, const refl_request *
                     refl_response **out) {
   *out = NULL;
   size_t len = grpc__reflection__v1__server_reflection_request__get_packed_size(req);
-  uint8_t *buf = malloc(len ? len : 1);
-  if (!buf)
-    return -ENOMEM;
+  uint8_t *buf = xmalloc(len);
   grpc__reflection__v1__server_reflection_request__pack(req, buf);
   int rc = gclient_stream_send(s, buf, len, ctx->timeout_ms);
   free(buf);

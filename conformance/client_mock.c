@@ -11,6 +11,7 @@
 #include "errbuf.h"
 #include "monotime.h"
 #include "number.h"
+#include "xalloc.h"
 
 #define CONTROL_TIMEOUT_MS 5000 /* one control API call */
 #define LINE_MAX_LEN 512
@@ -73,11 +74,9 @@ int client_mock_start(const char *mock_path, case_protocol protocol, int port, c
   const char *proto = protocol == PROTOCOL_HTTP ? "http" : "grpc";
   char portbuf[16], line[COMMAND_LINE_MAX], url[64], cerr[CONTROL_ERR_MAX];
   const command_var vars[] = {{"mock", mock_path}};
-  client_mock *m = calloc(1, sizeof(*m));
+  client_mock *m = xcalloc(1, sizeof(*m));
   int admin_port, rc;
 
-  if (!m)
-    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   snprintf(portbuf, sizeof(portbuf), "%d", port);
   /* {mock} is expanded before the scenario's words are added, which are
    * quoted already. --grace 200ms: a stopped mock drains briefly. */

@@ -163,10 +163,6 @@ int cmd_run_cases(const hc_case *cases, size_t count, const runner_options *ro, 
 
   if (cut_short)
     *cut_short = sum.cut_short;
-  if (code < 0) {
-    fprintf(stderr, CLI_PROG ": out of memory\n");
-    return RUNNER_EXIT_FAILED;
-  }
   if (report_end(rep, &sum, err, sizeof(err)) < 0) {
     fprintf(stderr, CLI_PROG ": %s\n", err);
     if (code == RUNNER_EXIT_OK)

@@ -16,6 +16,7 @@
 
 #include "errbuf.h"
 #include "monotime.h"
+#include "xalloc.h"
 
 extern char **environ;
 
@@ -104,11 +105,9 @@ int command_start(const char *line, command **out, char *err, size_t errlen) {
   posix_spawnattr_t attr;
   char *argv[] = {"sh", "-c", (char *)line, NULL};
   sigset_t all, none;
-  command *c = calloc(1, sizeof(*c));
+  command *c = xcalloc(1, sizeof(*c));
   int fds[2], rc;
 
-  if (!c)
-    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   /* CLOEXEC: commands spawned from other threads must not inherit it. */
   if (pipe2(fds, O_CLOEXEC) < 0) {
     rc = errbuf_fail(err, errlen, -errno, "pipe: %s", strerror(errno));

@@ -20,6 +20,7 @@
 #include "client_tls.h"
 #include "watchdog.h"
 #include "wire.h"
+#include "xalloc.h"
 
 struct gclient {
   grpc_channel *channel;
@@ -102,9 +103,7 @@ static const grpc_channel_args *channel_args(grpc_resource_quota *quota, grpc_ar
 int gclient_open(const char *target, gclient **out) {
   grpc_arg args[9];
   grpc_channel_args chargs;
-  gclient *gc = calloc(1, sizeof(*gc));
-  if (!gc)
-    return -ENOMEM;
+  gclient *gc = xcalloc(1, sizeof(*gc));
   grpc_init();
   gc->quota = grpc_resource_quota_create("health-conformance");
   grpc_resource_quota_resize(gc->quota, GCLIENT_MEMORY_QUOTA);
@@ -197,11 +196,7 @@ static int buffer_to_bytes(grpc_byte_buffer *bb, uint8_t **buf, size_t *len) {
   grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
   grpc_byte_buffer_reader_destroy(&reader);
   size_t n = GRPC_SLICE_LENGTH(all);
-  uint8_t *copy = malloc(n ? n : 1);
-  if (!copy) {
-    grpc_slice_unref(all);
-    return -ENOMEM;
-  }
+  uint8_t *copy = xmalloc(n);
   memcpy(copy, GRPC_SLICE_START_PTR(all), n);
   grpc_slice_unref(all);
   *buf = copy;
@@ -211,9 +206,7 @@ static int buffer_to_bytes(grpc_byte_buffer *bb, uint8_t **buf, size_t *len) {
 
 int gclient_stream_open(gclient *gc, const char *method, const uint8_t *msg, size_t len,
                         int half_close, int deadline_ms, gclient_stream **out) {
-  gclient_stream *s = calloc(1, sizeof(*s));
-  if (!s)
-    return -ENOMEM;
+  gclient_stream *s = xcalloc(1, sizeof(*s));
   s->cq = grpc_completion_queue_create_for_next(NULL);
   grpc_metadata_array_init(&s->initial_md);
   grpc_metadata_array_init(&s->trailing_md);

@@ -59,8 +59,8 @@ void gclient_reply_free(gclient_reply *r);
 /* Unary (or any server-streaming) call: sends `msg`, half-closes, reads
  * every message until the status (or cancels at the first message past
  * GCLIENT_MAX_MESSAGES, setting overflow). Always fills *r (code DEADLINE_EXCEEDED
- * when the deadline fired). Returns -ENOMEM or -EIO only when the call
- * could not be made at all. */
+ * when the deadline fired). Returns -EIO only when the call could not be
+ * made at all (out of memory aborts, docs/oom.md). */
 int gclient_call(gclient *gc, const char *method, const uint8_t *msg, size_t len, int deadline_ms,
                  gclient_reply *r);
 

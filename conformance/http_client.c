@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "client_tls.h"
+#include "xalloc.h"
 
 struct hclient {
   CURL *easy;
@@ -27,14 +28,9 @@ int hclient_new(hclient **out) {
   hclient *h;
 
   pthread_once(&curl_once, curl_init_once);
-  h = calloc(1, sizeof(*h));
-  if (!h)
-    return -ENOMEM;
-  h->easy = curl_easy_init();
-  if (!h->easy) {
-    free(h);
-    return -ENOMEM;
-  }
+  h = xcalloc(1, sizeof(*h));
+  /* NULL only when libcurl cannot allocate the handle */
+  h->easy = xnonnull(curl_easy_init(), "a curl handle");
   *out = h;
   return 0;
 }

@@ -39,7 +39,7 @@ typedef struct hclient_result {
   char error[HCLIENT_TEXT_MAX];        /* curl's error text, "" on success */
 } hclient_result;
 
-int hclient_new(hclient **out); /* -ENOMEM */
+int hclient_new(hclient **out); /* 0 (out of memory aborts, docs/oom.md) */
 void hclient_free(hclient *h);  /* safe with NULL */
 
 /* `method` ("GET", "HEAD") on http://target{path}; target is "host:port"

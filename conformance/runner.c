@@ -26,6 +26,7 @@
 #include "monocond.h"
 #include "monotime.h"
 #include "number.h"
+#include "xalloc.h"
 
 int runner_split_target(const char *target, char *host, size_t hostlen, char *port, size_t portlen,
                         char *err, size_t errlen) {
@@ -440,20 +441,14 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
                           .started = started,
                           .total = count,
                           .strict = opts->strict};
-  run_state *st = calloc(1, sizeof(*st));
+  run_state *st = xcalloc(1, sizeof(*st));
 
-  if (!st)
-    return -ENOMEM;
-  st->results = calloc(n, sizeof(*st->results));
-  st->durations = calloc(n, sizeof(*st->durations));
-  st->started = calloc(n, sizeof(*st->started));
-  st->done = calloc(n, 1);
+  st->results = xcalloc(n, sizeof(*st->results));
+  st->durations = xcalloc(n, sizeof(*st->durations));
+  st->started = xcalloc(n, sizeof(*st->started));
+  st->done = xcalloc(n, 1);
   pthread_mutex_init(&st->lock, NULL);
   monocond_init(&st->cond);
-  if (!st->results || !st->durations || !st->started || !st->done) {
-    run_state_free(st);
-    return -ENOMEM;
-  }
   st->cases = cases;
   st->opts = opts;
   st->refs = 1;

@@ -96,7 +96,7 @@ int runner_counts_as_failure(const hc_case *c, const case_result *res, int stric
 /* Runs cases[0..count), reporting each in order (a case whose needs are
  * unmet is skipped with the reason); known_failing rewrites verdicts as
  * baseline_verdict says. Fills *summary when non-NULL
- * and returns the exit code, or -ENOMEM before anything was reported.
+ * and returns the exit code (out of memory aborts, docs/oom.md).
  * report_end is left to the caller. */
 int runner_run(const hc_case *cases, size_t count, const runner_options *opts, report *rep,
                report_summary *summary);

@@ -24,6 +24,7 @@
 #include "number.h"
 #include "sockwatch.h"
 #include "wire.h"
+#include "xalloc.h"
 
 typedef struct exchange {
   wclient_result *res;
@@ -157,29 +158,16 @@ static int post_once(const char *url, const char *content_type, const uint8_t *d
   exchange ex = {.res = out};
   sockwatch watch;
   int late;
-  CURL *h = curl_easy_init();
-  if (!h) {
-    snprintf(out->error, sizeof(out->error), "curl_easy_init failed");
-    return -ENOMEM;
-  }
+  CURL *h = xnonnull(curl_easy_init(), "a curl handle"); /* NULL: libcurl out of memory */
   char ctype[WCLIENT_TEXT_MAX + 16];
   char tmo[64];
   snprintf(ctype, sizeof(ctype), "content-type: %s", content_type);
   /* H-CHECK-6: a deadline on every call; the server may end it, too. */
   snprintf(tmo, sizeof(tmo), "grpc-timeout: %dm", timeout_ms);
   struct curl_slist *hdrs = NULL;
-  struct curl_slist *tmp;
   const char *lines[] = {ctype, "te: trailers", tmo, "Accept:", "Expect:"};
-  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-    tmp = curl_slist_append(hdrs, lines[i]);
-    if (!tmp) {
-      curl_slist_free_all(hdrs);
-      curl_easy_cleanup(h);
-      snprintf(out->error, sizeof(out->error), "out of memory");
-      return -ENOMEM;
-    }
-    hdrs = tmp;
-  }
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+    hdrs = xnonnull(curl_slist_append(hdrs, lines[i]), "a curl header list");
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(h, CURLOPT_URL, url);
   /* h2c by prior knowledge; over TLS (https://) curl offers h2 by ALPN */
@@ -235,12 +223,7 @@ int wclient_post(const char *target, const char *path, const char *content_type,
     return -ENAMETOOLONG;
   }
   size_t total = framed ? len + WIRE_PREFIX_LEN : len;
-  uint8_t *data = malloc(total ? total : 1);
-  if (!data) {
-    memset(out, 0, sizeof(*out));
-    snprintf(out->error, sizeof(out->error), "out of memory");
-    return -ENOMEM;
-  }
+  uint8_t *data = xmalloc(total);
   if (framed) {
     wire_prefix_write(data, 0, (uint32_t)len);
     if (len)
