@@ -334,7 +334,7 @@ static int write_matrix(const cli *o, const fleet_list *l, char (*stems)[256], c
   static const char *const names[] = {"matrix.txt", "matrix.md", "matrix.html"};
   matrix *m = NULL;
   char err[ERR_MAX], note[ERR_MAX + 64], *path = NULL;
-  int rc = matrix_new(&m) < 0 ? -ENOMEM : 0;
+  int rc = matrix_new(&m);
 
   for (size_t i = 0; rc == 0 && i < l->n; i++) {
     path = report_path(o, stems[i], REPORT_JSON);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "errbuf.h"
 #include "htmlpage.h"
+#include "xalloc.h"
 
 #define PROG "health-conformance matrix"
 
@@ -87,12 +88,11 @@ static int result_parse(const char *name) {
   return -1;
 }
 
-/* A case record into a new cell of c. 0, -EINVAL with why, or -ENOMEM. */
+/* A case record into a new cell of c. 0, or -EINVAL with why. */
 static int add_case(column *c, json_t *doc, const char **why) {
   static const char *const keys[] = {"id",      "test",     "level", "clauses",
                                      "message", "expected", "seen"};
   const char *v[7];
-  cell *grown, *n;
 
   for (size_t k = 0; k < 7; k++)
     if (!(v[k] = member(doc, keys[k]))) {
@@ -107,22 +107,15 @@ static int add_case(column *c, json_t *doc, const char **why) {
     *why = "the same case ID twice";
     return -EINVAL;
   }
-  grown = realloc(c->cells, (c->ncells + 1) * sizeof(*grown));
-  if (!grown)
-    return -ENOMEM;
-  c->cells = grown;
-  n = &c->cells[c->ncells];
-  *n = (cell){.id = strdup(v[0]),
-              .test = strdup(v[1]),
-              .level = strdup(v[2]),
-              .clauses = strdup(v[3]),
-              .message = strdup(v[4]),
-              .expected = strdup(v[5]),
-              .seen = strdup(v[6]),
-              .result = result_parse(member(doc, "result"))};
-  c->ncells++;
-  if (!n->id || !n->test || !n->level || !n->clauses || !n->message || !n->expected || !n->seen)
-    return -ENOMEM;
+  c->cells = xrealloc(c->cells, (c->ncells + 1) * sizeof(*c->cells));
+  c->cells[c->ncells++] = (cell){.id = xstrdup(v[0]),
+                                 .test = xstrdup(v[1]),
+                                 .level = xstrdup(v[2]),
+                                 .clauses = xstrdup(v[3]),
+                                 .message = xstrdup(v[4]),
+                                 .expected = xstrdup(v[5]),
+                                 .seen = xstrdup(v[6]),
+                                 .result = result_parse(member(doc, "result"))};
   return 0;
 }
 
@@ -137,9 +130,9 @@ static int add_summary(column *c, json_t *doc, const char **why) {
     return -EINVAL;
   }
   free(c->target);
-  c->target = strdup(target);
+  c->target = xstrdup(target);
   c->exit_code = (int)json_integer_value(code);
-  return c->target ? 0 : -ENOMEM;
+  return 0;
 }
 
 static int add_line(column *c, const char *line, const char **why) {
@@ -161,7 +154,7 @@ static int read_report(column *c, const char *path, char *err, size_t errlen) {
   FILE *in = fopen(path, "r");
   char *line = NULL;
   size_t cap = 0, lineno = 0;
-  const char *why = "out of memory";
+  const char *why = ""; /* add_line sets it with each error */
   int rc = 0;
 
   if (!in)
@@ -192,13 +185,8 @@ static size_t row_rank(const char *id, size_t seen) {
   return k ? (size_t)(k - cases) : count + seen;
 }
 
-/* Room is made first, so that a failure leaves the rows as they were. */
-static int add_rows(matrix *m, const column *c) {
-  matrix_row *grown = realloc(m->rows, (m->nrows + c->ncells + 1) * sizeof(*grown));
-
-  if (!grown)
-    return -ENOMEM;
-  m->rows = grown;
+static void add_rows(matrix *m, const column *c) {
+  m->rows = xrealloc(m->rows, (m->nrows + c->ncells + 1) * sizeof(*m->rows));
   for (size_t i = 0; i < c->ncells; i++) {
     size_t at, rank = row_rank(c->cells[i].id, m->nrows);
     int known = 0;
@@ -211,33 +199,24 @@ static int add_rows(matrix *m, const column *c) {
     m->rows[at] = (matrix_row){.c = &c->cells[i], .rank = rank};
     m->nrows++;
   }
-  return 0;
 }
 
-/* Takes c's contents on success (c is then cleared); leaves both as they
- * were on failure. */
+/* Takes c's contents on success (c is then cleared); -EEXIST leaves both
+ * as they were. */
 static int add_column(matrix *m, column *c) {
-  column *grown;
-  int rc;
-
   for (size_t i = 0; i < m->ncols; i++)
     if (strcmp(m->cols[i].name, c->name) == 0)
       return -EEXIST;
-  grown = realloc(m->cols, (m->ncols + 1) * sizeof(*grown));
-  if (!grown)
-    return -ENOMEM;
-  m->cols = grown;
-  rc = add_rows(m, c); /* rows point at the cells, which do not move */
-  if (rc < 0)
-    return rc;
+  m->cols = xrealloc(m->cols, (m->ncols + 1) * sizeof(*m->cols));
+  add_rows(m, c); /* rows point at the cells, which do not move */
   m->cols[m->ncols++] = *c;
   *c = (column){0};
   return 0;
 }
 
 int matrix_new(matrix **out) {
-  *out = calloc(1, sizeof(**out));
-  return *out ? 0 : -ENOMEM;
+  *out = xcalloc(1, sizeof(**out));
+  return 0;
 }
 
 void matrix_free(matrix *m) {
@@ -251,25 +230,21 @@ void matrix_free(matrix *m) {
 }
 
 int matrix_add_file(matrix *m, const char *name, const char *path, char *err, size_t errlen) {
-  column c = {.name = strdup(name), .exit_code = -1};
-  int rc = c.name ? read_report(&c, path, err, errlen) : -ENOMEM;
+  column c = {.name = xstrdup(name), .exit_code = -1};
+  int rc = read_report(&c, path, err, errlen);
 
   if (rc == 0) {
     rc = add_column(m, &c);
     if (rc == -EEXIST)
       errbuf_fail(err, errlen, 0, "two reports named '%s' (NAME=REPORT names one)", name);
-    else if (rc < 0)
-      errbuf_fail(err, errlen, 0, "out of memory");
-  } else if (rc == -ENOMEM) {
-    errbuf_fail(err, errlen, 0, "out of memory");
   }
   column_free(&c);
   return rc;
 }
 
 int matrix_add_empty(matrix *m, const char *name, const char *note) {
-  column c = {.name = strdup(name), .note = strdup(note), .exit_code = -1};
-  int rc = c.name && c.note ? add_column(m, &c) : -ENOMEM;
+  column c = {.name = xstrdup(name), .note = xstrdup(note), .exit_code = -1};
+  int rc = add_column(m, &c);
 
   column_free(&c);
   return rc;

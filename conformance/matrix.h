@@ -23,7 +23,7 @@ typedef enum matrix_format { MATRIX_TEXT = 0, MATRIX_MARKDOWN, MATRIX_HTML } mat
 
 typedef struct matrix matrix;
 
-int matrix_new(matrix **out); /* 0 or -ENOMEM */
+int matrix_new(matrix **out); /* 0 (out of memory aborts, docs/oom.md) */
 void matrix_free(matrix *m);  /* safe with NULL */
 
 /* Adds the NDJSON report at path as a column named `name`. On a file that
