@@ -23,6 +23,7 @@
 #include "errbuf.h"
 #include "monotime.h"
 #include "wire.h"
+#include "xalloc.h"
 
 #define CONTROL_EX_UNSUPPORTED 64 /* sysexits.h EX_USAGE */
 #define OUTPUT_MAX 1024           /* error details kept for messages */
@@ -49,17 +50,13 @@ int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
                        url);
   if (cmd && !*cmd)
     return errbuf_fail(err, errlen, -EINVAL, "control command is empty");
-  c = calloc(1, sizeof(*c));
-  if (!c)
-    goto nomem;
+  c = xcalloc(1, sizeof(*c));
   c->timeout_ms = timeout_ms;
   if (url) {
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
       n--;
-    c->url = strndup(url, n);
-    if (!c->url)
-      goto nomem;
+    c->url = xasprintf("%.*s", (int)n, url);
     /* Refcounted and thread-safe since curl 7.84; paired in control_free. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
       free(c->url);
@@ -67,18 +64,10 @@ int control_new(const char *url, const char *cmd, int timeout_ms, control **out,
       return errbuf_fail(err, errlen, -EIO, "libcurl initialisation failed");
     }
   } else {
-    c->cmd = strdup(cmd);
-    if (!c->cmd)
-      goto nomem;
+    c->cmd = xstrdup(cmd);
   }
   *out = c;
   return 0;
-
-nomem:
-  if (c)
-    free(c->url);
-  free(c);
-  return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
 }
 
 void control_free(control *c) {
@@ -137,7 +126,7 @@ static void describe_reply(const body *b, char *out, size_t outlen) {
  * parsed into it as JSON (a new reference). */
 static int http_call(const control *c, const char *method, const char *path, const char *json,
                      json_t **reply_json, char *err, size_t errlen) {
-  CURL *h = curl_easy_init();
+  CURL *h = xnonnull(curl_easy_init(), "a curl handle"); /* NULL: libcurl out of memory */
   struct curl_slist *headers = NULL;
   char url[2048], detail[OUTPUT_MAX], curl_err[CURL_ERROR_SIZE] = "";
   body reply = {.buf = NULL};
@@ -145,8 +134,6 @@ static int http_call(const control *c, const char *method, const char *path, con
   CURLcode rc;
   int ret = 0;
 
-  if (!h)
-    return errbuf_fail(err, errlen, -ENOMEM, "libcurl handle allocation failed");
   snprintf(url, sizeof(url), "%s%s", c->url, path);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -158,11 +145,8 @@ static int http_call(const control *c, const char *method, const char *path, con
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   if (json) {
-    headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (!headers) {
-      ret = errbuf_fail(err, errlen, -ENOMEM, "out of memory");
-      goto out;
-    }
+    headers =
+        xnonnull(curl_slist_append(NULL, "Content-Type: application/json"), "a curl header list");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
   } else if (strcmp(method, "POST") == 0) {
@@ -209,12 +193,10 @@ static int url_set(const control *c, const char *service, int status, char *err,
 }
 
 static int url_remove(const control *c, const char *service, char *err, size_t errlen) {
-  char *escaped = curl_easy_escape(NULL, service, 0);
+  char *escaped = xnonnull(curl_easy_escape(NULL, service, 0), "an escaped service name");
   char path[1024];
   int ret;
 
-  if (!escaped)
-    return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
   if ((size_t)snprintf(path, sizeof(path), "/v1/statuses/%s", escaped) >= sizeof(path)) {
     ret = errbuf_fail(err, errlen, -ENAMETOOLONG, "service name too long for the control URL");
   } else {
