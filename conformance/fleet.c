@@ -18,6 +18,7 @@
 #include "errbuf.h"
 #include "matrix.h"
 #include "runner.h"
+#include "xalloc.h"
 
 #define ERR_MAX 512
 
@@ -58,10 +59,7 @@ static int push(fleet_list *l, const char *scheme, const char *host, const char 
     return errbuf_fail(err, errlen, -E2BIG, "more than %d targets", FLEET_MAX_TARGETS);
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
-    fleet_target *grown = realloc(l->v, cap * sizeof(*grown));
-    if (!grown)
-      return errbuf_fail(err, errlen, -ENOMEM, "out of memory");
-    l->v = grown;
+    l->v = xrealloc(l->v, cap * sizeof(*l->v));
     l->cap = cap;
   }
   l->v[l->n++] = t;
@@ -215,8 +213,7 @@ static const char *extension(report_format fmt) {
 }
 
 static char *report_path(const cli *o, const char *base, report_format fmt) {
-  char *path = NULL;
-  return asprintf(&path, "%s/%s.%s", o->fleet.report_dir, base, extension(fmt)) < 0 ? NULL : path;
+  return xasprintf("%s/%s.%s", o->fleet.report_dir, base, extension(fmt));
 }
 
 /* The child: the text report into DIR/<stem>.txt (its stdout), NDJSON for
@@ -226,7 +223,7 @@ static void run_child(cli *o, const fleet_target *t, const char *base) {
   cli_output outs[CLI_MAX_OUTPUTS];
   size_t n = 0;
   char *text = report_path(o, base, REPORT_TEXT), url[1024];
-  int fd = text ? open(text, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  int fd = open(text, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int rc;
 
   if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
@@ -338,18 +335,15 @@ static int write_matrix(const cli *o, const fleet_list *l, char (*stems)[256], c
 
   for (size_t i = 0; rc == 0 && i < l->n; i++) {
     path = report_path(o, stems[i], REPORT_JSON);
-    if (!path || matrix_add_file(m, l->v[i].target, path, err, sizeof(err)) < 0) {
-      snprintf(note, sizeof(note), "no report (exit %d): %s", codes[i], path ? err : "");
+    if (matrix_add_file(m, l->v[i].target, path, err, sizeof(err)) < 0) {
+      snprintf(note, sizeof(note), "no report (exit %d): %s", codes[i], err);
       rc = matrix_add_empty(m, l->v[i].target, note);
     }
     free(path);
   }
   for (size_t k = 0; rc == 0 && k < 3; k++) {
     FILE *f;
-    if (asprintf(&path, "%s/%s", o->fleet.report_dir, names[k]) < 0) {
-      rc = -ENOMEM;
-      break;
-    }
+    path = xasprintf("%s/%s", o->fleet.report_dir, names[k]);
     f = fopen(path, "w");
     rc = f ? matrix_write(m, fmts[k], f) : -errno;
     if (f && fclose(f) != 0 && rc == 0)

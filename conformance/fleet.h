@@ -41,7 +41,7 @@ typedef struct fleet_list {
 void fleet_list_free(fleet_list *l);
 
 /* Adds target ([scheme://]HOST:PORT) to l as given. 0, -EINVAL (a bad
- * target, -EEXIST a duplicate; err says which) or -ENOMEM. */
+ * target, -EEXIST a duplicate, -E2BIG too many; err says which). */
 int fleet_add(fleet_list *l, const char *target, char *err, size_t errlen);
 
 /* --all-addresses: adds one target per distinct address in `answer` (the
