@@ -11,6 +11,7 @@
 
 #include "errbuf.h"
 #include "readfile.h"
+#include "xalloc.h"
 
 #define PEM_MAX (1024 * 1024)
 
@@ -58,10 +59,8 @@ static int read_pem(const char *flag, const char *path, char **out, char *err, s
   }
   rc = readfile_fd(fd, PEM_MAX, &text, NULL);
   close(fd);
-  if (rc == -ENOMEM) {
-    snprintf(err, errlen, "%s %s: out of memory", flag, path);
-    return rc;
-  }
+  if (rc == -ENOMEM) /* readfile is a pure module (docs/oom.md) */
+    return errbuf_fail(err, errlen, rc, "%s %s: %s", flag, path, strerror(-rc));
   if (rc < 0 || !strstr(text, "-----BEGIN ")) {
     snprintf(err, errlen, "%s %s: %s", flag, path,
              rc == -EFBIG ? "larger than 1 MiB"
@@ -81,19 +80,17 @@ static int set_target(const char *target, char *err, size_t errlen) {
 
   if (!colon || colon == target)
     return errbuf_fail(err, errlen, -EINVAL, "--target '%s' is not HOST:PORT", target);
-  tls.port = strdup(colon + 1);
-  if (!tls.port)
-    return -ENOMEM;
+  tls.port = xstrdup(colon + 1);
   if (!tls.server_name)
     return 0;
   snprintf(entry, sizeof(entry), "%s:%s:%.*s:%s", tls.server_name, tls.port, (int)(colon - target),
            target, tls.port);
-  tls.connect_to = curl_slist_append(NULL, entry);
+  tls.connect_to = xnonnull(curl_slist_append(NULL, entry), "a curl --connect-to list");
   tls.arg = (grpc_arg){.type = GRPC_ARG_STRING,
                        .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
                        .value.string = tls.server_name};
   tls.args = (grpc_channel_args){.num_args = 1, .args = &tls.arg};
-  return tls.connect_to ? 0 : -ENOMEM;
+  return 0;
 }
 
 int ctls_set(const ctls_options *o, const char *target, char *err, size_t errlen) {
@@ -113,14 +110,10 @@ int ctls_set(const ctls_options *o, const char *target, char *err, size_t errlen
     rc = read_pem("--tls-client-cert", o->cert_file, &tls.cert, err, errlen);
   if (rc == 0 && o->key_file)
     rc = read_pem("--tls-client-key", o->key_file, &tls.key, err, errlen);
-  if (rc == 0 && o->server_name) {
-    tls.server_name = strdup(o->server_name);
-    rc = tls.server_name ? 0 : -ENOMEM;
-  }
+  if (rc == 0 && o->server_name)
+    tls.server_name = xstrdup(o->server_name);
   if (rc == 0)
     rc = set_target(target, err, errlen);
-  if (rc == -ENOMEM)
-    snprintf(err, errlen, "out of memory");
   if (rc < 0)
     ctls_clear();
   return rc;
