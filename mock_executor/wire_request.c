@@ -198,8 +198,8 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, 
 int wstream_callbacks(nghttp2_session_callbacks **out) {
   nghttp2_session_callbacks *cbs;
 
-  if (nghttp2_session_callbacks_new(&cbs) != 0)
-    return -ENOMEM;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) /* NGHTTP2_ERR_NOMEM, its only failure */
+    xalloc_die("nghttp2 callbacks");
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
