@@ -110,12 +110,10 @@ static ssize_t slow_body_read(void *cls, uint64_t pos, char *buf, size_t max) {
  * one thread, as http-slow does (see slow_down). */
 static enum MHD_Result queue_slow(struct MHD_Connection *conn, unsigned code, const char *text,
                                   const char *content_type, long total_ms) {
-  slow_body *sb = malloc(sizeof(*sb));
+  slow_body *sb = xmalloc(sizeof(*sb));
   struct MHD_Response *r;
   enum MHD_Result rv;
 
-  if (!sb)
-    return MHD_NO;
   sb->text = text;
   sb->len = strlen(text);
   sb->pause_ms = sb->len ? total_ms / (long)sb->len : 0;

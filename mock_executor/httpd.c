@@ -263,22 +263,18 @@ static unsigned long long declared_length(struct MHD_Connection *conn) {
 }
 
 static void upload_append(httpd *h, upload *up, const char *data, size_t size) {
-  char *grown = NULL;
-
   if (up->too_large)
     return; /* read and drop the rest: MHD can answer only a whole request */
-  if (size <= h->max_body - up->len)
-    grown = realloc(up->body, up->len + size + 1);
-  if (!grown) { /* over the cap, or no memory for it: 413 either way */
+  if (size > h->max_body - up->len) { /* over the cap: 413 */
     up->too_large = 1;
     free(up->body);
     up->body = NULL;
     return;
   }
-  memcpy(grown + up->len, data, size);
+  up->body = xrealloc(up->body, up->len + size + 1);
+  memcpy(up->body + up->len, data, size);
   up->len += size;
-  grown[up->len] = '\0';
-  up->body = grown;
+  up->body[up->len] = '\0';
 }
 
 /* Tells the observer what `rv` (the result of queueing) answered. */
@@ -316,9 +312,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   }
   if (*upload_data_size) {
     if (*con_cls == &headers_seen) {
-      up = calloc(1, sizeof(*up));
-      if (!up)
-        return MHD_NO;
+      up = xcalloc(1, sizeof(*up));
       *con_cls = up;
     }
     upload_append(h, *con_cls, upload_data, *upload_data_size);
