@@ -8,6 +8,7 @@
 
 #include "cases.h"
 #include "wire.h"
+#include "xalloc.h"
 
 #define CONCURRENT_CHECKS 50 /* T12 */
 #define REPEATED_CHECKS 20   /* T11 */
@@ -396,11 +397,7 @@ void case_check_unknown_method(const case_ctx *ctx, case_result *res) {
 
 /* T35: a 4 KiB name gets NOT_FOUND or INVALID_ARGUMENT and the server lives on. */
 void case_check_long_name(const case_ctx *ctx, case_result *res) {
-  char *name = malloc(LONG_NAME_LEN + 1);
-  if (!name) {
-    case_skip(res, "out of memory");
-    return;
-  }
+  char *name = xmalloc(LONG_NAME_LEN + 1);
   int prefix = snprintf(name, LONG_NAME_LEN + 1, "%s-t35-", ctx->service ? ctx->service : "hc");
   memset(name + prefix, 'x', (size_t)(LONG_NAME_LEN - prefix));
   name[LONG_NAME_LEN] = '\0';

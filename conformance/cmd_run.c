@@ -18,6 +18,7 @@
 #include "runner.h"
 #include "spawner.h"
 #include "watchdog.h"
+#include "xalloc.h"
 
 #define SPAWN_GRACE_MS 5000   /* SIGTERM -> exit, before SIGKILL */
 #define SPAWN_TAIL_BYTES 4096 /* of the target's output, on failure */
@@ -62,9 +63,7 @@ int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, i
 
   if (selection_check(sel, cases, count, err, sizeof(err)) < 0)
     return cli_usage_error("%s", err);
-  copy = calloc(count, sizeof(*copy));
-  if (!copy)
-    return cli_usage_error("out of memory");
+  copy = xcalloc(count, sizeof(*copy));
   for (size_t i = 0; i < count; i++)
     if (selected(sel, protocol, &cases[i]))
       copy[k++] = cases[i];

@@ -172,13 +172,9 @@ static void keep_pending(command *c, const char *data, size_t n) {
     c->plen = 0;
   if (c->plen + n > c->pcap) {
     size_t cap = c->pcap ? c->pcap : 4096;
-    char *p;
     while (cap < c->plen + n)
       cap *= 2;
-    p = realloc(c->pend, cap);
-    if (!p)
-      return; /* out of memory: this output is not kept for reading */
-    c->pend = p;
+    c->pend = xrealloc(c->pend, cap);
     c->pcap = cap;
   }
   memcpy(c->pend + c->plen, data, n);

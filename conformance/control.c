@@ -95,18 +95,12 @@ typedef struct body {
 static size_t body_write(char *data, size_t size, size_t nmemb, void *userdata) {
   body *b = userdata;
   size_t n = size * nmemb, take = n;
-  char *p;
 
   if (b->len + take > REPLY_MAX) {
     take = REPLY_MAX - b->len;
     b->truncated = 1;
   }
-  p = realloc(b->buf, b->len + take + 1);
-  if (!p) {
-    b->truncated = 1;
-    return n;
-  }
-  b->buf = p;
+  b->buf = xrealloc(b->buf, b->len + take + 1);
   memcpy(b->buf + b->len, data, take);
   b->len += take;
   b->buf[b->len] = '\0';

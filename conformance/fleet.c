@@ -278,16 +278,10 @@ static const char *meaning(int code) {
 
 /* Starts up to `jobs` children at once; fills codes[i] as each ends. */
 static void run_all(cli *o, const fleet_list *l, char (*stems)[256], int *codes) {
-  pid_t *pids = calloc(l->n, sizeof(*pids));
+  pid_t *pids = xcalloc(l->n, sizeof(*pids));
   size_t next = 0, running = 0;
   int jobs = o->fleet.jobs ? o->fleet.jobs : FLEET_DEFAULT_JOBS;
 
-  if (!pids) {
-    for (size_t i = 0; i < l->n; i++)
-      codes[i] = RUNNER_EXIT_FAILED;
-    fprintf(stderr, CLI_PROG ": out of memory\n");
-    return;
-  }
   while (next < l->n || running > 0) {
     int st;
     pid_t done;
@@ -372,9 +366,7 @@ static int make_list(cli *o, fleet_list *l, char (**stems)[256]) {
     return cli_usage_error("%s", err);
   if (l->n == 0)
     return cli_usage_error("--targets %s lists no target", o->fleet.targets_file);
-  *stems = calloc(l->n, sizeof(**stems));
-  if (!*stems)
-    return cli_usage_error("out of memory");
+  *stems = xcalloc(l->n, sizeof(**stems));
   for (size_t i = 0; i < l->n; i++) {
     stem(l->v[i].target, (*stems)[i], sizeof((*stems)[i]));
     for (size_t k = 0; k < i; k++)
@@ -394,11 +386,7 @@ int fleet_main(cli *o) {
 
   if (rc)
     goto out;
-  codes = calloc(l.n, sizeof(*codes));
-  if (!codes) {
-    rc = cli_usage_error("out of memory");
-    goto out;
-  }
+  codes = xcalloc(l.n, sizeof(*codes));
   printf("%zu targets, %d at once; reports in %s\n", l.n,
          o->fleet.jobs ? o->fleet.jobs : FLEET_DEFAULT_JOBS, o->fleet.report_dir);
   run_all(o, &l, stems, codes);

@@ -385,9 +385,7 @@ void gclient_stream_close(gclient_stream *s) {
 
 static char *slice_dup(grpc_slice s) {
   size_t n = GRPC_SLICE_LENGTH(s);
-  char *out = malloc(n + 1);
-  if (!out)
-    return NULL;
+  char *out = xmalloc(n + 1);
   memcpy(out, GRPC_SLICE_START_PTR(s), n);
   out[n] = '\0';
   return out;
@@ -399,11 +397,6 @@ static void reply_take_trailers(gclient_reply *r, const gclient_stream *s) {
     gclient_md *md = &r->trailers[r->ntrailers];
     md->key = slice_dup(s->trailing_md.metadata[i].key);
     md->value = slice_dup(s->trailing_md.metadata[i].value);
-    if (!md->key || !md->value) {
-      free(md->key);
-      free(md->value);
-      continue;
-    }
     r->ntrailers++;
   }
 }
