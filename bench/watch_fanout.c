@@ -446,7 +446,7 @@ static void fanout_close(fanout *f) {
   for (int i = 0; f->shards && i < f->opt.channels; i++) {
     shard *sh = &f->shards[i];
     grpc_completion_queue_shutdown(sh->cq);
-    while (grpc_completion_queue_next(sh->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+    while (grpc_completion_queue_next(sh->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
            GRPC_QUEUE_SHUTDOWN)
       ;
     grpc_completion_queue_destroy(sh->cq);

@@ -373,7 +373,7 @@ void gclient_stream_close(gclient_stream *s) {
   if (s->send_bb)
     grpc_byte_buffer_destroy(s->send_bb);
   grpc_completion_queue_shutdown(s->cq);
-  while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+  while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
          GRPC_QUEUE_SHUTDOWN)
     ;
   grpc_completion_queue_destroy(s->cq);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "failmalloc.h"
+#include "monocond.h"
 #include "registry.h"
 #include "timeline.h"
 #include "wire.h"
@@ -79,11 +80,9 @@ static void observe(void *ctx, int status) {
 /* Waits (bounded by 5 s) until `count` statuses were handed out, acking
  * each so the watch stays live. Returns how many arrived. */
 static int wait_for(observed *o, registry_watch *w, int count) {
-  struct timespec deadline;
+  struct timespec deadline = monocond_after(5000);
   int next, acked = 0;
 
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += 5;
   pthread_mutex_lock(&o->lock);
   while (o->n < count) {
     while (acked < o->n) {
@@ -107,7 +106,8 @@ static void scheduler__watch_sees_every_step_then_last_holds(void **state) {
   timelines *t;
   timeline_spec s;
   char err[TIMELINE_ERR_MAX];
-  observed o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+  observed o = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  monocond_init(&o.cond);
   registry_watch *w;
   int first, st;
   (void)state;
@@ -142,7 +142,8 @@ static void scheduler__repeat_then_stop_and_shutdown_ends_it(void **state) {
   timelines *t;
   timeline_spec s;
   char err[TIMELINE_ERR_MAX];
-  observed o = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+  observed o = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  monocond_init(&o.cond);
   registry_watch *w;
   int first;
   (void)state;
