@@ -1,5 +1,6 @@
-/* The words config.c parses and config_print.c prints for its enums,
- * indexed by the enum values of config.h. Internal to the two. */
+/* The words config_flags.c and config.c parse and config_print.c prints
+ * for its enums, indexed by the enum values of config.h. Internal to the
+ * three. */
 #ifndef HC_CONFIG_NAMES_H
 #define HC_CONFIG_NAMES_H
 
