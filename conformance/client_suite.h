@@ -7,7 +7,8 @@
  *
  *   client_main.c       flags, the run (selection, reports, exit codes
  *                       through runner_run, as the server suite)
- *   client_scenarios.c  --probe-cmd: the probe scenarios and their judge
+ *   client_scenarios.c  --probe-cmd: the probe scenarios (their tables)
+ *   client_probe.c      one probe scenario played and judged
  *   client_watch.c      --watch-cmd: the long-lived client scenarios
  *   client_mock.c       one mock-executor per scenario, its journal
  *
