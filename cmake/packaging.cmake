@@ -71,6 +71,10 @@ set(hc_depends libc6 libprotobuf-c1 libcurl4 libnghttp2-14 libmicrohttpd12 libgn
     libyaml-0-2)
 if(NOT HC_STATIC_GRPC)
   list(APPEND hc_depends libgrpc29) # else gRPC is inside the programs
+  if(HC_ABSL_QUIET)
+    # The mock's absl shim links the shared absl_synchronization, C++.
+    list(APPEND hc_depends libabsl20220623 libstdc++6)
+  endif()
 endif()
 if(HC_SANITIZE)
   list(APPEND hc_depends libasan8 libubsan1) # a test build, not for distribution
