@@ -171,7 +171,8 @@ typedef struct run_state {
   const hc_case *cases;
   case_ctx ctx;
   char service[64];
-  const runner_options *opts;
+  runner_options opts_copy;   /* a cut case's thread reads it after runner_run returned */
+  const runner_options *opts; /* &opts_copy */
   case_result *results;
   long *durations;
   long long *started;  /* monotime_ms() when case i started; 0: not yet */
@@ -450,7 +451,8 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
   pthread_mutex_init(&st->lock, NULL);
   monocond_init(&st->cond);
   st->cases = cases;
-  st->opts = opts;
+  st->opts_copy = *opts;
+  st->opts = &st->opts_copy;
   st->refs = 1;
   st->ctx = (case_ctx){.target = opts->target,
                        .timeout_ms = opts->timeout_ms,

@@ -14,7 +14,8 @@
  * every later case wait its timeout too. max_time_ms bounds the whole run:
  * once spent, the cases running FAIL as cut short (their threads are left
  * running, summary.cut_short says so: the caller must end the process
- * without library cleanup) and the cases not yet started FAIL as not run,
+ * without library cleanup, and what the options point to must live until
+ * then; the options themselves are copied) and the cases not yet started FAIL as not run,
  * with the reason. Its default scales with the case timeout: a target
  * that answers every call just inside --timeout would otherwise keep a
  * default run going for minutes (issue 13).
