@@ -400,11 +400,11 @@ static void check_beside(const case_ctx *ctx, case_result *res, gclient *gc) {
 }
 
 /* The rest of the Watches did not all open: which one, and what it did. */
-static void fail_opening(const case_ctx *ctx, case_result *res, gclient_stream *bad_stream, int bad,
-                         int rc, int opened) {
+static void fail_opening(const case_ctx *ctx, case_result *res, gclient_stream **s, int bad, int rc,
+                         int opened) {
   char seen[CASE_TEXT_MAX], exp[64], why[CASE_TEXT_MAX / 2] = "nothing in time";
   if (rc == 1)
-    cases_stream_end(bad_stream, why, sizeof(why));
+    cases_stream_end(s[bad], why, sizeof(why));
   else if (rc != -ETIMEDOUT)
     snprintf(why, sizeof(why), "an undecodable message");
   snprintf(exp, sizeof(exp), "%d more first messages within %d ms", OPEN_WATCHES - 1,
@@ -425,7 +425,7 @@ static void check_not_starved(const case_ctx *ctx, case_result *res, watch_run *
     if (opened == OPEN_WATCHES - 1)
       check_beside(ctx, res, w->gc);
     else
-      fail_opening(ctx, res, s[bad], bad, rc, opened);
+      fail_opening(ctx, res, s, bad, rc, opened);
   }
   for (int i = 0; i < OPEN_WATCHES; i++)
     gclient_stream_close(s[i]);
