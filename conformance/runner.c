@@ -171,8 +171,7 @@ typedef struct run_state {
   const hc_case *cases;
   case_ctx ctx;
   char service[64];
-  runner_options opts_copy;   /* a cut case's thread reads it after runner_run returned */
-  const runner_options *opts; /* &opts_copy */
+  runner_options opts; /* a copy: a cut case's thread reads it after runner_run returned */
   case_result *results;
   long *durations;
   long long *started;  /* monotime_ms() when case i started; 0: not yet */
@@ -191,7 +190,7 @@ typedef struct run_state {
 static void budget_spent(const run_state *st, case_result *res) {
   memset(res, 0, sizeof(*res));
   case_fail(res, "the case runs within --max-time", "the run's time spent",
-            "not run: the run's --max-time of %d ms ran out", st->opts->max_time_ms);
+            "not run: the run's --max-time of %d ms ran out", st->opts.max_time_ms);
 }
 
 /* 1 if case i must not start: the gate ended the run (SKIP), or the
@@ -225,7 +224,7 @@ static void run_timed(run_state *st, size_t i) {
   st->started[i] = t0;
   pthread_mutex_unlock(&st->lock);
   if (!run_halted(st, &res))
-    run_one(&st->cases[i], &st->ctx, st->opts, &res);
+    run_one(&st->cases[i], &st->ctx, &st->opts, &res);
   pthread_mutex_lock(&st->lock);
   if (!st->done[i]) {
     st->results[i] = res;
@@ -252,7 +251,7 @@ static void cut_short(run_state *st, size_t i, size_t to) {
       memset(res, 0, sizeof(*res));
       case_fail(res, "the case ends within --max-time", "cut short",
                 "cut short: the run's --max-time of %d ms ran out while it ran",
-                st->opts->max_time_ms);
+                st->opts.max_time_ms);
       st->durations[k] = (long)(now - st->started[k]);
       st->cut = 1;
     } else {
@@ -295,9 +294,9 @@ static void run_gate(run_state *st, const char *what, int strict) {
   char reason[RUNNER_ERR_MAX];
   int rc;
 
-  if (!st->opts->gate || st->halted)
+  if (!st->opts.gate || st->halted)
     return;
-  rc = st->opts->gate(st->opts->gate_arg, reason, sizeof(reason));
+  rc = st->opts.gate(st->opts.gate_arg, reason, sizeof(reason));
   if (rc < 0 || (strict && rc > 0))
     run_halt(st, what, reason);
 }
@@ -309,9 +308,9 @@ static void run_gate(run_state *st, const char *what, int strict) {
 static void recheck_after(run_state *st, size_t i) {
   char what[RUNNER_ERR_MAX - 16];
 
-  if (st->results[i].outcome != OUTCOME_FAIL || st->durations[i] < st->opts->timeout_ms)
+  if (st->results[i].outcome != OUTCOME_FAIL || st->durations[i] < st->opts.timeout_ms)
     return;
-  if (st->deadline && st->deadline - monotime_ms() <= st->opts->timeout_ms)
+  if (st->deadline && st->deadline - monotime_ms() <= st->opts.timeout_ms)
     return;
   snprintf(what, sizeof(what), "the target stopped answering after %s", st->cases[i].id);
   run_gate(st, what, 1);
@@ -383,8 +382,8 @@ static size_t start_batch(run_state *st, size_t from, size_t to, int parallel, p
 static int finish(run_state *st, size_t i, report *rep, report_summary *s) {
   const hc_case *c = &st->cases[i];
   case_result *res = &st->results[i];
-  int counts = runner_counts_as_failure(c, res, st->opts->strict);
-  counts = baseline_verdict(st->opts->known_failing, c, res, counts);
+  int counts = runner_counts_as_failure(c, res, st->opts.strict);
+  counts = baseline_verdict(st->opts.known_failing, c, res, counts);
   switch (res->outcome) {
   case OUTCOME_PASS:
     s->passed++;
@@ -406,8 +405,7 @@ static int finish(run_state *st, size_t i, report *rep, report_summary *s) {
 /* Runs [from, to), none of them alone-only, and reports them in order. */
 static int run_batch(run_state *st, size_t from, size_t to, report *rep, report_summary *s) {
   pthread_t threads[RUNNER_MAX_PARALLEL];
-  int parallel =
-      st->opts->parallel > RUNNER_MAX_PARALLEL ? RUNNER_MAX_PARALLEL : st->opts->parallel;
+  int parallel = st->opts.parallel > RUNNER_MAX_PARALLEL ? RUNNER_MAX_PARALLEL : st->opts.parallel;
   size_t nthreads = start_batch(st, from, to, parallel, threads);
   int failed = 0;
 
@@ -451,8 +449,7 @@ int runner_run(const hc_case *cases, size_t count, const runner_options *opts, r
   pthread_mutex_init(&st->lock, NULL);
   monocond_init(&st->cond);
   st->cases = cases;
-  st->opts_copy = *opts;
-  st->opts = &st->opts_copy;
+  st->opts = *opts;
   st->refs = 1;
   st->ctx = (case_ctx){.target = opts->target,
                        .timeout_ms = opts->timeout_ms,
