@@ -61,6 +61,7 @@ void call_free(hs_call *c) {
   if (c->call)
     grpc_call_unref(c->call);
   grpc_metadata_array_destroy(&c->md);
+  free(c->user_agent);
   grpc_call_details_destroy(&c->details);
   if (c->payload)
     grpc_byte_buffer_destroy(c->payload);
@@ -212,6 +213,9 @@ void call_read_request(hs_call *c) {
   c->req = grpc_byte_buffer_reader_readall(&r);
   grpc_byte_buffer_reader_destroy(&r);
   c->req_present = 1;
+  /* c->req is a copy: a Watch need not hold the core's buffer too. */
+  grpc_byte_buffer_destroy(c->payload);
+  c->payload = NULL;
 }
 
 /* ---- journal ----------------------------------------------------------- */
@@ -234,6 +238,14 @@ static const char *metadata_value(const grpc_metadata_array *md, const char *key
 void call_arrived(hs_call *c) {
   gpr_timespec d, now = gpr_now(GPR_CLOCK_MONOTONIC);
   struct timespec dl, at = {.tv_sec = (time_t)now.tv_sec, .tv_nsec = now.tv_nsec};
+  char ua[128];
+
+  if (metadata_value(&c->md, "user-agent", ua, sizeof(ua)))
+    c->user_agent = xstrdup(ua);
+  /* The slices stay the call's; only the array goes (init: call_free
+   * destroys it again). */
+  grpc_metadata_array_destroy(&c->md);
+  grpc_metadata_array_init(&c->md);
 
   if (c->method == HLOGIC_UNKNOWN)
     c->deadline = c->details.deadline;
@@ -246,7 +258,6 @@ void call_arrived(hs_call *c) {
 }
 
 void call_journal(hs_call *c, int code, int status) {
-  char ua[128];
   char *peer, *path = NULL;
   hlogic_call_info info = {.path = hlogic_method_path(c->method), .service = c->service};
 
@@ -256,7 +267,7 @@ void call_journal(hs_call *c, int code, int status) {
     info.path = path = grpc_slice_to_c_string(c->details.method);
   peer = grpc_call_get_peer(c->call);
   info.deadline_ms = c->deadline_ms;
-  info.user_agent = metadata_value(&c->md, "user-agent", ua, sizeof(ua));
+  info.user_agent = c->user_agent;
   info.peer = peer;
   hlogic_journal(&c->hs->logic, &info, code, status);
   gpr_free(peer);
