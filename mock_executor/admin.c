@@ -192,9 +192,9 @@ static enum MHD_Result refuse_shut_down(struct MHD_Connection *conn) {
 static enum MHD_Result put_status(void *ctx, struct MHD_Connection *conn, const httpd_request *rq) {
   admin *a = ctx;
   json_t *root;
-  const char *service;
+  const char *service = NULL;
   char err[ADMIN_ERR_MAX];
-  int status, rc;
+  int status = 0, rc;
   enum MHD_Result rv;
 
   if (admin_parse_put(rq->body, rq->body_len, &root, &service, &status, err, sizeof(err)) < 0)
