@@ -28,6 +28,7 @@
 
 #define EV_WAKE ((uint64_t)WENGINE_MAX_PORTS) /* epoll data: < this a listener index */
 #define READ_CHUNK 16384
+#define OUT_BATCH 32768 /* bytes gathered per send() */
 
 struct wengine {
   hlogic logic;
@@ -210,15 +211,74 @@ static void want_out(wconn *c, int on) {
     c->epoll_out = on;
 }
 
+/* Sends len bytes; what the socket does not take is kept in c->out (it
+ * was empty) and EPOLLOUT armed. 1 all sent, 0 some kept, -1 to close. */
+static int conn_send(wconn *c, const uint8_t *buf, size_t len) {
+  ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+  if (w < 0 && errno != EAGAIN && errno != EINTR)
+    return -1;
+  if (w < 0)
+    w = 0;
+  if ((size_t)w == len)
+    return 1;
+  c->out = xrealloc(c->out, len - (size_t)w);
+  memcpy(c->out, buf + w, len - (size_t)w);
+  c->out_len = len - (size_t)w;
+  want_out(c, 1);
+  return 0;
+}
+
+/* Writes what nghttp2 has to send, gathered into one send() per OUT_BATCH
+ * bytes: each frame would be a syscall of its own otherwise (HEADERS, DATA
+ * and trailers of every Check). 1 all written, 0 the socket is full (the
+ * rest is in c->out), -1 to close. */
+static int conn_send_frames(wconn *c) {
+  uint8_t batch[OUT_BATCH];
+  size_t used = 0;
+  const uint8_t *data;
+  ssize_t n;
+  int r;
+
+  for (;;) {
+    n = nghttp2_session_mem_send(c->session, &data);
+    if (n < 0)
+      return -1;
+    if (n > 0 && used + (size_t)n <= sizeof(batch)) {
+      memcpy(batch + used, data, (size_t)n);
+      used += (size_t)n;
+      continue;
+    }
+    r = used ? conn_send(c, batch, used) : 1;
+    used = 0;
+    if (r <= 0 || n == 0) {
+      if (r == 0 && n > 0) { /* data is valid only until the next call */
+        c->out = xrealloc(c->out, c->out_len + (size_t)n);
+        memcpy(c->out + c->out_len, data, (size_t)n);
+        c->out_len += (size_t)n;
+      }
+      return r;
+    }
+    if ((size_t)n > sizeof(batch)) {
+      r = conn_send(c, data, (size_t)n);
+      if (r <= 0)
+        return r;
+    } else {
+      memcpy(batch, data, (size_t)n);
+      used = (size_t)n;
+    }
+  }
+}
+
 /* Writes what is buffered, then what nghttp2 has to send, until the socket
  * is full (the rest waits for EPOLLOUT: nghttp2 produces nothing more
  * meanwhile, which is the backpressure). 0, or -1 to close. */
 static int conn_flush(wconn *c) {
-  const uint8_t *data;
-  ssize_t n, w;
+  int r;
 
   while (c->out_off < c->out_len) {
-    w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
     if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
       want_out(c, 1);
       return 0;
@@ -228,21 +288,10 @@ static int conn_flush(wconn *c) {
     c->out_off += (size_t)w;
   }
   c->out_off = c->out_len = 0;
-  while ((n = nghttp2_session_mem_send(c->session, &data)) > 0) {
-    w = send(c->fd, data, (size_t)n, MSG_NOSIGNAL);
-    if (w < 0 && errno != EAGAIN && errno != EINTR)
-      return -1;
-    if (w < 0)
-      w = 0;
-    if (w < n) { /* keep the rest: data is valid only until the next call */
-      c->out = xrealloc(c->out, (size_t)(n - w));
-      memcpy(c->out, data + w, (size_t)(n - w));
-      c->out_len = (size_t)(n - w);
-      want_out(c, 1);
-      return 0;
-    }
-  }
-  if (n < 0 || c->close_after_flush)
+  r = conn_send_frames(c);
+  if (r <= 0)
+    return r;
+  if (c->close_after_flush)
     return -1; /* close: mid-call, once the headers are out */
   want_out(c, 0);
   if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
