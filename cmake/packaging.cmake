@@ -64,7 +64,8 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
-# The runtime libraries the programs link, by their Debian 12 package names
+# The runtime libraries the programs link (libmicrohttpd and GnuTLS through
+# dlopen: mock_executor/lazylib.h), by their Debian 12 package names
 # (dpkg -S on each .so). Written out rather than computed by dpkg-shlibdeps
 # so the package is the same whatever the build machine has installed.
 set(hc_depends libc6 libprotobuf-c1 libcurl4 libnghttp2-14 libmicrohttpd12 libgnutls30 libjansson4 libxml2

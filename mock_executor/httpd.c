@@ -18,6 +18,7 @@
 #include <gnutls/gnutls.h>
 
 #include "errbuf.h"
+#include "lazylib.h"
 #include "xalloc.h"
 
 #define HTTPD_IDLE_TIMEOUT_S 60 /* closes keep-alive connections left idle */
@@ -411,6 +412,8 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
     return errbuf_fail(err, errlen, -EINVAL, "%s: port %d out of range 0-65535", opts->name,
                        opts->port);
   rv = resolve(host, opts->port, &addr, err, errlen, opts->name);
+  if (rv == 0)
+    rv = lazylib_load(err, errlen); /* the first HTTP listener loads libmicrohttpd */
   if (rv < 0)
     return rv;
   h = xcalloc(1, sizeof(*h));

@@ -14,6 +14,7 @@
 #include <gnutls/x509.h>
 
 #include "errbuf.h"
+#include "lazylib.h"
 #include "readfile.h"
 #include "xalloc.h"
 
@@ -54,7 +55,7 @@ static int check_certs(const char *flag, const char *path, const char *text, cha
                        rv < 0 ? gnutls_strerror(rv) : "empty");
   for (unsigned i = 0; i < n; i++)
     gnutls_x509_crt_deinit(crts[i]);
-  gnutls_free(crts);
+  lazylib_gnutls_free(crts);
   return 0;
 }
 
@@ -90,7 +91,9 @@ int tls_pem_load(const char *certfile, const char *keyfile, const char *cafile, 
   tls_pem p = {0};
   int rc;
 
-  rc = read_file("--ssl-certfile", certfile, &p.cert, err, errlen);
+  rc = lazylib_load(err, errlen); /* GnuTLS checks the PEM files */
+  if (rc == 0)
+    rc = read_file("--ssl-certfile", certfile, &p.cert, err, errlen);
   if (rc == 0)
     rc = check_certs("--ssl-certfile", certfile, p.cert, err, errlen);
   if (rc == 0)
