@@ -171,6 +171,7 @@ static void set_defaults(config *cfg) {
   cfg->admin_port = -1;
   cfg->list_limit = DEFAULT_LIST_LIMIT;
   cfg->cq_threads = DEFAULT_CQ_THREADS;
+  cfg->busy_poll_us = DEFAULT_BUSY_POLL_US;
   cfg->grace_ms = DEFAULT_GRACE_MS;
   cfg->journal_size = DEFAULT_JOURNAL;
   cfg->timeout_ready_ms = DEFAULT_TIMEOUT_READY_MS;

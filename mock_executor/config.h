@@ -61,6 +61,7 @@ typedef struct config_timeline {
 
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_CQ_THREADS 8
+#define CONFIG_MAX_BUSY_POLL_US 1000
 #define CONFIG_MAX_IGNORED 32
 
 /* A flag with one value per port, or one for all (--protocol, --engine). */
@@ -89,6 +90,7 @@ typedef struct config {
   int repeat;            /* timelines start over */
   size_t list_limit;     /* List answers RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;        /* completion queues (a thread each), 1..CONFIG_MAX_CQ_THREADS */
+  int busy_poll_us;      /* a serving thread polls this long before it sleeps */
   long load_time_ms;     /* ports closed this long at start */
   long timeout_ready_ms; /* jina's --timeout-ready: a longer load fails; -1 none */
   long ready_delay_ms;   /* ports open but NOT_SERVING this long at start */

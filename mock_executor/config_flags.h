@@ -13,8 +13,11 @@
 #define DEFAULT_HOST "0.0.0.0"
 #define DEFAULT_ADMIN_HOST "127.0.0.1"
 #define DEFAULT_LIST_LIMIT 100 /* A90, grpc-go, grpc-node (H-LIST-3) */
-#define DEFAULT_CQ_THREADS 4   /* 1 polling + 3 for Watch streams (health_server.c) */
-#define DEFAULT_GRACE_MS 1000  /* Jina: server.stop(1.0) */
+#define DEFAULT_BUSY_POLL_US                                                                    \
+  50                          /* 1x1 Check 2.2x faster, same CPU per call (docs/performance.md) \
+                               */
+#define DEFAULT_CQ_THREADS 4  /* 1 polling + 3 for Watch streams (health_server.c) */
+#define DEFAULT_GRACE_MS 1000 /* Jina: server.stop(1.0) */
 #define DEFAULT_JOURNAL 1000
 #define DEFAULT_TIMEOUT_READY_MS 600000 /* jina/parsers/orchestrate/pod.py */
 

@@ -137,6 +137,7 @@ int config_print(const config *cfg, FILE *out) {
     add_text(&doc, root, "admin_token", cfg->admin_token);
   add_text(&doc, root, "admin_insecure", cfg->admin_insecure ? "true" : "false");
   add_number(&doc, root, "cq_threads", cfg->cq_threads);
+  add_number(&doc, root, "busy_poll_us", cfg->busy_poll_us);
   if (cfg->ssl_certfile)
     add_text(&doc, root, "ssl_certfile", cfg->ssl_certfile);
   if (cfg->ssl_keyfile)

@@ -389,10 +389,31 @@ static void run_queued(hs_shard *sh, void (*run_work)(hs_call *, unsigned, int))
   }
 }
 
+/* grpc_completion_queue_next, after polling for up to --busy-poll-us with
+ * a deadline already past (one non-blocking poll each): see wire_engine.c's
+ * wait_events. */
+static grpc_event next_event(hs_shard *sh, gpr_timespec deadline) {
+  gpr_timespec until;
+  grpc_event ev;
+
+  if (sh->hs->busy_poll_us == 0)
+    return grpc_completion_queue_next(sh->cq, deadline, NULL);
+  until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                       gpr_time_from_micros(sh->hs->busy_poll_us, GPR_TIMESPAN));
+  if (gpr_time_cmp(deadline, until) < 0)
+    until = deadline; /* never past the next answer time */
+  do {
+    ev = grpc_completion_queue_next(sh->cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type != GRPC_QUEUE_TIMEOUT)
+      return ev;
+  } while (gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), until) < 0);
+  return grpc_completion_queue_next(sh->cq, deadline, NULL);
+}
+
 void shard_loop(hs_shard *sh, void (*run_work)(hs_call *, unsigned, int)) {
   for (;;) {
     gpr_timespec deadline = sweep_pending(sh->hs);
-    grpc_event ev = grpc_completion_queue_next(sh->cq, deadline, NULL);
+    grpc_event ev = next_event(sh, deadline);
     tag *t;
 
     if (ev.type == GRPC_QUEUE_SHUTDOWN)

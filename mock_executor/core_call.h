@@ -63,6 +63,7 @@ struct health_server {
   grpc_server *server;
   hs_shard shards[MAX_CQ_THREADS];
   int n_shards;
+  long busy_poll_us;            /* --busy-poll-us */
   atomic_uint next_watch_shard; /* round robin of armed Watch requests */
   void *methods[HLOGIC_UNKNOWN];
   hlogic logic;

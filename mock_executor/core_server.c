@@ -288,6 +288,7 @@ int health_server_start(const health_server_options *opts, health_server **out, 
   grpc_init();
   hlogic_init(&hs->logic, opts->reg, opts->faults, opts->journal, opts->list_limit);
   hs->logic.reflection_list = opts->reflection_list;
+  hs->busy_poll_us = opts->busy_poll_us;
   hs->shutdown_tag = (tag){on_shutdown, hs};
   pthread_mutex_init(&hs->mu, NULL);
   monocond_init(&hs->drained);

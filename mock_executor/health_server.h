@@ -37,6 +37,7 @@ typedef struct health_server_options {
   journal *journal;  /* borrowed; NULL: calls are not recorded */
   size_t list_limit; /* List fails RESOURCE_EXHAUSTED above it (H-LIST-3) */
   int cq_threads;    /* >= 1 */
+  int busy_poll_us;  /* poll this long before sleeping (0: never) */
   /* Borrowed, NULL-terminated. NULL: reflection v1 and v1alpha list our
    * services. Set (--profile jina): v1alpha only, listing these names
    * (v1 answers UNIMPLEMENTED, as on a Jina Executor). */

@@ -186,6 +186,7 @@ static int start_grpc(mock *m) {
   opts.journal = m->journal;
   opts.list_limit = cfg->list_limit;
   opts.cq_threads = cfg->cq_threads;
+  opts.busy_poll_us = cfg->busy_poll_us;
   opts.tls = m->tlsp;
   opts.faults = m->faults;
   if (cfg->profile == CONFIG_PROFILE_JINA)

@@ -39,6 +39,7 @@ struct wengine {
   int started;
   nghttp2_session_callbacks *cbs;
   int max_streams_one; /* max-streams-one, read once at start (SETTINGS) */
+  long busy_poll_us;   /* --busy-poll-us */
 
   /* I/O thread only. */
   wconn *conns;
@@ -381,6 +382,34 @@ static int run_commands(wengine *we) {
   return stop;
 }
 
+static long long now_us(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* epoll_wait, after polling for up to --busy-poll-us when it would sleep:
+ * a client with one call at a time then finds the thread awake, without
+ * the wake-up of a sleeping one on its round trip (as grpc-go's spinning
+ * scheduler does). */
+static int wait_events(wengine *we, struct epoll_event *evs, int nevs, int timeout_ms) {
+  long long until;
+  int n;
+
+  if (we->busy_poll_us == 0 || timeout_ms == 0)
+    return epoll_wait(we->epfd, evs, nevs, timeout_ms);
+  /* never past the next timer */
+  until = now_us() + (timeout_ms > 0 && timeout_ms * 1000L < we->busy_poll_us ? timeout_ms * 1000L
+                                                                              : we->busy_poll_us);
+  do {
+    n = epoll_wait(we->epfd, evs, nevs, 0);
+    if (n != 0)
+      return n;
+  } while (now_us() < until);
+  return epoll_wait(we->epfd, evs, nevs, timeout_ms);
+}
+
 static void *io_loop(void *arg) {
   wengine *we = arg;
   struct epoll_event evs[64];
@@ -397,7 +426,7 @@ static void *io_loop(void *arg) {
       if (c->dead || conn_flush(c) < 0)
         conn_close(c);
     }
-    n = epoll_wait(we->epfd, evs, 64, run_timers(we, 0));
+    n = wait_events(we, evs, 64, run_timers(we, 0));
     for (int i = 0; i < n; i++) {
       uint64_t key = evs[i].data.u64;
 
@@ -491,6 +520,7 @@ int wengine_start(const health_server_options *opts, wengine **out, int *bound_p
   hlogic_init(&we->logic, opts->reg, opts->faults, opts->journal, opts->list_limit);
   we->logic.reflection_list = opts->reflection_list;
   we->max_streams_one = faults_on(opts->faults, VIOLATE_MAX_STREAMS_ONE);
+  we->busy_poll_us = opts->busy_poll_us;
   we->epfd = epoll_create1(EPOLL_CLOEXEC);
   we->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (opts->tls) {

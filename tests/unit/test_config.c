@@ -37,6 +37,7 @@ static void defaults__grpc_on_a_free_port_no_admin(void **state) {
   assert_string_equal(cfg.admin_host, "127.0.0.1");
   assert_int_equal(cfg.list_limit, 100);
   assert_int_equal(cfg.cq_threads, 4);
+  assert_int_equal(cfg.busy_poll_us, 50);
   assert_int_equal(cfg.n_statuses, 0);
   config_free(&cfg);
 }
@@ -46,15 +47,17 @@ static void flags__every_value_is_stored(void **state) {
   config cfg;
 
   (void)state;
-  assert_int_equal(PARSE(&cfg, err, "--port", "12346", "--host", "127.0.0.1", "--admin-port=0",
-                         "--admin-host", "::1", "--list-limit", "7", "--cq-threads", "2"),
-                   CONFIG_RUN);
+  assert_int_equal(
+      PARSE(&cfg, err, "--port", "12346", "--host", "127.0.0.1", "--admin-port=0", "--admin-host",
+            "::1", "--list-limit", "7", "--cq-threads", "2", "--busy-poll-us", "0"),
+      CONFIG_RUN);
   assert_int_equal(cfg.listeners[0].port, 12346);
   assert_string_equal(cfg.host, "127.0.0.1");
   assert_int_equal(cfg.admin_port, 0);
   assert_string_equal(cfg.admin_host, "::1");
   assert_int_equal(cfg.list_limit, 7);
   assert_int_equal(cfg.cq_threads, 2);
+  assert_int_equal(cfg.busy_poll_us, 0);
   config_free(&cfg);
 }
 
@@ -146,6 +149,8 @@ static void bad_flags__each_is_named(void **state) {
   EXPECT_ERROR("--list-limit", "--list-limit", "-5");
   EXPECT_ERROR("--cq-threads", "--cq-threads", "0");
   EXPECT_ERROR("--cq-threads", "--cq-threads", "99");
+  EXPECT_ERROR("--busy-poll-us", "--busy-poll-us", "1001");
+  EXPECT_ERROR("--busy-poll-us", "--busy-poll-us", "-1");
   EXPECT_ERROR("--protocol", "--protocol", "smtp");
   EXPECT_ERROR("--protocol", "--port", "1", "2", "3", "--protocol", "grpc", "grpc");
   EXPECT_ERROR("--protocol", "--protocol");
