@@ -110,7 +110,7 @@ test-fuzz:
 # Every benchmark figure against its peers in the same run (bench/README in
 # docs/performance.md); not part of `make test`.
 bench: all
-	HC_BUILD=$(abspath $(BUILD)) bench/run-all $(BENCH_ARGS)
+	HC_BUILD=$(abspath $(BUILD)) bench/run-all --doc docs/performance.md $(BENCH_ARGS)
 
 # The C sources against .clang-format (scripts/check-style; --fix rewrites).
 check-style:
