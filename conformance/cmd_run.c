@@ -176,10 +176,12 @@ typedef struct run_job {
   size_t count;
   const runner_options *ro;
   report *rep;
+  pid_t runner_pid; /* the process that stops a spawned target */
+  int cut_short;    /* out: set when a cut run returned to runner_pid */
 } run_job;
 
 static int run_job_here(void *arg) {
-  const run_job *job = arg;
+  run_job *job = arg;
   int code, cut_short = 0;
 
   watchdog_arm(RUNNER_EXIT_FAILED,
@@ -193,9 +195,14 @@ static int run_job_here(void *arg) {
   if (cut_short) {
     /* --max-time cut a case short and its thread may still be inside the
      * gRPC core or libcurl: no cleanup may wait for it. The report is
-     * written (report_end); end the process here. */
+     * written (report_end); end the process here. When contain_call could
+     * not fork, this is the runner itself: cmd_run stops a spawned target
+     * first, then ends it. */
     fflush(NULL);
-    _exit(code);
+    if (getpid() != job->runner_pid)
+      _exit(code);
+    job->cut_short = 1;
+    return code;
   }
   grpc_shutdown();
   curl_global_cleanup();
@@ -215,6 +222,7 @@ int cmd_run(cli *o) {
   long long started;
   runner_options ro = {0};
   gate_target gate = {0};
+  run_job job = {0};
   int code;
 
   all = catalogue_profile_cases(o->profile, &total);
@@ -273,10 +281,15 @@ int cmd_run(cli *o) {
   }
   /* A reply that aborts the gRPC core fails the run, its report unfinished
    * (contain.h); the spawned target is still stopped here. */
-  code = contain_call(run_job_here, &(run_job){cases, count, &ro, rep}, RUNNER_EXIT_FAILED,
+  job = (run_job){cases, count, &ro, rep, getpid(), 0};
+  code = contain_call(run_job_here, &job, RUNNER_EXIT_FAILED,
                       "the run stops here, its report unfinished");
 out:
   stop_target(sp, code);
+  if (job.cut_short) { /* a cut case's thread may still be in the core (run_job_here) */
+    fflush(NULL);
+    _exit(code);
+  }
   report_free(rep);
   control_free(ctl);
   baseline_free(known);

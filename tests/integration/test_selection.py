@@ -2,9 +2,14 @@
 --parallel (issue 5)."""
 
 import json
+import os
+import signal
+import subprocess
 
-from conftest import SLOW, binary_path
-from hc_runner import run, run_json, start_http_mock
+import pytest
+
+from conftest import SANITIZED, SLOW, binary_path
+from hc_runner import run, run_json, runner_path, start_http_mock
 
 
 def test_run_and_skip_globs(mock, tmp_path):
@@ -101,6 +106,49 @@ def test_spawn_failure_shows_the_target_output():
     p = run("--spawn", "sh -c 'echo spawned-target-broke >&2; exit 7' {port}")
     assert p.returncode == 3
     assert "spawned-target-broke" in p.stderr and "exited (status 7)" in p.stderr
+
+
+NO_FORK_SHIM = """
+#include <errno.h>
+#include <sys/types.h>
+pid_t fork(void) { errno = EAGAIN; return -1; }
+"""
+
+
+def process_state(pid):
+    """'R', 'S', 'Z', ... from /proc, or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.skipif(SANITIZED, reason="a preloaded shim cannot come before the sanitizer runtime")
+def test_cut_run_stops_the_spawned_target_even_when_fork_fails(tmp_path):
+    """--max-time cuts a case short while fork() fails, so contain_call ran
+    the cases in the runner itself: the spawned target is still stopped
+    before the runner ends (cmd_run), not left behind."""
+    (tmp_path / "nofork.c").write_text(NO_FORK_SHIM)
+    shim = tmp_path / "nofork.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(tmp_path / "nofork.c")],
+                   check=True, timeout=60)
+    pidfile = tmp_path / "target.pid"
+    cmd = (f"sh -c 'echo $$ > {pidfile}; exec {binary_path()} --host 127.0.0.1 --port {{port}} "
+           f"--fault method=Watch,action=delay:{int(1500 * SLOW)}ms'")
+    try:
+        proc = subprocess.run([runner_path(), "--spawn", cmd, "--max-time", f"{int(4 * SLOW)}s"],
+                              env={**os.environ, "LD_PRELOAD": str(shim)},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=60 * SLOW)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "cut short" in proc.stdout, proc.stdout
+        state = process_state(int(pidfile.read_text()))
+        assert state in (None, "Z"), f"the spawned target was left running (state {state})"
+        assert "Terminated, shutting down" in proc.stderr, proc.stderr  # stop_target's tail
+    finally:
+        if pidfile.exists() and process_state(int(pidfile.read_text())) not in (None, "Z"):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
 def test_spawn_without_port_placeholder():
