@@ -1,5 +1,5 @@
 /* A small libcurl client for the unit tests of the HTTP listeners
- * (test_admin.c, test_http_health.c). Talks to 127.0.0.1 only. Reuse one
+ * (admin_fixture.h, test_http_health.c). Talks to 127.0.0.1 only. Reuse one
  * CURL handle across calls to keep its connection alive. */
 #ifndef HC_TEST_HTTP_CLIENT_H
 #define HC_TEST_HTTP_CLIENT_H
