@@ -53,9 +53,9 @@ typedef struct health_server_options {
 } health_server_options;
 
 /* Binds every port and starts serving. bound_ports (n_ports entries)
- * receives the ports bound. On failure returns a negative errno (-EADDRINUSE
- * when a port cannot be bound), writes a one-line reason into err and leaves
- * nothing running. */
+ * receives the ports bound. On failure returns a negative errno (-EINVAL
+ * when the host does not resolve, -EADDRINUSE when a port cannot be bound),
+ * writes a one-line reason into err and leaves nothing running. */
 int health_server_start(const health_server_options *opts, health_server **out, int *bound_ports,
                         char *err, size_t errlen);
 

@@ -456,10 +456,14 @@ static int listen_on(wengine *we, const char *host, int port, int *bound, char *
   socklen_t len = sizeof(ss);
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = we->n_listen};
   char service[16];
-  int fd = -1, on = 1;
+  int fd = -1, on = 1, rc;
 
   snprintf(service, sizeof(service), "%d", port);
-  if (getaddrinfo(host, service, &hints, &ai) != 0 || !ai)
+  rc = getaddrinfo(host, service, &hints, &ai);
+  if (rc != 0) /* not "in use": the name does not resolve (as core_server says) */
+    return errbuf_fail(err, errlen, -EINVAL, "grpc: cannot use host %s: %s", host,
+                       gai_strerror(rc));
+  if (!ai)
     goto fail;
   fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)

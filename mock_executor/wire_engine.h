@@ -34,7 +34,7 @@ typedef struct wengine wengine;
 
 /* Binds every port and starts serving (health_server_options; tls must be
  * NULL, cq_threads is unused). As health_server_start: bound_ports gets
- * the ports bound; a negative errno (-EADDRINUSE, -ENOTSUP for TLS) and a
+ * the ports bound; a negative errno (-EINVAL, -EADDRINUSE, -ENOTSUP for TLS) and a
  * one-line reason in err, with nothing left running. */
 int wengine_start(const health_server_options *opts, wengine **out, int *bound_ports, char *err,
                   size_t errlen);

@@ -75,6 +75,21 @@ def test_grpc_port_in_use_by_other_socket(spawn):
     assert "LISTENING grpc" not in p.stdout()
 
 
+@pytest.mark.parametrize("engine", ["core", "wire"])
+@pytest.mark.parametrize("host", ["nosuch.invalid", "256.1.1.1"])
+def test_grpc_host_that_does_not_resolve(spawn, engine, host):
+    """Said as such, not as a port in use (docs/bad-input.md, --host). Exit 1
+    as for any start failure: whether a name resolves is up to the
+    resolver, as whether a port is free, not to the command line."""
+    p = spawn(["--port", "0", "--host", host, "--engine", engine])
+    p.expected_exit = {1}
+    rc = wait_failed_exit(p)
+    assert rc == 1, (rc, p.stderr())
+    assert f"mock-executor: grpc: cannot use host {host}: " in p.stderr(), p.stderr()
+    assert "in use" not in p.stderr(), p.stderr()
+    assert "LISTENING grpc" not in p.stdout()
+
+
 def test_grpc_port_in_use_by_another_mock(mock, spawn, health):
     """A second mock on the same port must fail, not share it (SO_REUSEPORT)."""
     first = mock()
