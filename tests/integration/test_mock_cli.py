@@ -57,6 +57,19 @@ def test_bad_flags_exit_2(spawn, args, flag):
     assert "LISTENING" not in p.stdout()
 
 
+@pytest.mark.parametrize("flag", ["--repeat", "--admin-insecure", "--print-config",
+                                  "--list-violations", "--help", "--version"])
+def test_switch_with_a_value_exit_2(spawn, flag):
+    """--flag=VALUE on a switch is a usage error naming it: not run, not
+    printed (--help, --version, --print-config) with the value dropped."""
+    p = spawn(["--port", "0", f"{flag}=1"])
+    p.expected_exit = {2}
+    rc = wait_failed_exit(p)
+    assert rc == 2, f"exit {rc}, stderr={p.stderr()!r}"
+    assert f"mock-executor: {flag} takes no value\n" in p.stderr(), p.stderr()
+    assert p.stdout() == "", p.stdout()
+
+
 def in_use_message(stderr, port):
     text = stderr.lower()
     return str(port) in text or "in use" in text

@@ -177,6 +177,21 @@ static void bad_flags__each_is_named(void **state) {
   EXPECT_ERROR("--config", "--config", "/nonexistent/mock.yaml");
 }
 
+/* A value given to a switch (--flag=VALUE, even empty) is refused, naming
+ * the switch, not dropped; a short switch has no =VALUE form. */
+static void switches__a_value_is_refused(void **state) {
+  (void)state;
+  EXPECT_ERROR("--repeat takes no value", "--repeat=1");
+  EXPECT_ERROR("--repeat takes no value", "--timeline", "SERVING:1s", "--repeat=");
+  EXPECT_ERROR("--admin-insecure takes no value", "--admin-insecure=yes");
+  EXPECT_ERROR("--print-config takes no value", "--print-config=x");
+  EXPECT_ERROR("--list-violations takes no value", "--list-violations=x");
+  EXPECT_ERROR("--help takes no value", "--help=x");
+  EXPECT_ERROR("--version takes no value", "--version=x");
+  EXPECT_ERROR("unknown option '-h=x'", "-h=x");
+  EXPECT_ERROR("unknown option '-Vx'", "-Vx");
+}
+
 static void issue3_flags__stored(void **state) {
   char err[200];
   config cfg;
@@ -398,6 +413,7 @@ int main(void) {
       cmocka_unit_test(port__several_values_make_several_listeners),
       cmocka_unit_test(help_and_version),
       cmocka_unit_test(bad_flags__each_is_named),
+      cmocka_unit_test(switches__a_value_is_refused),
       cmocka_unit_test(bad_flag__after_a_status_frees_it),
       cmocka_unit_test(issue3_flags__stored),
       cmocka_unit_test(config_file__loaded_then_flags_override),
