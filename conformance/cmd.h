@@ -7,8 +7,8 @@
 #include "cli.h"
 #include "runner.h"
 
-int cmd_run(cli *o);         /* run (the default): cmd_run.c */
-void cmd_list(const cli *o); /* list / --list: cmd_run.c */
+int cmd_run(cli *o);        /* run (the default): cmd_run.c */
+int cmd_list(const cli *o); /* list / --list: cmd_run.c */
 /* One row per case of cases[0..count) that protocol (-1: any) and sel
  * select, columns as wide as their longest entry (cmd_run.c). */
 void cmd_list_table(const hc_case *cases, size_t count, const selection *sel, int protocol);

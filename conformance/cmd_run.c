@@ -47,12 +47,20 @@ void cmd_list_table(const hc_case *cases, size_t count, const selection *sel, in
              cases[i].needs & (NEED_CONTROL | NEED_SHUTDOWN) ? " [control]" : "");
 }
 
-/* --list: one row per case, columns as wide as their longest entry. */
-void cmd_list(const cli *o) {
-  size_t count;
+/* --list: one row per case, columns as wide as their longest entry. The
+ * selection is checked as a run checks it, so that a pattern matching no
+ * case is the same usage error here as there, not an empty list. */
+int cmd_list(const cli *o) {
+  size_t count, n;
   const hc_case *cases = catalogue_profile_cases(o->profile, &count);
+  hc_case *chosen = NULL;
+  int code = cmd_select_cases(cases, count, o->sel, o->protocol, &chosen, &n);
 
+  if (code)
+    return code;
+  free(chosen);
   cmd_list_table(cases, count, o->sel, o->protocol);
+  return 0;
 }
 
 int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, int protocol,
@@ -69,8 +77,10 @@ int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, i
       copy[k++] = cases[i];
   if (k == 0) {
     free(copy);
-    return cli_usage_error("--run/--skip select no %s case (see --list)",
-                           protocol == PROTOCOL_HTTP ? "http" : "grpc");
+    return cli_usage_error("--run/--skip select no %scase (see --list)",
+                           protocol == PROTOCOL_HTTP   ? "http "
+                           : protocol == PROTOCOL_GRPC ? "grpc "
+                                                       : "");
   }
   *out = copy;
   *n = k;

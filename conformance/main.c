@@ -43,7 +43,7 @@ static int shared_cli_main(int argc, char **argv) {
     printf(CLI_PROG " %s (gRPC core %s, libcurl %s)\n", HC_VERSION, grpc_version_string(),
            curl_version_info(CURLVERSION_NOW)->version);
   else if (o.cmd == CMD_LIST)
-    cmd_list(&o);
+    rc = cmd_list(&o);
   else if (o.cmd == CMD_PROBE)
     rc = cmd_probe(&o);
   else if (o.cmd == CMD_WAIT)

@@ -33,6 +33,20 @@ def test_unknown_pattern_is_a_usage_error(mock):
     assert "--run 'chek/*' matches no case" in p.stderr
 
 
+@pytest.mark.parametrize("sel", [
+    pytest.param(["--run", "chek/*"], id="run-no-match"),
+    pytest.param(["--run", "["], id="run-bad-glob"),
+    pytest.param(["--skip", "chek/*"], id="skip-no-match"),
+    pytest.param(["--protocol", "http", "--run", "check/*"], id="none-of-the-protocol"),
+])
+def test_list_refuses_a_selection_as_a_run_does(sel):
+    # The run exits 2 before connecting to 127.0.0.1:1 (a connection: exit 3).
+    ran = run("--target", "127.0.0.1:1", *sel)
+    assert ran.returncode == 2 and "(see --list)" in ran.stderr, ran.stderr
+    for listing in (run("list", *sel), run("--list", *sel)):
+        assert (listing.returncode, listing.stderr, listing.stdout) == (2, ran.stderr, "")
+
+
 def test_missing_pattern_file_is_a_usage_error(tmp_path):
     p = run("--target", "127.0.0.1:1", "--skip", f"@{tmp_path}/none")
     assert p.returncode == 2 and "--skip" in p.stderr
