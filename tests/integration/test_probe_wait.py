@@ -81,14 +81,21 @@ def test_probe_attempts_all_fail(closed_port):
     assert "0 of 2 attempts succeeded" in p.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ["--attempts", "0"], ["--min-successful", "3", "--attempts", "2"], ["--rpc-timeout", "1"],
-    ["--status", "SERVING"], [],
+@pytest.mark.parametrize("args,names", [
+    (["--attempts", "0"], ["--attempts", "'0'"]),
+    (["--min-successful", "3", "--attempts", "2"], ["--min-successful 3", "--attempts 2"]),
+    (["--rpc-timeout", "1"], ["--rpc-timeout", "'1'"]),
+    (["--connect-timeout", "abc"], ["--connect-timeout", "'abc'"]),
+    (["--interval", "0s"], ["--interval", "'0s'"]),
+    (["--status", "SERVING"], ["--status"]),
+    ([], ["--target"]),
 ])
-def test_probe_usage_errors_exit_1(args):
+def test_probe_usage_errors_exit_1(args, names):
     p = run("probe", "--target", "127.0.0.1:1", *args) if args else run("probe")
     assert p.returncode == 1, p.stderr
     assert "health-conformance:" in p.stderr
+    for name in names:
+        assert name in p.stderr, (name, p.stderr)
 
 
 def test_wait_reaches_serving_on_a_timeline(mock):

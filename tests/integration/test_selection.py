@@ -138,6 +138,20 @@ def process_state(pid):
         return None
 
 
+def test_spawn_never_listening_exits_3_and_stops_the_target(tmp_path):
+    pidfile, wait_ms = tmp_path / "pid", int(500 * SLOW)  # time for sh to write the pid
+    # exec: the pid written is the sleep's, the process the runner must stop.
+    p = run("--spawn", f"sh -c 'echo $$ > {pidfile}; exec sleep 60' {{port}}",
+            "--spawn-timeout", f"{wait_ms}ms", timeout=10 * SLOW)
+    pid = int(pidfile.read_text())
+    state = process_state(pid)
+    if state not in (None, "Z"):
+        os.kill(pid, signal.SIGKILL)  # not left behind when the test fails
+    assert p.returncode == 3, p.stderr
+    assert f"did not answer within {wait_ms} ms" in p.stderr, p.stderr
+    assert state in (None, "Z"), f"the target was left running (state {state})"
+
+
 @pytest.mark.skipif(SANITIZED, reason="a preloaded shim cannot come before the sanitizer runtime")
 def test_cut_run_stops_the_spawned_target_even_when_fork_fails(tmp_path):
     """--max-time cuts a case short while fork() fails, so contain_call ran
