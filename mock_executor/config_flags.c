@@ -402,7 +402,8 @@ static int apply_list_violations(config *cfg, const char *v, int from_file, char
 /* The one table: parsing, --help, YAML keys, --print-config. */
 const flag_def config_flags[] = {
     {"host", 0, ARG_ONE, CONFIG_SCALAR, apply_host, "ADDR",
-     "bind address of the health listeners (default " DEFAULT_HOST ")"},
+     "bind address of the health listeners: a name or an IPv4 or IPv6 address (::1 or [::1]) "
+     "(default " DEFAULT_HOST ")"},
     {"port", 0, ARG_MANY, CONFIG_LIST, apply_port, "N [N...]",
      "listener port(s), 0 picks a free port (default 0); repeatable"},
     {"port-expose", 0, ARG_MANY, -1, apply_port, "N [N...]", "jina executor's alias of --port"},

@@ -4,7 +4,6 @@
  * rule and the lock order; health_server.c handles each method. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "errbuf.h"
 #include "health_server.h"
 #include "monocond.h"
+#include "netaddr.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -217,36 +217,16 @@ static grpc_server_credentials *server_credentials(const tls_pem *tls) {
       NULL);
 }
 
-/* The core resolves the host itself and, when it cannot, logs its own
- * error and fails the bind like a port in use; resolved here first (as the
- * core's server resolver does, getaddrinfo), a name that does not resolve
- * is named as such, as http_health and the wire engine name it. "[::1]"
- * is taken as the core takes it. */
-static int check_host(const char *host, char *err, size_t errlen) {
-  struct addrinfo hints = {
-      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-  struct addrinfo *ai = NULL;
-  char name[256];
-  size_t len = strlen(host);
-  int rc;
-
-  if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
-    snprintf(name, sizeof(name), "%.*s", (int)(len - 2), host + 1);
-  else
-    snprintf(name, sizeof(name), "%s", host);
-  rc = getaddrinfo(name, NULL, &hints, &ai);
-  if (rc != 0)
-    return errbuf_fail(err, errlen, -EINVAL, "grpc: cannot use host %s: %s", host,
-                       gai_strerror(rc));
-  freeaddrinfo(ai);
-  return 0;
-}
-
 static int bind_ports(health_server *hs, const health_server_options *opts, int *bound, char *err,
                       size_t errlen) {
   grpc_server_credentials *cr;
+  struct sockaddr_storage ss;
+  socklen_t len;
   char addr[300];
-  int rc = check_host(opts->host, err, errlen);
+  /* The core resolves the host itself and, when it cannot, logs its own
+   * error and fails the bind like a port in use: resolved here first, a
+   * name that does not resolve is named as such, as on every listener. */
+  int rc = netaddr_resolve("grpc", opts->host, 0, &ss, &len, err, errlen);
 
   if (rc < 0)
     return rc;

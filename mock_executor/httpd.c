@@ -1,11 +1,8 @@
 /* httpd: libmicrohttpd listener shared by admin and http_health. See httpd.h. */
-#define _POSIX_C_SOURCE 200809L /* getaddrinfo, strdup */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include "httpd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,6 +15,7 @@
 #include <gnutls/gnutls.h>
 
 #include "errbuf.h"
+#include "netaddr.h"
 #include "lazylib.h"
 #include "xalloc.h"
 
@@ -344,26 +342,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-/* Resolves host (numeric or a name) into *addr with the port set. */
-static int resolve(const char *host, int port, struct sockaddr_storage *addr, char *err,
-                   size_t errlen, const char *name) {
-  struct addrinfo hints = {
-      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-  struct addrinfo *res;
-  int rc = getaddrinfo(host, NULL, &hints, &res);
-
-  if (rc != 0)
-    return errbuf_fail(err, errlen, -EINVAL, "%s: cannot use host %s: %s", name, host,
-                       gai_strerror(rc));
-  memcpy(addr, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  if (addr->ss_family == AF_INET6)
-    ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
-  else
-    ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
-  return 0;
-}
-
 /* With --ssl-ca: libmicrohttpd only *requests* a client certificate and
  * leaves it unchecked, so every TLS session is told, before its handshake,
  * to require one and verify it against the trust list: a client without a
@@ -403,6 +381,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   struct MHD_OptionItem tls_opts[5];
   const char *host = opts->host ? opts->host : "127.0.0.1";
   struct sockaddr_storage addr;
+  socklen_t addr_len;
   const union MHD_DaemonInfo *info;
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
   httpd *h;
@@ -411,7 +390,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   if (opts->port < 0 || opts->port > 65535)
     return errbuf_fail(err, errlen, -EINVAL, "%s: port %d out of range 0-65535", opts->name,
                        opts->port);
-  rv = resolve(host, opts->port, &addr, err, errlen, opts->name);
+  rv = netaddr_resolve(opts->name, host, opts->port, &addr, &addr_len, err, errlen);
   if (rv == 0)
     rv = lazylib_load(err, errlen); /* the first HTTP listener loads libmicrohttpd */
   if (rv < 0)

@@ -2,7 +2,6 @@
  * flags -> registry -> (load time) -> listeners -> (ready delay) ->
  * timelines -> wait for SIGTERM/SIGINT -> drain within the grace. */
 #define _GNU_SOURCE /* strsignal */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -20,6 +19,7 @@
 #include "http_health.h"
 #include "jina.h"
 #include "journal.h"
+#include "netaddr.h"
 #include "registry.h"
 #include "timeline.h"
 #include "tls.h"
@@ -232,17 +232,6 @@ static int start_http(mock *m) {
     print_listening("http", cfg->host, port);
   }
   return 0;
-}
-
-static int is_loopback(const char *host) {
-  struct in6_addr a6;
-  struct in_addr a4;
-
-  if (strcmp(host, "localhost") == 0)
-    return 1;
-  if (inet_pton(AF_INET, host, &a4) == 1)
-    return (ntohl(a4.s_addr) >> 24) == 127;
-  return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 static int start_admin(mock *m) {
@@ -491,7 +480,7 @@ int main(int argc, char **argv) {
     list_violations();
   } else if (cfg.print_config) {
     rc = config_print(&cfg, stdout) < 0 ? 1 : 0;
-  } else if (cfg.admin_port >= 0 && !is_loopback(cfg.admin_host) && !cfg.admin_token &&
+  } else if (cfg.admin_port >= 0 && !netaddr_is_loopback(cfg.admin_host) && !cfg.admin_token &&
              !cfg.admin_insecure) {
     fprintf(stderr,
             PROG

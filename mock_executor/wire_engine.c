@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -23,6 +22,7 @@
 
 #include "errbuf.h"
 #include "monocond.h"
+#include "netaddr.h"
 #include "wire_stream.h"
 #include "xalloc.h"
 
@@ -449,38 +449,29 @@ static void *io_loop(void *arg) {
 
 static int listen_on(wengine *we, const char *host, int port, int *bound, char *err,
                      size_t errlen) {
-  struct addrinfo hints = {
-      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-  struct addrinfo *ai = NULL;
   struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
+  socklen_t len;
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = we->n_listen};
-  char service[16];
-  int fd = -1, on = 1, rc;
+  int fd, on = 1;
+  int rc = netaddr_resolve("grpc", host, port, &ss, &len, err, errlen);
 
-  snprintf(service, sizeof(service), "%d", port);
-  rc = getaddrinfo(host, service, &hints, &ai);
-  if (rc != 0) /* not "in use": the name does not resolve (as core_server says) */
-    return errbuf_fail(err, errlen, -EINVAL, "grpc: cannot use host %s: %s", host,
-                       gai_strerror(rc));
-  if (!ai)
-    goto fail;
-  fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (rc < 0) /* not "in use": the name does not resolve (as core_server says) */
+    return rc;
+  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     goto fail;
   /* Not SO_REUSEPORT: two mocks on one port must fail, as on the core. */
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
-      getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+  if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0)
+    goto fail;
+  len = sizeof(ss);
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
     goto fail;
   *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                           : ((struct sockaddr_in *)&ss)->sin_port);
-  freeaddrinfo(ai);
   we->listen_fds[we->n_listen++] = fd;
   return epoll_ctl(we->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -EIO;
 fail:
-  if (ai)
-    freeaddrinfo(ai);
   if (fd >= 0)
     close(fd);
   return errbuf_fail(err, errlen, -EADDRINUSE,

@@ -4,6 +4,7 @@ signals (H-WATCH-9)."""
 import signal
 import socket
 import time
+import urllib.request
 
 import pytest
 
@@ -101,6 +102,24 @@ def test_grpc_host_that_does_not_resolve(spawn, engine, host):
     assert f"mock-executor: grpc: cannot use host {host}: " in p.stderr(), p.stderr()
     assert "in use" not in p.stderr(), p.stderr()
     assert "LISTENING grpc" not in p.stdout()
+
+
+@pytest.mark.parametrize("engine", ["core", "wire"])
+@pytest.mark.parametrize("host", ["::1", "[::1]"])
+def test_ipv6_host_bare_or_bracketed_on_every_listener(spawn, health, engine, host):
+    """--host and --admin-host take ::1 and [::1] alike on every listener
+    (netaddr.c): both gRPC engines, HTTP health and the control API, which
+    counts either spelling as loopback (no --admin-token needed). Before,
+    [::1] worked on the core engine only."""
+    p = spawn(["--port", "0", "--port", "0", "--protocol", "grpc", "http", "--engine", engine,
+               "--host", host, "--admin-port", "0", "--admin-host", host])
+    p.wait_listening(("grpc", "http", "admin"))
+    assert all(h == "[::1]" for _, h, _ in p.listeners), p.listeners
+    assert health(p).check("") == STATUS["SERVING"]
+    for kind, path in (("http", "/"), ("admin", "/v1/health")):
+        with urllib.request.urlopen(f"http://[::1]:{p.listening[kind][1]}{path}",
+                                    timeout=STOP_TIMEOUT) as r:
+            assert r.status == 200, (kind, r.status)
 
 
 def test_grpc_port_in_use_by_another_mock(mock, spawn, health):
