@@ -18,6 +18,7 @@
 #include "number.h"
 #include "report.h"
 #include "runner.h"
+#include "xalloc.h"
 
 #define MAX_DURATION_MS (3600L * 1000)
 #define MAX_ATTEMPTS 1000
@@ -373,19 +374,34 @@ out:
   return code;
 }
 
-/* --list alone: the gRPC and HTTP probe scenarios, then the watch ones. */
-static void list_all(const client_cli *c) {
-  const hc_case *table;
-  size_t n;
+/* --list alone: the gRPC and HTTP probe scenarios, then the watch ones. A
+ * pattern must match a scenario of some table (checked over all three at
+ * once, as cmd_list_selected checks one). */
+static int list_all(const client_cli *c) {
+  const hc_case *tables[3];
+  size_t counts[3], total, n;
+  hc_case *all, *chosen = NULL;
+  int code;
 
-  table = client_probe_scenarios(PROTOCOL_GRPC, &n);
-  cmd_list_table(table, n, c->sel, -1);
-  table = client_probe_scenarios(PROTOCOL_HTTP, &n);
-  printf("\n");
-  cmd_list_table(table, n, c->sel, -1);
-  table = client_watch_scenarios(&n);
-  printf("\n");
-  cmd_list_table(table, n, c->sel, -1);
+  tables[0] = client_probe_scenarios(PROTOCOL_GRPC, &counts[0]);
+  tables[1] = client_probe_scenarios(PROTOCOL_HTTP, &counts[1]);
+  tables[2] = client_watch_scenarios(&counts[2]);
+  total = counts[0] + counts[1] + counts[2];
+  all = xcalloc(total, sizeof(*all));
+  memcpy(all, tables[0], counts[0] * sizeof(*all));
+  memcpy(all + counts[0], tables[1], counts[1] * sizeof(*all));
+  memcpy(all + counts[0] + counts[1], tables[2], counts[2] * sizeof(*all));
+  code = cmd_select_cases(all, total, c->sel, -1, &chosen, &n);
+  free(all);
+  free(chosen);
+  if (code)
+    return code;
+  for (size_t i = 0; i < 3; i++) {
+    if (i)
+      printf("\n");
+    cmd_list_table(tables[i], counts[i], c->sel, -1);
+  }
+  return 0;
 }
 
 int client_main(int argc, char **argv) {
@@ -403,9 +419,9 @@ int client_main(int argc, char **argv) {
   if (c.help) {
     client_usage(stdout);
   } else if (c.list && !c.o.probe_cmd && !c.o.watch_cmd && !c.protocol_given) {
-    list_all(&c); /* nothing says which: every table */
+    rc = list_all(&c); /* nothing says which: every table */
   } else if (c.list) {
-    cmd_list_table(table, total, c.sel, -1);
+    rc = cmd_list_selected(table, total, c.sel, -1);
   } else {
     rc = client_run(&c, table, total);
   }

@@ -47,20 +47,23 @@ void cmd_list_table(const hc_case *cases, size_t count, const selection *sel, in
              cases[i].needs & (NEED_CONTROL | NEED_SHUTDOWN) ? " [control]" : "");
 }
 
-/* --list: one row per case, columns as wide as their longest entry. The
- * selection is checked as a run checks it, so that a pattern matching no
- * case is the same usage error here as there, not an empty list. */
-int cmd_list(const cli *o) {
-  size_t count, n;
-  const hc_case *cases = catalogue_profile_cases(o->profile, &count);
+int cmd_list_selected(const hc_case *cases, size_t count, const selection *sel, int protocol) {
   hc_case *chosen = NULL;
-  int code = cmd_select_cases(cases, count, o->sel, o->protocol, &chosen, &n);
+  size_t n;
+  int code = cmd_select_cases(cases, count, sel, protocol, &chosen, &n);
 
   if (code)
     return code;
   free(chosen);
-  cmd_list_table(cases, count, o->sel, o->protocol);
+  cmd_list_table(cases, count, sel, protocol);
   return 0;
+}
+
+int cmd_list(const cli *o) {
+  size_t count;
+  const hc_case *cases = catalogue_profile_cases(o->profile, &count);
+
+  return cmd_list_selected(cases, count, o->sel, o->protocol);
 }
 
 int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, int protocol,

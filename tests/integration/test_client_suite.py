@@ -201,6 +201,23 @@ def test_list_and_reports(tmp_path):
     assert 'name="probe/connection-refused"' in junit.read_text()
 
 
+@pytest.mark.parametrize("args, rc, message", [
+    (["--run", "nosuch"], 2, "--run 'nosuch' matches no case (see --list)"),
+    (["--protocol", "http", "--run", "probe/serving"], 2, "--run 'probe/serving' matches no case"),
+    (["--run", "watch/*"], 0, ""),  # every table at once: a watch scenario is a match
+])
+def test_list_checks_the_selection_as_a_run_does(args, rc, message):
+    """client --list refuses a pattern that matches no scenario (exit 2), as
+    client runs and `list` do, instead of printing empty tables."""
+    proc = run("client", "--list", *args)
+    assert proc.returncode == rc, (proc.stdout, proc.stderr)
+    assert message in proc.stderr
+    if rc:
+        assert proc.stdout == ""
+    else:
+        assert "watch/flips-followed" in proc.stdout and "probe/" not in proc.stdout
+
+
 def test_mock_found_beside_the_runner():
     """Without --mock, the build tree's mock-executor is used (it is not on
     PATH here)."""
