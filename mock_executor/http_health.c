@@ -1,10 +1,8 @@
 /* http_health: GET / and GET /health/{name} over HTTP. See http_health.h. */
-#define _POSIX_C_SOURCE 200809L /* getnameinfo */
+#define _POSIX_C_SOURCE 200809L
 #include "http_health.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,11 @@
 
 #define NSTATUS (WIRE_STATUS_MAX + 1)
 #define SLOW_MS 600 /* http-slow: over the runner's default 500 ms budget (H05) */
+/* libmicrohttpd zeroes a connection's pool before each keep-alive request:
+ * its 32 KiB default was 8.6 % of the CPU of a GET / (perf). 16 KiB takes
+ * a request head as large as uvicorn's (h11: 16 KiB), which serves Jina's
+ * HTTP health; a larger one gets 431. docs/performance.md, round 4. */
+#define HTTP_HEALTH_CONN_MEMORY ((size_t)16 * 1024)
 
 /* A status answer comes in eight forms: the right one, and the ones the
  * HTTP violation knobs ask for (body not JSON, Content-Type text/html,
@@ -230,45 +233,31 @@ static const httpd_route routes[] = {
     {"HEAD", "/health/", 1, get_named},
 };
 
-/* The client's address as gRPC names peers ("ipv4:127.0.0.1:5000",
- * "ipv6:[::1]:5000"), so both protocols read alike in the journal. */
-static void format_peer(struct MHD_Connection *conn, char *out, size_t outlen) {
-  const union MHD_ConnectionInfo *info =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  char host[INET6_ADDRSTRLEN], port[8];
-  const struct sockaddr *sa;
-  socklen_t len;
-
-  out[0] = '\0';
-  if (!info || !info->client_addr)
-    return;
-  sa = info->client_addr;
-  len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-    return;
-  if (sa->sa_family == AF_INET6)
-    snprintf(out, outlen, "ipv6:[%s]:%s", host, port);
-  else
-    snprintf(out, outlen, "ipv4:%s:%s", host, port);
+/* The three digits of an HTTP code (libmicrohttpd queues 100-999 only),
+ * without an snprintf per request. */
+static void code_text(char out[4], unsigned code) {
+  code = code > 999 ? 999 : code;
+  out[0] = (char)('0' + code / 100);
+  out[1] = (char)('0' + code / 10 % 10);
+  out[2] = (char)('0' + code % 10);
+  out[3] = '\0';
 }
 
 /* Every request, answered by a route or not (404, 405, 413), goes into
  * the journal. */
 static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *rq, unsigned code) {
   http_health *hh = ctx;
-  char method[160], peer[80], result[8];
+  char method[160], result[4];
   journal_record rec = {.protocol = "http", .deadline_ms = -1};
 
   if (!journal_on(hh->journal))
     return;
-  snprintf(method, sizeof(method), "%s %s", rq->method, rq->path);
-  format_peer(conn, peer, sizeof(peer));
-  snprintf(result, sizeof(result), "%u", code);
+  journal_join(method, sizeof(method), rq->method, rq->path);
+  code_text(result, code);
   rec.method = method;
   rec.service = rq->rest; /* NULL ("") when no route took the path */
   rec.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
-  rec.peer = peer;
+  rec.peer = rq->peer;
   rec.result = result;
   journal_add(hh->journal, &rec);
 }
@@ -339,7 +328,8 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
                       .nroutes = sizeof(routes) / sizeof(routes[0]),
                       .observe = opts->journal ? record : NULL,
                       .fallback = unknown_path,
-                      .tls = opts->tls};
+                      .tls = opts->tls,
+                      .conn_memory = HTTP_HEALTH_CONN_MEMORY};
   http_health *hh;
   int rv;
 

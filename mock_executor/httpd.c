@@ -3,6 +3,8 @@
 #include "httpd.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -31,10 +33,17 @@ struct httpd {
   size_t token_len;
   httpd_observe_fn observe;
   httpd_fallback_fn fallback;
+  int verify_client; /* TLS with a CA: every handshake requires a certificate */
   char name[32];
   atomic_int started;    /* after start, libmicrohttpd's messages go to stderr */
   char start_error[256]; /* before: the first one is kept for err */
 };
+
+/* What httpd keeps per connection (MHD's socket context), for listeners
+ * that observe their requests: the peer, formatted once, not per request. */
+typedef struct conn_info {
+  char peer[64];
+} conn_info;
 
 /* The body of a request being received; lives in MHD's per-request slot. */
 typedef struct upload {
@@ -279,13 +288,17 @@ static void upload_append(httpd *h, upload *up, const char *data, size_t size) {
 /* Tells the observer what `rv` (the result of queueing) answered. */
 static enum MHD_Result observed(httpd *h, struct MHD_Connection *conn, const httpd_request *rq,
                                 enum MHD_Result rv) {
-  const union MHD_ConnectionInfo *info;
+  const union MHD_ConnectionInfo *info, *ctx;
+  httpd_request seen = *rq;
 
   if (!h->observe)
     return rv;
   info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
-  if (info) /* NULL: nothing was queued (out of memory), the connection closes */
-    h->observe(h->ctx, conn, rq, info->http_status);
+  if (!info) /* nothing was queued (out of memory), the connection closes */
+    return rv;
+  ctx = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  seen.peer = ctx && ctx->socket_context ? ((conn_info *)ctx->socket_context)->peer : "";
+  h->observe(h->ctx, conn, &seen, info->http_status);
   return rv;
 }
 
@@ -342,19 +355,53 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-/* With --ssl-ca: libmicrohttpd only *requests* a client certificate and
- * leaves it unchecked, so every TLS session is told, before its handshake,
- * to require one and verify it against the trust list: a client without a
+/* The client's address as gRPC names peers ("ipv4:127.0.0.1:5000",
+ * "ipv6:[::1]:5000"), so both protocols read alike in the journal; "" when
+ * unknown. */
+static void format_peer(struct MHD_Connection *conn, char *out, size_t outlen) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  char host[INET6_ADDRSTRLEN], port[8];
+  const struct sockaddr *sa;
+  socklen_t len;
+
+  out[0] = '\0';
+  if (!info || !info->client_addr)
+    return;
+  sa = info->client_addr;
+  len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return;
+  if (sa->sa_family == AF_INET6)
+    snprintf(out, outlen, "ipv6:[%s]:%s", host, port);
+  else
+    snprintf(out, outlen, "ipv4:%s:%s", host, port);
+}
+
+/* A connection opens or closes. Observed listeners get the peer formatted
+ * once here (a keep-alive client sends thousands of requests on one). With
+ * --ssl-ca: libmicrohttpd only *requests* a client certificate and leaves
+ * it unchecked, so every TLS session is told, before its handshake, to
+ * require one and verify it against the trust list: a client without a
  * good certificate fails the handshake, as on the gRPC listeners. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe) {
+  httpd *h = cls;
   const union MHD_ConnectionInfo *ci;
+  conn_info *c;
 
-  (void)cls;
-  (void)socket_context;
-  if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+  if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    free(*socket_context);
+    *socket_context = NULL;
     return;
-  ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  }
+  if (h->observe) {
+    c = xmalloc(sizeof(*c));
+    format_peer(conn, c->peer, sizeof(c->peer));
+    *socket_context = c;
+  }
+  ci = h->verify_client ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION) : NULL;
   if (ci && ci->tls_session) {
     gnutls_certificate_server_set_request(ci->tls_session, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(ci->tls_session, NULL, 0);
@@ -369,16 +416,14 @@ static void tls_options(const tls_pem *tls, struct MHD_OptionItem *o, unsigned *
     *flags |= MHD_USE_TLS;
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert};
-    if (tls->ca) {
+    if (tls->ca)
       o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca};
-      o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
-    }
   }
   o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *err, size_t errlen) {
-  struct MHD_OptionItem tls_opts[5];
+  struct MHD_OptionItem tls_opts[4];
   const char *host = opts->host ? opts->host : "127.0.0.1";
   struct sockaddr_storage addr;
   socklen_t addr_len;
@@ -403,6 +448,7 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
   h->ctx = opts->ctx;
   h->observe = opts->observe;
   h->fallback = opts->fallback;
+  h->verify_client = opts->tls && opts->tls->ca;
   if (opts->bearer_token) {
     h->token = xstrdup(opts->bearer_token);
     h->token_len = strlen(h->token);
@@ -415,7 +461,9 @@ int httpd_start(const httpd_options *opts, httpd **out, int *bound_port, char *e
       flags, (uint16_t)opts->port, NULL, NULL, on_request, h, /* port: for messages */
       MHD_OPTION_EXTERNAL_LOGGER, on_log, h, /* first, or MHD logs before it is set */
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls_opts,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      opts->conn_memory ? opts->conn_memory : HTTPD_CONN_MEMORY_DEFAULT, MHD_OPTION_ARRAY, tls_opts,
       MHD_OPTION_END);
   if (!h->daemon) {
     rv = errno ? -errno : -EIO;

@@ -41,6 +41,10 @@ typedef struct httpd_request {
   const char *rest; /* for a prefix route: the path after the prefix */
   const char *body; /* NUL-terminated; NULL when the request had none */
   size_t body_len;
+  /* For observe only (NULL in routes): the client as gRPC names peers,
+   * "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000" ("" when unknown),
+   * formatted once per connection. */
+  const char *peer;
 } httpd_request;
 
 /* Returns what the queue call returned (MHD_NO closes the connection). */
@@ -69,12 +73,20 @@ typedef struct httpd_route {
 } httpd_route;
 
 #define HTTPD_MAX_BODY_DEFAULT (64 * 1024)
+/* libmicrohttpd's own default: its per-connection pool holds the request
+ * line and headers (a request whose head does not fit gets 431) and the
+ * response head. */
+#define HTTPD_CONN_MEMORY_DEFAULT ((size_t)32 * 1024)
 
 typedef struct httpd_options {
-  const char *name;          /* for messages, e.g. "admin" (copied, truncated to 31) */
-  const char *host;          /* IPv4/IPv6 address or host name; NULL = 127.0.0.1 */
-  int port;                  /* 0 = a free port */
-  size_t max_body;           /* 0 = HTTPD_MAX_BODY_DEFAULT */
+  const char *name; /* for messages, e.g. "admin" (copied, truncated to 31) */
+  const char *host; /* IPv4/IPv6 address or host name; NULL = 127.0.0.1 */
+  int port;         /* 0 = a free port */
+  size_t max_body;  /* 0 = HTTPD_MAX_BODY_DEFAULT */
+  /* Bytes of the per-connection pool; 0 = HTTPD_CONN_MEMORY_DEFAULT.
+   * libmicrohttpd zeroes the whole pool before each request of a
+   * keep-alive connection, so its size is a cost per request. */
+  size_t conn_memory;
   const httpd_route *routes; /* borrowed; must outlive the httpd. First match wins */
   size_t nroutes;
   void *ctx; /* passed to every route and to observe */

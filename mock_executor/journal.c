@@ -51,6 +51,18 @@ long journal_deadline_ms(const struct timespec *deadline, const struct timespec 
   return ms > LONG_MAX ? LONG_MAX : (long)ms;
 }
 
+void journal_join(char *out, size_t size, const char *a, const char *b) {
+  size_t n = strnlen(a, size - 1), m = 0;
+
+  memcpy(out, a, n);
+  if (b && n + 1 < size) {
+    out[n++] = ' ';
+    m = strnlen(b, size - 1 - n);
+    memcpy(out + n, b, m);
+  }
+  out[n + m] = '\0';
+}
+
 int journal_new(size_t capacity, journal **out) {
   journal *j = calloc(1, sizeof(*j));
 

@@ -44,6 +44,12 @@ void journal_free(journal *j);
  * nothing. */
 int journal_on(const journal *j);
 
+/* "A B" (or "A" when b is NULL) into out (size > 0 bytes), truncated like
+ * snprintf: a record's method or result text. A "%s %s" snprintf was half
+ * the journal's cost per Check (about 850 of 1,700 instructions,
+ * callgrind). Pure. */
+void journal_join(char *out, size_t size, const char *a, const char *b);
+
 /* Records `rec` with the current wall-clock time. */
 void journal_add(journal *j, const journal_record *rec);
 

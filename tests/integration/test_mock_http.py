@@ -286,6 +286,39 @@ def test_journal_records_grpc_and_http(mock_on):
     assert hits[0]["result"] == "503"
 
 
+def test_journal_peer_is_each_connections_own(mock_on):
+    """The HTTP peer is formatted once per connection (httpd.c): two
+    keep-alive connections, two requests each, every record naming its own
+    connection's client port, none another's."""
+    m = http_mock(mock_on)
+    conns = [http.client.HTTPConnection("127.0.0.1", m.ports("http")[0], timeout=RPC_TIMEOUT)
+             for _ in range(2)]
+    try:
+        for conn in conns:
+            conn.connect()
+        for conn in conns + conns:  # interleaved: a, b, a, b
+            conn.request("GET", f"/health/c{conn.sock.getsockname()[1]}")
+            resp = conn.getresponse()
+            resp.read()
+        hits = [r for r in journal(m)["records"] if r["protocol"] == "http"]
+        assert len(hits) == 4, hits
+        for r in hits:
+            assert r["peer"] == f"ipv4:127.0.0.1:{r['service'][1:]}", r
+        assert len({r["peer"] for r in hits}) == 2, hits
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("size, code", [(12000, 200), (20000, 431)])
+def test_request_head_size_as_uvicorn(mock_on, size, code):
+    """A request head up to 16 KiB (uvicorn's h11 limit, Jina's HTTP server)
+    is answered; a larger one gets 431 and the listener keeps serving."""
+    m = http_mock(mock_on)
+    assert get(m, "/", headers={"X-Big": "a" * size})[0] == code
+    assert get(m, "/")[0] == 200
+
+
 def test_journal_deadline_of_an_unknown_method(mock_on):
     """A method the mock does not serve records the deadline it came with."""
     m = http_mock(mock_on)

@@ -131,6 +131,26 @@ static void deadline_ms__rounded_down_never_more_than_asked(void **state) {
 
 /* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
 
+/* journal_join: "A B", or "A" alone; truncated like snprintf, never past
+ * size, always terminated. */
+static void join__words_truncated_like_snprintf(void **state) {
+  char out[8];
+  (void)state;
+
+  journal_join(out, sizeof(out), "GET", "/x");
+  assert_string_equal(out, "GET /x");
+  journal_join(out, sizeof(out), "OK", NULL);
+  assert_string_equal(out, "OK");
+  journal_join(out, sizeof(out), "GET", "/health/svc");
+  assert_string_equal(out, "GET /he"); /* what snprintf("%s %s") keeps */
+  journal_join(out, sizeof(out), "UNIMPLEMENTED", "x");
+  assert_string_equal(out, "UNIMPLE");
+  journal_join(out, 4, "abc", "d"); /* no room for the space */
+  assert_string_equal(out, "abc");
+  journal_join(out, 1, "abc", "d");
+  assert_string_equal(out, "");
+}
+
 static void oom_new_step(void *arg) {
   journal *j = NULL;
   int rc, failed;
@@ -184,6 +204,7 @@ int main(void) {
       cmocka_unit_test(ring__drops_oldest_and_counts),
       cmocka_unit_test(long_strings__truncated_not_overflowing),
       cmocka_unit_test(capacity_zero__records_nothing),
+      cmocka_unit_test(join__words_truncated_like_snprintf),
   };
   return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
 }
