@@ -24,6 +24,9 @@
 
 /* Usage errors exit 2, except under `probe`, which keeps grpc_health_probe's 1. */
 static int usage_exit = RUNNER_EXIT_USAGE;
+/* The subcommand with flags of its own whose usage errors these are (NULL:
+ * the runner's), for the "Try '... --help'" hint. */
+static const char *usage_sub;
 
 void cli_usage(FILE *f) {
   fprintf(f,
@@ -157,10 +160,12 @@ int cli_usage_error(const char *fmt, ...) {
   va_list ap;
 
   va_start(ap, fmt);
-  cli_vusage_message(NULL, fmt, ap);
+  cli_vusage_message(usage_sub, fmt, ap);
   va_end(ap);
   return usage_exit;
 }
+
+void cli_usage_subcommand(const char *sub) { usage_sub = sub; }
 
 /* A whole number in [lo, hi] (number.h); -EINVAL otherwise. */
 static int parse_int(const char *text, int lo, int hi, int *out) {

@@ -93,6 +93,11 @@ void cli_usage(FILE *f);
  * returns the usage exit code of the subcommand being parsed. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Names the subcommand (e.g. "client") whose usage errors cli_usage_error
+ * prints from here on, so its hint points at that subcommand's --help.
+ * Called once, from the main thread, before parsing. */
+void cli_usage_subcommand(const char *sub);
+
 /* The same message for a subcommand with flags of its own (sub: "matrix",
  * NULL for none): "health-conformance matrix: <what>" and its --help hint. */
 void cli_vusage_message(const char *sub, const char *fmt, va_list ap)

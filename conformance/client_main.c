@@ -408,8 +408,10 @@ int client_main(int argc, char **argv) {
   client_cli c = {0};
   const hc_case *table;
   size_t total;
-  int rc = parse_cli(argc, argv, &c);
+  int rc;
 
+  cli_usage_subcommand("client"); /* errors from shared code name `client --help` too */
+  rc = parse_cli(argc, argv, &c);
   if (rc)
     goto out;
   if (c.o.watch_cmd)

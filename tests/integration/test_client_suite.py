@@ -214,6 +214,7 @@ def test_list_checks_the_selection_as_a_run_does(args, rc, message):
     assert message in proc.stderr
     if rc:
         assert proc.stdout == ""
+        assert "Try 'health-conformance client --help'." in proc.stderr, proc.stderr
     else:
         assert "watch/flips-followed" in proc.stdout and "probe/" not in proc.stdout
 
