@@ -379,18 +379,16 @@ out:
  * once, as cmd_list_selected checks one). */
 static int list_all(const client_cli *c) {
   const hc_case *tables[3];
-  size_t counts[3], total, n;
+  size_t counts[3], total = 0, n;
   hc_case *all, *chosen = NULL;
   int code;
 
   tables[0] = client_probe_scenarios(PROTOCOL_GRPC, &counts[0]);
   tables[1] = client_probe_scenarios(PROTOCOL_HTTP, &counts[1]);
   tables[2] = client_watch_scenarios(&counts[2]);
-  total = counts[0] + counts[1] + counts[2];
-  all = xcalloc(total, sizeof(*all));
-  memcpy(all, tables[0], counts[0] * sizeof(*all));
-  memcpy(all + counts[0], tables[1], counts[1] * sizeof(*all));
-  memcpy(all + counts[0] + counts[1], tables[2], counts[2] * sizeof(*all));
+  all = xcalloc(counts[0] + counts[1] + counts[2], sizeof(*all));
+  for (size_t i = 0; i < 3; total += counts[i++])
+    memcpy(all + total, tables[i], counts[i] * sizeof(*all));
   code = cmd_select_cases(all, total, c->sel, -1, &chosen, &n);
   free(all);
   free(chosen);

@@ -12,13 +12,13 @@ int cmd_list(const cli *o); /* list / --list: cmd_run.c */
 /* One row per case of cases[0..count) that protocol (-1: any) and sel
  * select, columns as wide as their longest entry (cmd_run.c). */
 void cmd_list_table(const hc_case *cases, size_t count, const selection *sel, int protocol);
-/* The cases sel and protocol select, copied into *out (the caller frees
- * it); a pattern matching no case of the table, or an empty selection, is a
- * usage error (its exit code returned, the message printed). */
 /* --list: cmd_list_table once the selection is checked as a run checks it
  * (cmd_select_cases), so that a pattern matching no case is the same usage
  * error here as there, not an empty list: 0 or the usage exit code. */
 int cmd_list_selected(const hc_case *cases, size_t count, const selection *sel, int protocol);
+/* The cases sel and protocol select, copied into *out (the caller frees
+ * it); a pattern matching no case of the table, or an empty selection, is a
+ * usage error (its exit code returned, the message printed). */
 int cmd_select_cases(const hc_case *cases, size_t count, const selection *sel, int protocol,
                      hc_case **out, size_t *n);
 /* --known-failing FILE (NULL: *out NULL) checked against the table: 0 or

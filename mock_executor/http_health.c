@@ -244,14 +244,13 @@ static void code_text(char out[4], unsigned code) {
 }
 
 /* Every request, answered by a route or not (404, 405, 413), goes into
- * the journal. */
+ * the journal; observed only when the journal keeps records (its capacity
+ * is fixed at start), so --journal-size 0 costs GET / nothing. */
 static void record(void *ctx, struct MHD_Connection *conn, const httpd_request *rq, unsigned code) {
   http_health *hh = ctx;
   char method[160], result[4];
   journal_record rec = {.protocol = "http", .deadline_ms = -1};
 
-  if (!journal_on(hh->journal))
-    return;
   journal_join(method, sizeof(method), rq->method, rq->path);
   code_text(result, code);
   rec.method = method;
@@ -326,7 +325,7 @@ int http_health_start(const http_health_options *opts, http_health **out, int *b
                       .port = opts->port,
                       .routes = routes,
                       .nroutes = sizeof(routes) / sizeof(routes[0]),
-                      .observe = opts->journal ? record : NULL,
+                      .observe = journal_on(opts->journal) ? record : NULL,
                       .fallback = unknown_path,
                       .tls = opts->tls,
                       .conn_memory = HTTP_HEALTH_CONN_MEMORY};

@@ -3,8 +3,6 @@
 #include "httpd.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -355,28 +353,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-/* The client's address as gRPC names peers ("ipv4:127.0.0.1:5000",
- * "ipv6:[::1]:5000"), so both protocols read alike in the journal; "" when
+/* The client's address as gRPC names peers (netaddr_peer_name); "" when
  * unknown. */
 static void format_peer(struct MHD_Connection *conn, char *out, size_t outlen) {
   const union MHD_ConnectionInfo *info =
       MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  char host[INET6_ADDRSTRLEN], port[8];
-  const struct sockaddr *sa;
-  socklen_t len;
 
-  out[0] = '\0';
-  if (!info || !info->client_addr)
-    return;
-  sa = info->client_addr;
-  len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-    return;
-  if (sa->sa_family == AF_INET6)
-    snprintf(out, outlen, "ipv6:[%s]:%s", host, port);
-  else
-    snprintf(out, outlen, "ipv4:%s:%s", host, port);
+  if (!info || !info->client_addr || netaddr_peer_name(info->client_addr, out, outlen) < 0)
+    out[0] = '\0';
 }
 
 /* A connection opens or closes. Observed listeners get the peer formatted

@@ -51,18 +51,6 @@ long journal_deadline_ms(const struct timespec *deadline, const struct timespec 
   return ms > LONG_MAX ? LONG_MAX : (long)ms;
 }
 
-void journal_join(char *out, size_t size, const char *a, const char *b) {
-  size_t n = strnlen(a, size - 1), m = 0;
-
-  memcpy(out, a, n);
-  if (b && n + 1 < size) {
-    out[n++] = ' ';
-    m = strnlen(b, size - 1 - n);
-    memcpy(out + n, b, m);
-  }
-  out[n + m] = '\0';
-}
-
 int journal_new(size_t capacity, journal **out) {
   journal *j = calloc(1, sizeof(*j));
 
@@ -92,12 +80,23 @@ void journal_free(journal *j) {
 int journal_on(const journal *j) { return j && j->capacity; }
 
 /* As snprintf(dst, size, "%s", src) (truncated, always terminated), without
- * the printf machinery: six of these run per call on the hot path. */
-static void copy_field(char *dst, size_t size, const char *src) {
+ * the printf machinery: six of these run per call on the hot path. Returns
+ * the bytes copied. */
+static size_t copy_field(char *dst, size_t size, const char *src) {
   size_t n = src ? strnlen(src, size - 1) : 0;
 
   memcpy(dst, src ? src : "", n);
   dst[n] = '\0';
+  return n;
+}
+
+void journal_join(char *out, size_t size, const char *a, const char *b) {
+  size_t n = copy_field(out, size, a);
+
+  if (b && n + 1 < size) {
+    out[n++] = ' ';
+    copy_field(out + n, size - n, b);
+  }
 }
 
 void journal_add(journal *j, const journal_record *rec) {

@@ -36,7 +36,7 @@ int netaddr_resolve(const char *who, const char *host, int port, struct sockaddr
   char name[HOST_MAX];
   int rc;
 
-  if (!*host || strip_brackets(host, name, sizeof(name)) < 0 || !*name)
+  if (strip_brackets(host, name, sizeof(name)) < 0 || !*name)
     return errbuf_fail(err, errlen, -EINVAL, "%s: cannot use host '%s': not an address or name",
                        who, host);
   rc = getaddrinfo(name, NULL, &hints, &res);
@@ -50,6 +50,23 @@ int netaddr_resolve(const char *who, const char *host, int port, struct sockaddr
     ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
   else
     ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+  return 0;
+}
+
+int netaddr_peer_name(const struct sockaddr *sa, char *out, size_t size) {
+  char host[INET6_ADDRSTRLEN] = "?";
+
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    snprintf(out, size, "ipv6:[%s]:%u", host, ntohs(a->sin6_port));
+  } else if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    snprintf(out, size, "ipv4:%s:%u", host, ntohs(a->sin_port));
+  } else {
+    return -EAFNOSUPPORT;
+  }
   return 0;
 }
 

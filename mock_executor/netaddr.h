@@ -8,7 +8,8 @@
  * an IPv6 address may be written bare (::1) or in brackets ([::1]), as
  * gRPC targets and URLs write it.
  *
- * Thread-safe (no state). No memory is kept past a call.
+ * Thread-safe (no state). No memory is kept past a call. The peer name is
+ * taken once per connection (wire engine, httpd), not per request.
  */
 #ifndef HC_NETADDR_H
 #define HC_NETADDR_H
@@ -21,6 +22,12 @@
  * (errlen bytes) when host is empty, too long or does not resolve. */
 int netaddr_resolve(const char *who, const char *host, int port, struct sockaddr_storage *addr,
                     socklen_t *len, char *err, size_t errlen);
+
+/* The peer sa (AF_INET or AF_INET6) as gRPC names peers,
+ * "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000", into out (size bytes,
+ * truncated), so both protocols and both engines read alike in the journal.
+ * Returns 0, or -EAFNOSUPPORT for another family with out untouched. */
+int netaddr_peer_name(const struct sockaddr *sa, char *out, size_t size);
 
 /* 1 when host is "localhost" or a numeric loopback address (127.0.0.0/8,
  * ::1, bracketed or not), else 0. Names other than localhost are not

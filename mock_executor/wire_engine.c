@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "wire_engine.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -139,22 +138,15 @@ static void conn_close(wconn *c) {
   free(c);
 }
 
+/* The connection's peer, as the core names it ("unknown" when the kernel
+ * cannot say). */
 static void peer_name(int fd, char *out, size_t size) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
-  char host[INET6_ADDRSTRLEN] = "?";
 
-  if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+  if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
+      netaddr_peer_name((struct sockaddr *)&ss, out, size) < 0)
     snprintf(out, size, "unknown");
-  } else if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    snprintf(out, size, "ipv6:[%s]:%u", host, ntohs(a->sin6_port));
-  } else {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    snprintf(out, size, "ipv4:%s:%u", host, ntohs(a->sin_port));
-  }
 }
 
 static void conn_accept(wengine *we, int lfd) {

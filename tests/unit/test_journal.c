@@ -129,8 +129,6 @@ static void deadline_ms__rounded_down_never_more_than_asked(void **state) {
   assert_true(journal_deadline_ms(&dl, &at) > 1000L * 1000 * 1000);
 }
 
-/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
-
 /* journal_join: "A B", or "A" alone; truncated like snprintf, never past
  * size, always terminated. */
 static void join__words_truncated_like_snprintf(void **state) {
@@ -150,6 +148,8 @@ static void join__words_truncated_like_snprintf(void **state) {
   journal_join(out, 1, "abc", "d");
   assert_string_equal(out, "");
 }
+
+/* ---- out of memory (failmalloc.h): the error returned, nothing changed ---- */
 
 static void oom_new_step(void *arg) {
   journal *j = NULL;

@@ -84,6 +84,27 @@ static void resolve__too_long_is_refused(void **state) {
   assert_non_null(strstr(err, "not an address or name"));
 }
 
+/* Peers as gRPC names them, the same from both engines and HTTP. */
+static void peer_name__as_grpc_writes_it(void **state) {
+  struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(5000)};
+  struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(443)};
+  struct sockaddr other = {.sa_family = AF_UNIX};
+  char out[64] = "untouched";
+  (void)state;
+
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  in6.sin6_addr = in6addr_loopback;
+  assert_int_equal(netaddr_peer_name((struct sockaddr *)&in, out, sizeof(out)), 0);
+  assert_string_equal(out, "ipv4:127.0.0.1:5000");
+  assert_int_equal(netaddr_peer_name((struct sockaddr *)&in6, out, sizeof(out)), 0);
+  assert_string_equal(out, "ipv6:[::1]:443");
+  assert_int_equal(netaddr_peer_name((struct sockaddr *)&in6, out, 8), 0);
+  assert_string_equal(out, "ipv6:[:"); /* truncated, terminated */
+  strcpy(out, "untouched");
+  assert_int_equal(netaddr_peer_name(&other, out, sizeof(out)), -EAFNOSUPPORT);
+  assert_string_equal(out, "untouched");
+}
+
 static void is_loopback__numeric_and_localhost_only(void **state) {
   static const char *const yes[] = {"localhost", "127.0.0.1", "127.255.0.9", "::1", "[::1]"};
   static const char *const no[] = {"10.0.0.1",   "0.0.0.0", "::", "[::]",     "example.invalid",
@@ -104,6 +125,7 @@ int main(void) {
       cmocka_unit_test(resolve__ipv6_bare_or_bracketed),
       cmocka_unit_test(resolve__bad_hosts_are_named),
       cmocka_unit_test(resolve__too_long_is_refused),
+      cmocka_unit_test(peer_name__as_grpc_writes_it),
       cmocka_unit_test(is_loopback__numeric_and_localhost_only),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
