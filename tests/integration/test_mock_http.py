@@ -310,6 +310,28 @@ def test_journal_peer_is_each_connections_own(mock_on):
             conn.close()
 
 
+@pytest.mark.parametrize("engine", ["core", "wire"])
+def test_journal_grpc_peer_named_alike_by_both_engines(mock_on, engine):
+    """The wire engine names a peer as the core does (netaddr_peer_name):
+    "ipv4:127.0.0.1:PORT", PORT the client's."""
+    m = http_mock(mock_on, "--engine", engine)
+    assert raw_call(m.ports("grpc")[0], "/grpc.health.v1.Health/Check", "", []) \
+        .get("grpc-status") == "0"
+    recs = [r for r in journal(m)["records"] if r["protocol"] == "grpc"]
+    assert len(recs) == 1, recs
+    host, port = recs[0]["peer"].removeprefix("ipv4:").rsplit(":", 1)
+    assert host == "127.0.0.1" and 0 < int(port) < 65536, recs[0]
+
+
+def test_journal_off_http_still_answers(mock_on):
+    """--journal-size 0: GET / and a 404 are answered with no journal
+    observer on the listener, and the journal stays empty."""
+    m = http_mock(mock_on, "--journal-size", "0")
+    assert get(m, "/")[0] == 200
+    assert get(m, "/health/nope")[0] == 404
+    assert journal(m)["records"] == []
+
+
 @pytest.mark.parametrize("size, code", [(12000, 200), (20000, 431)])
 def test_request_head_size_as_uvicorn(mock_on, size, code):
     """A request head up to 16 KiB (uvicorn's h11 limit, Jina's HTTP server)

@@ -138,18 +138,34 @@ def process_state(pid):
         return None
 
 
-def test_spawn_never_listening_exits_3_and_stops_the_target(tmp_path):
-    pidfile, wait_ms = tmp_path / "pid", int(500 * SLOW)  # time for sh to write the pid
-    # exec: the pid written is the sleep's, the process the runner must stop.
-    p = run("--spawn", f"sh -c 'echo $$ > {pidfile}; exec sleep 60' {{port}}",
-            "--spawn-timeout", f"{wait_ms}ms", timeout=10 * SLOW)
-    pid = int(pidfile.read_text())
-    state = process_state(pid)
-    if state not in (None, "Z"):
-        os.kill(pid, signal.SIGKILL)  # not left behind when the test fails
+def pids_running(argv):
+    """Pids of live (not zombie) processes whose command line starts with argv."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[:len(argv)] == [a.encode() for a in argv] and \
+                        process_state(int(entry)) not in (None, "Z"):
+                    found.append(int(entry))
+        except (ValueError, OSError):
+            continue  # not a pid, or gone meanwhile
+    return found
+
+
+def test_spawn_never_listening_exits_3_and_stops_the_target():
+    # The target is found by its own command line, unique to this run, not by
+    # a pid it writes: it may be stopped before it gets to write anything.
+    wait_ms, target = int(500 * SLOW), ["sleep", f"600.{os.getpid()}"]
+    try:
+        p = run("--spawn", f"{' '.join(target)} {{port}}", "--spawn-timeout", f"{wait_ms}ms",
+                timeout=10 * SLOW)
+    finally:
+        left = pids_running(target)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)  # not left behind when the test fails
     assert p.returncode == 3, p.stderr
     assert f"did not answer within {wait_ms} ms" in p.stderr, p.stderr
-    assert state in (None, "Z"), f"the target was left running (state {state})"
+    assert not left, f"the target was left running (pids {left})"
 
 
 @pytest.mark.skipif(SANITIZED, reason="a preloaded shim cannot come before the sanitizer runtime")
