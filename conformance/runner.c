@@ -193,37 +193,38 @@ static void budget_spent(const run_state *st, case_result *res) {
             "not run: the run's --max-time of %d ms ran out", st->opts.max_time_ms);
 }
 
-/* 1 if case i must not start: the gate ended the run (SKIP), or the
- * budget is spent (FAIL); res says why. Workers call it, so the flags are
- * read and set under the lock. */
-static int run_halted(run_state *st, case_result *res) {
-  int halted;
-
-  pthread_mutex_lock(&st->lock);
-  halted = st->halted;
-  if (!halted && st->deadline && monotime_ms() >= st->deadline)
-    st->out_of_time = halted = 2;
-  pthread_mutex_unlock(&st->lock);
-  if (!halted)
-    return 0;
-  memset(res, 0, sizeof(*res));
-  if (halted == 2)
-    budget_spent(st, res);
-  else
-    case_skip(res, "not run: %s", st->halt);
-  return 1;
+/* Nonzero if a case must not start: 1 the gate ended the run (SKIP), 2
+ * the budget is spent (FAIL). Under the lock: workers read and set the
+ * flags. */
+static int halted_locked(run_state *st) {
+  if (st->halted)
+    return 1;
+  if (st->deadline && monotime_ms() >= st->deadline)
+    return st->out_of_time = 2;
+  return 0;
 }
 
 /* Runs case i into a result of its own, then publishes it unless the
- * reporting thread cut the case short meanwhile (done[i] == 2). */
+ * reporting thread cut the case short meanwhile (done[i] == 2). A case is
+ * marked started in the same hold of the lock that found the run not
+ * halted: one the budget stops before it starts is reported not run, never
+ * cut short while it ran. */
 static void run_timed(run_state *st, size_t i) {
   case_result res;
   long long t0 = monotime_ms();
+  int halted;
 
   pthread_mutex_lock(&st->lock);
-  st->started[i] = t0;
+  halted = halted_locked(st);
+  if (!halted)
+    st->started[i] = t0;
   pthread_mutex_unlock(&st->lock);
-  if (!run_halted(st, &res))
+  memset(&res, 0, sizeof(res));
+  if (halted == 2)
+    budget_spent(st, &res);
+  else if (halted)
+    case_skip(&res, "not run: %s", st->halt);
+  else
     run_one(&st->cases[i], &st->ctx, &st->opts, &res);
   pthread_mutex_lock(&st->lock);
   if (!st->done[i]) {
